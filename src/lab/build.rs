@@ -1,0 +1,289 @@
+//! Turns a [`LabSpec`] into servable data: checks it, reads and signs every zone (children
+//! first, so each parent signs over its children's DS), and assigns zones to servers.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hickory_proto::rr::{Name, RecordType};
+
+use super::keys::{self, SigningKey};
+use super::signer::{self, DsFields, ZoneKeys};
+use super::spec::{KeyRole, LabSpec, ServerFault, ZoneSpec};
+use super::zone::{label_count, Zone};
+use super::LabError;
+
+/// A loaded, signed lab, ready to serve.
+pub struct Lab {
+    pub spec: LabSpec,
+    /// The zones as their primary servers serve them.
+    pub zones: BTreeMap<Name, Arc<Zone>>,
+    pub servers: Vec<LabServer>,
+    /// The DS set of the lab's root key: the trust anchor resolvers need.
+    pub root_ds: Vec<DsFields>,
+    /// When the zones were signed (seconds since the epoch).
+    pub signed_at: u64,
+}
+
+/// One nameserver of the address plan.
+#[derive(Clone)]
+pub struct LabServer {
+    pub name: Name,
+    pub address: IpAddr,
+    pub faults: Vec<ServerFault>,
+    pub zones: Vec<Arc<Zone>>,
+    /// The scenario that declared it, or None for the root and TLD servers.
+    pub scenario: Option<String>,
+}
+
+impl LabServer {
+    pub fn has_fault(&self, probe: impl Fn(&ServerFault) -> bool) -> bool {
+        self.faults.iter().any(probe)
+    }
+}
+
+struct Declared<'a> {
+    spec: &'a ZoneSpec,
+    file: PathBuf,
+}
+
+impl Lab {
+    /// Reads `dir` (a testzones directory), signs as of `now` and builds the address plan.
+    pub fn load(dir: &Path, now: u64) -> Result<Lab, LabError> {
+        let spec = LabSpec::read(dir)?;
+        check_scenarios(&spec)?;
+        let declared = declared_zones(&spec)?;
+
+        // Children before parents: a parent's DS set must exist before it is signed.
+        let mut order: Vec<&Name> = declared.keys().collect();
+        order.sort_by_key(|n| std::cmp::Reverse(label_count(n)));
+        let mut zones: BTreeMap<Name, Arc<Zone>> = BTreeMap::new();
+        let mut keyring: BTreeMap<Name, ZoneKeys> = BTreeMap::new();
+        let mut ds_of: BTreeMap<Name, Vec<DsFields>> = BTreeMap::new();
+        for apex in order {
+            let d = &declared[apex];
+            let mut zone = Zone::read(apex, &spec.dir.join(&d.spec.file))?;
+            for (child, ds) in &ds_of {
+                if parent_of(child, &declared).as_ref() == Some(apex) {
+                    insert_ds(&mut zone, child, ds, &d.file)?;
+                }
+            }
+            if let Some(signing) = &d.spec.signing {
+                let keys = load_keys(&spec.dir, &d.spec.name, &signing.algorithm, &d.file)?;
+                let ds = signer::sign_zone(&mut zone, signing, &keys, &d.spec.faults, now)
+                    .map_err(|message| LabError::Signing {
+                        zone: apex.to_string(),
+                        message,
+                    })?;
+                ds_of.insert(apex.clone(), ds);
+                keyring.insert(apex.clone(), keys);
+            }
+            zones.insert(apex.clone(), Arc::new(zone));
+        }
+        let root_ds = ds_of.get(&Name::root()).cloned().unwrap_or_default();
+        let servers = build_servers(&spec, &zones, &declared, &keyring, now)?;
+        Ok(Lab {
+            spec,
+            zones,
+            servers,
+            root_ds,
+            signed_at: now,
+        })
+    }
+
+    /// The servers a scenario declared, in declaration order.
+    pub fn servers_of(&self, scenario: &str) -> Vec<&LabServer> {
+        self.servers
+            .iter()
+            .filter(|s| s.scenario.as_deref() == Some(scenario))
+            .collect()
+    }
+
+    /// The root servers (those serving "."), for root hints.
+    pub fn root_servers(&self) -> Vec<&LabServer> {
+        self.servers
+            .iter()
+            .filter(|s| s.zones.iter().any(|z| z.apex.is_root()))
+            .collect()
+    }
+}
+
+fn parse_name(text: &str, file: &Path) -> Result<Name, LabError> {
+    let name = Name::from_ascii(text)
+        .map_err(|e| LabError::invalid(file, format!("bad domain name {text:?}: {e}")))?;
+    if !name.is_fqdn() {
+        return Err(LabError::invalid(
+            file,
+            format!("domain name {text:?} must be absolute (end in a dot)"),
+        ));
+    }
+    Ok(name.to_lowercase())
+}
+
+fn check_scenarios(spec: &LabSpec) -> Result<(), LabError> {
+    for s in &spec.scenarios {
+        let file = spec.scenario_path(&s.id);
+        parse_name(&s.query.name, &file)?;
+        s.query
+            .rtype
+            .to_ascii_uppercase()
+            .parse::<RecordType>()
+            .map_err(|_| LabError::invalid(&file, format!("unknown query type {:?}", s.query.rtype)))?;
+        if !matches!(
+            s.expect.rcode.as_str(),
+            "NOERROR" | "NXDOMAIN" | "SERVFAIL" | "REFUSED"
+        ) {
+            return Err(LabError::invalid(
+                &file,
+                format!(
+                    "expect.rcode {:?} is not one of NOERROR, NXDOMAIN, SERVFAIL, REFUSED",
+                    s.expect.rcode
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn declared_zones(spec: &LabSpec) -> Result<BTreeMap<Name, Declared<'_>>, LabError> {
+    let mut out: BTreeMap<Name, Declared<'_>> = BTreeMap::new();
+    for (zspec, file) in spec.zones() {
+        let name = parse_name(&zspec.name, &file)?;
+        if let Some(signing) = &zspec.signing {
+            if keys::algorithm_number(&signing.algorithm).is_none() {
+                return Err(LabError::invalid(
+                    &file,
+                    format!("zone {name}: unknown signing algorithm {:?}", signing.algorithm),
+                ));
+            }
+        }
+        if let Some(previous) = out.get(&name) {
+            return Err(LabError::invalid(
+                &file,
+                format!("zone {name} is already declared in {}", previous.file.display()),
+            ));
+        }
+        out.insert(name, Declared { spec: zspec, file });
+    }
+    if !out.contains_key(&Name::root()) {
+        return Err(LabError::invalid(
+            &spec.dir.join("lab.toml"),
+            "no root zone (\".\") is declared",
+        ));
+    }
+    Ok(out)
+}
+
+/// The nearest declared zone strictly above `child`.
+fn parent_of(child: &Name, declared: &BTreeMap<Name, Declared<'_>>) -> Option<Name> {
+    let mut n = child.clone();
+    while !n.is_root() {
+        n = n.base_name();
+        if declared.contains_key(&n) {
+            return Some(n);
+        }
+    }
+    None
+}
+
+fn insert_ds(zone: &mut Zone, child: &Name, ds: &[DsFields], file: &Path) -> Result<(), LabError> {
+    if ds.is_empty() {
+        return Ok(());
+    }
+    let ns = zone.rrset(child, RecordType::NS).ok_or_else(|| {
+        LabError::invalid(
+            file,
+            format!(
+                "{} must delegate the signed zone {child} (NS records) to publish its DS",
+                zone.apex
+            ),
+        )
+    })?;
+    let ttl = ns[0].ttl;
+    for d in ds {
+        zone.insert(d.record(child, ttl));
+    }
+    Ok(())
+}
+
+fn load_keys(dir: &Path, zone: &str, algorithm: &str, file: &Path) -> Result<ZoneKeys, LabError> {
+    let number = keys::algorithm_number(algorithm)
+        .ok_or_else(|| LabError::invalid(file, format!("unknown algorithm {algorithm:?}")))?;
+    let load = |role| SigningKey::load(&keys::key_path(dir, zone, role), number, role);
+    Ok(ZoneKeys {
+        ksk: load(KeyRole::Ksk)?,
+        zsk: load(KeyRole::Zsk)?,
+    })
+}
+
+fn build_servers(
+    spec: &LabSpec,
+    zones: &BTreeMap<Name, Arc<Zone>>,
+    declared: &BTreeMap<Name, Declared<'_>>,
+    keyring: &BTreeMap<Name, ZoneKeys>,
+    now: u64,
+) -> Result<Vec<LabServer>, LabError> {
+    let mut seen: BTreeMap<IpAddr, PathBuf> = BTreeMap::new();
+    let mut names: BTreeSet<Name> = BTreeSet::new();
+    let scenario_of: BTreeMap<PathBuf, String> = spec
+        .scenarios
+        .iter()
+        .map(|s| (spec.scenario_path(&s.id), s.id.clone()))
+        .collect();
+    let mut servers = Vec::new();
+    for (sspec, file) in spec.servers() {
+        let name = parse_name(&sspec.name, &file)?;
+        // The network rule: the lab only ever listens on, and points resolvers at, loopback.
+        if !sspec.address.is_loopback() {
+            return Err(LabError::invalid(
+                &file,
+                format!("server {name}: {} is not a loopback address (127.0.0.0/8 or ::1)", sspec.address),
+            ));
+        }
+        if let Some(other) = seen.insert(sspec.address, file.clone()) {
+            return Err(LabError::invalid(
+                &file,
+                format!("server {name}: address {} is already used in {}", sspec.address, other.display()),
+            ));
+        }
+        if !names.insert(name.clone()) {
+            return Err(LabError::invalid(&file, format!("server {name} is declared twice")));
+        }
+        let mut served = Vec::new();
+        for zname in &sspec.zones {
+            let apex = parse_name(zname, &file)?;
+            let zone = zones.get(&apex).ok_or_else(|| {
+                LabError::invalid(&file, format!("server {name} serves {apex}, which no file declares"))
+            })?;
+            served.push(zone.clone());
+        }
+        for fault in &sspec.faults {
+            if let ServerFault::StaleZone { zone, file: zfile } = fault {
+                let apex = parse_name(zone, &file)?;
+                let d = declared.get(&apex).ok_or_else(|| {
+                    LabError::invalid(&file, format!("stale-zone names {apex}, which no file declares"))
+                })?;
+                let mut stale = Zone::read(&apex, &spec.dir.join(zfile))?;
+                if let (Some(signing), Some(keys)) = (&d.spec.signing, keyring.get(&apex)) {
+                    signer::sign_zone(&mut stale, signing, keys, &d.spec.faults, now).map_err(
+                        |message| LabError::Signing {
+                            zone: apex.to_string(),
+                            message,
+                        },
+                    )?;
+                }
+                served.retain(|z| z.apex != apex);
+                served.push(Arc::new(stale));
+            }
+        }
+        servers.push(LabServer {
+            name,
+            address: sspec.address,
+            faults: sspec.faults.clone(),
+            zones: served,
+            scenario: scenario_of.get(&file).cloned(),
+        });
+    }
+    Ok(servers)
+}

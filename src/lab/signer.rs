@@ -1,0 +1,417 @@
+//! Signs a lab zone from its fixed keys and applies the scenario's DNSSEC faults.
+//!
+//! Implements RFC 4034 (DNSKEY, RRSIG, NSEC, DS), RFC 4035 §2 (what is signed: authoritative
+//! RRsets and DS at cuts, never delegation NS or glue), RFC 5155 §7.1 (NSEC3 chain with empty
+//! non-terminals, NSEC3PARAM) and RFC 9077 (negative TTL). Faults are applied where a real
+//! operator's mistake would sit: key faults before signing (so RRSIGs carry the published
+//! key's tag and algorithm), signature faults after.
+
+use std::collections::BTreeSet;
+
+use hickory_proto::dnssec::rdata::{DNSSECRData, DNSKEY, DS, NSEC, NSEC3, NSEC3PARAM, RRSIG};
+use hickory_proto::dnssec::{Algorithm, DigestType, Nsec3HashAlgorithm, PublicKeyBuf, TBS};
+use hickory_proto::dnssec::rdata::sig::SigInput;
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType, SerialNumber};
+
+use super::keys::{self, SigningKey};
+use super::spec::{Denial, KeyRole, SigningSpec, ZoneFault};
+use super::time;
+use super::zone::{Nsec3Params, Zone};
+
+/// Default signature window around the lab's start (RFC 4035 §5.3.1 checks it against "now").
+const INCEPTION_BEFORE_NOW: i64 = 3600;
+const EXPIRATION_AFTER_NOW: i64 = 30 * 86400;
+
+/// The two keys of a zone, as loaded and as published.
+pub struct ZoneKeys {
+    pub ksk: SigningKey,
+    pub zsk: SigningKey,
+}
+
+/// A DS record's fields, for the parent zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DsFields {
+    pub key_tag: u16,
+    pub algorithm: u8,
+    pub digest_type: u8,
+    pub digest: Vec<u8>,
+}
+
+/// One key as it appears in the DNSKEY RRset (or would, when a fault drops it).
+struct PublishedKey {
+    flags: u16,
+    algorithm: u8,
+    public_key: Vec<u8>,
+    published: bool,
+}
+
+impl PublishedKey {
+    fn rdata_bytes(&self) -> Vec<u8> {
+        let mut out = self.flags.to_be_bytes().to_vec();
+        out.push(3);
+        out.push(self.algorithm);
+        out.extend(&self.public_key);
+        out
+    }
+
+    fn tag(&self) -> u16 {
+        keys::key_tag(&self.rdata_bytes())
+    }
+
+    fn record(&self, apex: &Name, ttl: u32) -> Record {
+        let key = PublicKeyBuf::new(self.public_key.clone(), Algorithm::from_u8(self.algorithm));
+        let dnskey = DNSKEY::with_flags(self.flags, key);
+        Record::from_rdata(apex.clone(), ttl, RData::DNSSEC(DNSSECRData::DNSKEY(dnskey)))
+    }
+}
+
+/// Signs `zone` in place and returns the DS set its parent should publish.
+pub fn sign_zone(
+    zone: &mut Zone,
+    spec: &SigningSpec,
+    keys: &ZoneKeys,
+    faults: &[ZoneFault],
+    now: u64,
+) -> Result<Vec<DsFields>, String> {
+    let apex = zone.apex.clone();
+    let key_ttl = zone.soa().ttl;
+    let ksk = publish(&keys.ksk, 257, KeyRole::Ksk, faults);
+    let zsk = publish(&keys.zsk, 256, KeyRole::Zsk, faults);
+    for key in [&ksk, &zsk] {
+        if key.published {
+            zone.insert(key.record(&apex, key_ttl));
+        }
+    }
+
+    match spec.denial {
+        Denial::Nsec => add_nsec_chain(zone),
+        Denial::Nsec3 => {
+            let salt = decode_hex(&spec.nsec3_salt)
+                .ok_or_else(|| format!("nsec3_salt {:?} is not hex", spec.nsec3_salt))?;
+            add_nsec3_chain(zone, spec.nsec3_iterations, salt, faults)?;
+        }
+    }
+
+    let signers = Signers {
+        ksk: (&keys.ksk, ksk.tag(), ksk.algorithm),
+        zsk: (&keys.zsk, zsk.tag(), zsk.algorithm),
+    };
+    sign_rrsets(zone, &signers, faults, now)?;
+    apply_signature_faults(zone, faults);
+    zone.signed = true;
+
+    Ok(ds_for_parent(&apex, &ksk, faults))
+}
+
+fn publish(key: &SigningKey, flags: u16, role: KeyRole, faults: &[ZoneFault]) -> PublishedKey {
+    let mut published = PublishedKey {
+        flags,
+        algorithm: key.algorithm,
+        public_key: key.public_key.clone(),
+        published: true,
+    };
+    for fault in faults {
+        match fault {
+            ZoneFault::DnskeyDrop { role: r } if *r == role => published.published = false,
+            ZoneFault::DnskeyCorrupt { role: r } if *r == role => {
+                let mid = published.public_key.len() / 2;
+                published.public_key[mid] ^= 0x5a;
+                published.public_key[mid + 1] ^= 0xa5;
+            }
+            ZoneFault::DnskeyFlags { role: r, flags } if *r == role => published.flags = *flags,
+            ZoneFault::DnskeyAlgorithm { role: r, value } if *r == role => {
+                published.algorithm = *value
+            }
+            _ => {}
+        }
+    }
+    published
+}
+
+struct Signers<'a> {
+    ksk: (&'a SigningKey, u16, u8),
+    zsk: (&'a SigningKey, u16, u8),
+}
+
+/// RFC 4035 §2.2: every authoritative RRset gets an RRSIG; delegation NS and glue do not.
+fn sign_rrsets(zone: &mut Zone, signers: &Signers, faults: &[ZoneFault], now: u64) -> Result<(), String> {
+    let mut jobs: Vec<(Name, RecordType, Vec<Record>)> = Vec::new();
+    for (name, types) in &zone.records {
+        if zone.is_below_cut(name) {
+            continue;
+        }
+        let is_cut = name != &zone.apex && types.contains_key(&RecordType::NS);
+        for (rtype, rrset) in types {
+            if is_cut && !matches!(rtype, RecordType::DS | RecordType::NSEC) {
+                continue;
+            }
+            jobs.push((name.clone(), *rtype, rrset.clone()));
+        }
+    }
+    for (name, record) in &zone.nsec3 {
+        jobs.push((name.clone(), RecordType::NSEC3, vec![record.clone()]));
+    }
+    let default_window = (
+        (now as i64 - INCEPTION_BEFORE_NOW) as u32,
+        (now as i64 + EXPIRATION_AFTER_NOW) as u32,
+    );
+    for (name, rtype, rrset) in jobs {
+        let (key, tag, algorithm) = if rtype == RecordType::DNSKEY {
+            signers.ksk
+        } else {
+            signers.zsk
+        };
+        let (inception, expiration) = window_for(rtype, faults, now)?.unwrap_or(default_window);
+        let input = SigInput {
+            type_covered: rtype,
+            algorithm: Algorithm::from_u8(algorithm),
+            num_labels: name.num_labels(),
+            original_ttl: rrset[0].ttl,
+            sig_expiration: SerialNumber::new(expiration),
+            sig_inception: SerialNumber::new(inception),
+            key_tag: tag,
+            signer_name: zone.apex.clone(),
+        };
+        let tbs = TBS::from_input(&name, DNSClass::IN, &input, rrset.iter())
+            .map_err(|e| format!("building signed data for {name} {rtype}: {e}"))?;
+        let signature = key.sign(tbs.as_ref())?;
+        let rrsig = RRSIG::from_sig(input, signature);
+        zone.insert(Record::from_rdata(
+            name,
+            rrset[0].ttl,
+            RData::DNSSEC(DNSSECRData::RRSIG(rrsig)),
+        ));
+    }
+    Ok(())
+}
+
+fn type_matches(types: &Option<Vec<String>>, rtype: RecordType) -> bool {
+    match types {
+        None => true,
+        Some(list) => list.iter().any(|t| t.eq_ignore_ascii_case(&rtype.to_string())),
+    }
+}
+
+fn window_for(rtype: RecordType, faults: &[ZoneFault], now: u64) -> Result<Option<(u32, u32)>, String> {
+    for fault in faults {
+        if let ZoneFault::RrsigWindow {
+            types,
+            inception,
+            expiration,
+        } = fault
+        {
+            if type_matches(types, rtype) {
+                return Ok(Some((time::resolve(inception, now)?, time::resolve(expiration, now)?)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn apply_signature_faults(zone: &mut Zone, faults: &[ZoneFault]) {
+    for fault in faults {
+        match fault {
+            ZoneFault::RrsigStrip { types } => {
+                for by_type in zone.rrsigs.values_mut() {
+                    by_type.retain(|rtype, _| !type_matches(types, *rtype));
+                }
+                zone.rrsigs.retain(|_, by_type| !by_type.is_empty());
+            }
+            ZoneFault::RrsigCorrupt { types } => {
+                for by_type in zone.rrsigs.values_mut() {
+                    for (rtype, sigs) in by_type.iter_mut() {
+                        if type_matches(types, *rtype) {
+                            sigs.iter_mut().for_each(corrupt_signature);
+                        }
+                    }
+                }
+            }
+            ZoneFault::DenialStrip => {
+                for types in zone.records.values_mut() {
+                    types.remove(&RecordType::NSEC);
+                }
+                zone.records.retain(|_, t| !t.is_empty());
+                for by_type in zone.rrsigs.values_mut() {
+                    by_type.remove(&RecordType::NSEC);
+                    by_type.remove(&RecordType::NSEC3);
+                }
+                zone.rrsigs.retain(|_, by_type| !by_type.is_empty());
+                zone.nsec3.clear();
+            }
+            _ => {}
+        }
+    }
+}
+
+fn corrupt_signature(record: &mut Record) {
+    if let RData::DNSSEC(DNSSECRData::RRSIG(sig)) = &record.data {
+        let mut bytes = sig.sig().to_vec();
+        let mid = bytes.len() / 2;
+        if let Some(b) = bytes.get_mut(mid) {
+            *b ^= 0xff;
+        }
+        let rrsig = RRSIG::from_sig(sig.input().clone(), bytes);
+        record.data = RData::DNSSEC(DNSSECRData::RRSIG(rrsig));
+    }
+}
+
+/// RFC 4034 §5.1.4: digest = SHA-256(owner name | DNSKEY RDATA), digest type 2.
+fn ds_for_parent(apex: &Name, ksk: &PublishedKey, faults: &[ZoneFault]) -> Vec<DsFields> {
+    let mut data = name_wire(apex);
+    data.extend(ksk.rdata_bytes());
+    let digest = ring::digest::digest(&ring::digest::SHA256, &data).as_ref().to_vec();
+    let mut ds = DsFields {
+        key_tag: ksk.tag(),
+        algorithm: ksk.algorithm,
+        digest_type: 2,
+        digest,
+    };
+    for fault in faults {
+        match fault {
+            ZoneFault::DsAbsent => return Vec::new(),
+            ZoneFault::DsKeyTag { value } => ds.key_tag = value.unwrap_or(ds.key_tag.wrapping_add(1)),
+            ZoneFault::DsAlgorithm { value } => ds.algorithm = *value,
+            ZoneFault::DsDigestType { value } => ds.digest_type = *value,
+            ZoneFault::DsDigestCorrupt => {
+                let mid = ds.digest.len() / 2;
+                ds.digest[mid] ^= 0xff;
+            }
+            _ => {}
+        }
+    }
+    vec![ds]
+}
+
+impl DsFields {
+    pub fn record(&self, owner: &Name, ttl: u32) -> Record {
+        let ds = DS::new(
+            self.key_tag,
+            Algorithm::from_u8(self.algorithm),
+            DigestType::from(self.digest_type),
+            self.digest.clone(),
+        );
+        Record::from_rdata(owner.clone(), ttl, RData::DNSSEC(DNSSECRData::DS(ds)))
+    }
+}
+
+/// Uncompressed, lowercase wire form of a name (RFC 4034 §6.2).
+pub fn name_wire(name: &Name) -> Vec<u8> {
+    let mut out = Vec::new();
+    for label in name.to_lowercase().iter() {
+        out.push(label.len() as u8);
+        out.extend(label);
+    }
+    out.push(0);
+    out
+}
+
+/// RFC 9077: the negative-caching TTL is min(SOA TTL, SOA MINIMUM).
+pub fn negative_ttl(zone: &Zone) -> u32 {
+    let soa = zone.soa();
+    match &soa.data {
+        RData::SOA(s) => soa.ttl.min(s.minimum),
+        _ => soa.ttl,
+    }
+}
+
+/// Types present at `name` as the NSEC/NSEC3 bitmap shows them (RFC 4034 §4.1.2).
+fn bitmap_types(zone: &Zone, name: &Name, signed_here: bool) -> Vec<RecordType> {
+    let is_cut = name != &zone.apex
+        && zone
+            .records
+            .get(name)
+            .is_some_and(|t| t.contains_key(&RecordType::NS));
+    let mut types: BTreeSet<RecordType> = zone
+        .records
+        .get(name)
+        .map(|t| {
+            t.keys()
+                .copied()
+                .filter(|rt| !is_cut || matches!(rt, RecordType::NS | RecordType::DS))
+                .collect()
+        })
+        .unwrap_or_default();
+    if signed_here {
+        types.insert(RecordType::RRSIG);
+    }
+    types.remove(&RecordType::NSEC);
+    types.into_iter().collect()
+}
+
+fn add_nsec_chain(zone: &mut Zone) {
+    let names: Vec<Name> = zone
+        .chain_names()
+        .into_iter()
+        .filter(|n| zone.records.contains_key(n))
+        .collect();
+    let ttl = negative_ttl(zone);
+    for (i, name) in names.iter().enumerate() {
+        let next = names[(i + 1) % names.len()].clone();
+        let mut types = bitmap_types(zone, name, true);
+        types.push(RecordType::NSEC);
+        let nsec = NSEC::new(next, types);
+        zone.insert(Record::from_rdata(name.clone(), ttl, RData::DNSSEC(DNSSECRData::NSEC(nsec))));
+    }
+}
+
+fn add_nsec3_chain(zone: &mut Zone, iterations: u16, salt: Vec<u8>, faults: &[ZoneFault]) -> Result<(), String> {
+    let ttl = negative_ttl(zone);
+    let param = NSEC3PARAM::new(Nsec3HashAlgorithm::SHA1, false, iterations, salt.clone());
+    let apex = zone.apex.clone();
+    zone.insert(Record::from_rdata(apex.clone(), 0, RData::DNSSEC(DNSSECRData::NSEC3PARAM(param))));
+    let mut hashed: Vec<(Vec<u8>, Name)> = Vec::new();
+    for name in zone.chain_names() {
+        hashed.push((nsec3_hash(&name, &salt, iterations)?, name));
+    }
+    hashed.sort();
+    let owner_corrupt = faults.contains(&ZoneFault::Nsec3OwnerCorrupt);
+    let next_corrupt = faults.contains(&ZoneFault::Nsec3NextCorrupt);
+    for (i, (hash, name)) in hashed.iter().enumerate() {
+        let mut next = hashed[(i + 1) % hashed.len()].0.clone();
+        if next_corrupt {
+            next[0] ^= 0x40;
+        }
+        let signed_here = zone.records.get(name).is_some_and(|t| {
+            !t.contains_key(&RecordType::NS) || name == &apex || t.contains_key(&RecordType::DS)
+        });
+        let types = bitmap_types(zone, name, signed_here);
+        let nsec3 = NSEC3::new(Nsec3HashAlgorithm::SHA1, false, iterations, salt.clone(), next, types);
+        let mut owner_hash = hash.clone();
+        if owner_corrupt {
+            owner_hash[0] ^= 0x40;
+        }
+        let owner = nsec3_owner(&owner_hash, &apex)?;
+        let record = Record::from_rdata(owner.clone(), ttl, RData::DNSSEC(DNSSECRData::NSEC3(nsec3)));
+        zone.nsec3.insert(owner, record);
+    }
+    zone.nsec3_params = Some(Nsec3Params { iterations, salt });
+    Ok(())
+}
+
+/// RFC 5155 §5: the iterated SHA-1 hash of the canonical owner name.
+pub fn nsec3_hash(name: &Name, salt: &[u8], iterations: u16) -> Result<Vec<u8>, String> {
+    Nsec3HashAlgorithm::SHA1
+        .hash(salt, name, iterations)
+        .map(|d| d.as_ref().to_vec())
+        .map_err(|e| format!("hashing {name}: {e}"))
+}
+
+/// The NSEC3 owner: Base32hex (no padding, lowercase) of the hash, prepended to the apex.
+pub fn nsec3_owner(hash: &[u8], apex: &Name) -> Result<Name, String> {
+    let label = data_encoding::BASE32HEX_NOPAD.encode(hash).to_ascii_lowercase();
+    apex.prepend_label(label.as_str()).map_err(|e| e.to_string())
+}
+
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim();
+    if text.is_empty() || text == "-" {
+        return Some(Vec::new());
+    }
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+        .collect()
+}

@@ -1,0 +1,100 @@
+//! Signature times in scenario files: absolute RFC 3339 UTC or relative to the lab's start
+//! ("now+30d", "now-1h"). RRSIG times are 32-bit serial numbers (RFC 4034 §3.1.5).
+
+/// Resolves a time spec against `now` (seconds since the epoch) to RRSIG serial seconds.
+pub fn resolve(spec: &str, now: u64) -> Result<u32, String> {
+    let spec = spec.trim();
+    if let Some(rest) = spec.strip_prefix("now") {
+        if rest.is_empty() {
+            return Ok(now as u32);
+        }
+        let (sign, amount) = match rest.as_bytes()[0] {
+            b'+' => (1i64, &rest[1..]),
+            b'-' => (-1i64, &rest[1..]),
+            _ => return Err(format!("bad relative time {spec:?}: expected now+N[smhd] or now-N[smhd]")),
+        };
+        let seconds = parse_duration(amount).ok_or_else(|| {
+            format!("bad relative time {spec:?}: expected a number with unit s, m, h or d")
+        })?;
+        return Ok((now as i64 + sign * seconds as i64) as u32);
+    }
+    parse_rfc3339(spec)
+        .map(|t| t as u32)
+        .ok_or_else(|| format!("bad time {spec:?}: expected YYYY-MM-DDTHH:MM:SSZ or now±N[smhd]"))
+}
+
+fn parse_duration(text: &str) -> Option<u64> {
+    let (digits, unit) = text.split_at(text.len().checked_sub(1)?);
+    let n: u64 = digits.parse().ok()?;
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return None,
+    };
+    n.checked_mul(scale)
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SSZ` (UTC only) to seconds since the epoch.
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[19] != b'Z' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    Some(days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+/// Formats seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn format_rfc3339(t: i64) -> String {
+    let days = t.div_euclid(86400);
+    let secs = t.rem_euclid(86400);
+    let z = days + 719468;
+    let era = if z >= 0 { z } else { z - 146096 } / 146097;
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absolute_and_relative_times() {
+        assert_eq!(parse_rfc3339("2025-01-01T00:00:00Z"), Some(1_735_689_600));
+        assert_eq!(format_rfc3339(1_735_689_600), "2025-01-01T00:00:00Z");
+        assert_eq!(resolve("now+1d", 1000).unwrap(), 1000 + 86400);
+        assert_eq!(resolve("now-1h", 10_000).unwrap(), 10_000 - 3600);
+        assert!(resolve("tomorrow", 0).is_err());
+        assert!(resolve("now+5x", 0).is_err());
+        assert!(parse_rfc3339("2025-13-01T00:00:00Z").is_none());
+    }
+}

@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""Consistency check of the lab data (no network, python3.11+).
+
+Usage: python3 testzones/check.py      exits 1 and lists the problems if any.
+
+Checks: every TOML parses; scenario id = file stem; zone and server names are unique;
+server addresses are unique, inside 127.53.0.0/16 and outside the unrouted 127.53.255.0/24;
+each scenario keeps to its own /24; every zone a server lists (or a stale-zone fault names)
+is declared; every zone file exists and its $ORIGIN is the zone; every signed zone has both
+key files; every zone except the root is delegated (NS) in its parent's file; every query
+name lies under a delegation below a TLD.
+"""
+import glob
+import ipaddress
+import os
+import sys
+import tomllib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LAB_NET = ipaddress.ip_network("127.53.0.0/16")
+UNROUTED = ipaddress.ip_network("127.53.255.0/24")
+problems = []
+
+
+def bad(msg):
+    problems.append(msg)
+
+
+def load(path):
+    with open(path, "rb") as f:
+        return tomllib.load(f)
+
+
+def read_records(path):
+    """Very small master-file reader: yields (owner, type, rdata) with absolute owners."""
+    origin, last = None, None
+    out = []
+    with open(path) as f:
+        for raw in f:
+            line = raw.split(";", 1)[0] if '"' not in raw else raw
+            if not line.strip():
+                continue
+            if line.startswith("$ORIGIN"):
+                origin = line.split()[1].lower()
+                continue
+            if line.startswith("$"):
+                continue
+            fields = line.split()
+            if line[0].isspace():
+                owner = last
+            else:
+                owner = fields.pop(0).lower()
+                if owner == "@":
+                    owner = origin
+                elif not owner.endswith("."):
+                    owner = f"{owner}.{origin}" if origin != "." else f"{owner}."
+                last = owner
+            while fields and (fields[0].isdigit() or fields[0].upper() == "IN"):
+                fields.pop(0)
+            rtype, rdata = fields[0].upper(), fields[1:]
+            out.append((owner, rtype, rdata))
+    return origin, out
+
+
+def main():
+    files = [os.path.join(HERE, "lab.toml")] + sorted(glob.glob(os.path.join(HERE, "scenarios", "*.toml")))
+    zones, servers, scenarios = {}, {}, []
+    addresses = {}
+    for path in files:
+        rel = os.path.relpath(path, HERE)
+        try:
+            doc = load(path)
+        except Exception as e:  # noqa: BLE001
+            bad(f"{rel}: {e}")
+            continue
+        if rel.startswith("scenarios"):
+            stem = os.path.splitext(os.path.basename(path))[0]
+            if doc.get("id") != stem:
+                bad(f"{rel}: id {doc.get('id')!r} differs from the file stem")
+            scenarios.append((rel, doc))
+        nets = set()
+        for z in doc.get("zone", []):
+            name = z["name"].lower()
+            if name in zones:
+                bad(f"{rel}: zone {name} already declared in {zones[name][0]}")
+            zones[name] = (rel, z)
+        for s in doc.get("server", []):
+            name = s["name"].lower()
+            if name in servers:
+                bad(f"{rel}: server {name} already declared in {servers[name][0]}")
+            servers[name] = (rel, s)
+            addr = ipaddress.ip_address(s["address"])
+            if addr not in LAB_NET:
+                bad(f"{rel}: {name} address {addr} outside {LAB_NET}")
+            if addr in UNROUTED:
+                bad(f"{rel}: {name} address {addr} inside the unrouted block {UNROUTED}")
+            if addr in addresses:
+                bad(f"{rel}: {name} address {addr} already used by {addresses[addr]}")
+            addresses[addr] = f"{name} ({rel})"
+            nets.add(ipaddress.ip_network(f"{addr}/24", strict=False))
+        if rel.startswith("scenarios") and len(nets) > 1:
+            bad(f"{rel}: servers spread over several /24s: {sorted(map(str, nets))}")
+    # each scenario /24 belongs to one file
+    owner_of_net = {}
+    for addr, who in addresses.items():
+        net = ipaddress.ip_network(f"{addr}/24", strict=False)
+        f = who.split("(")[-1]
+        if owner_of_net.setdefault(net, f) != f:
+            bad(f"{net} used by both {owner_of_net[net]} and {f}")
+
+    records = {}
+    for name, (rel, z) in zones.items():
+        zfile = os.path.join(HERE, z["file"])
+        if not os.path.exists(zfile):
+            bad(f"{rel}: zone file {z['file']} of {name} is missing")
+            continue
+        origin, recs = read_records(zfile)
+        if origin != name:
+            bad(f"{z['file']}: $ORIGIN {origin} differs from zone name {name}")
+        records[name] = recs
+        if z.get("signing"):
+            stem = name.rstrip(".") or "root"
+            for role in ("ksk", "zsk"):
+                if not os.path.exists(os.path.join(HERE, "keys", f"{stem}.{role}.pem")):
+                    bad(f"{rel}: signed zone {name} has no keys/{stem}.{role}.pem")
+    for name, (rel, s) in servers.items():
+        for zn in s.get("zones", []):
+            if zn.lower() not in zones:
+                bad(f"{rel}: server {name} serves undeclared zone {zn}")
+        for fault in s.get("faults", []):
+            if fault.get("fault") == "stale-zone":
+                if fault["zone"].lower() not in zones:
+                    bad(f"{rel}: stale-zone fault names undeclared zone {fault['zone']}")
+                if not os.path.exists(os.path.join(HERE, fault["file"])):
+                    bad(f"{rel}: stale-zone file {fault['file']} is missing")
+    # delegations
+    for name in zones:
+        if name == ".":
+            continue
+        parent = next(p for p in (name.split(".", i)[-1] or "." for i in range(1, name.count(".") + 1))
+                      if p in zones)
+        if not any(o == name and t == "NS" for o, t, _ in records.get(parent, [])):
+            bad(f"zone {name} is not delegated in {zones[parent][1]['file']}")
+    # queries
+    for rel, doc in scenarios:
+        q = doc["query"]["name"].lower()
+        if not q.endswith("."):
+            bad(f"{rel}: query name {q} is not absolute")
+        delegated = {o for z, recs in records.items() for o, t, _ in recs if t == "NS" and o != z}
+        if not any(q == d or q.endswith("." + d) for d in delegated - {"lab.", "test."}):
+            bad(f"{rel}: query name {q} lies under no delegation below lab. or test.")
+
+    print(f"{len(scenarios)} scenarios, {len(zones)} zones, {len(servers)} servers")
+    for p in problems:
+        print("PROBLEM:", p)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
