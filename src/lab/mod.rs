@@ -27,7 +27,7 @@ pub use build::{Lab, LabServer};
 pub use export::{lab_root_dnskey, lab_root_hints, lab_trust_anchor, zone_master_file};
 pub use server::{start, RunningLab, StartOptions};
 pub use time::format_rfc3339;
-pub use spec::{Category, Scenario, ServerFault, ZoneFault};
+pub use spec::{Category, Denial, KeyRole, LameAnswer, Scenario, ServerFault, ZoneFault};
 pub use zone::Zone;
 
 /// Why the lab could not be loaded or started. Each names the file (and line) or address at
@@ -71,6 +71,11 @@ impl LabError {
             message: message.into(),
         }
     }
+}
+
+/// Resolves a scenario time ("2025-01-01T00:00:00Z", "now+30d") against the signing time.
+pub fn resolve_time(spec: &str, signed_at: u64) -> Result<u32, String> {
+    time::resolve(spec, signed_at)
 }
 
 /// Formats seconds since the epoch as RFC 3339 UTC.

@@ -1,0 +1,183 @@
+//! Test support: one lab per test binary (on a free port), and a small blocking DNS client
+//! that talks to it over real UDP and TCP sockets.
+
+#![allow(dead_code)]
+
+pub mod verify;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
+use hickory_proto::rr::{Name, RecordType};
+use whydns::lab::{Lab, RunningLab, StartOptions};
+
+pub struct SharedLab {
+    pub lab: Lab,
+    pub running: RunningLab,
+    _runtime: tokio::runtime::Runtime,
+}
+
+pub fn testzones() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testzones")
+}
+
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// The lab shared by every test in this binary, started on the first call.
+pub fn lab() -> &'static SharedLab {
+    static LAB: OnceLock<SharedLab> = OnceLock::new();
+    LAB.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let lab = Lab::load(&testzones(), now()).expect("testzones load");
+        let running = runtime
+            .block_on(whydns::lab::start(&lab, StartOptions { port: 0 }))
+            .expect("lab starts");
+        SharedLab {
+            lab,
+            running,
+            _runtime: runtime,
+        }
+    })
+}
+
+impl SharedLab {
+    pub fn addr(&self, server: &str) -> SocketAddr {
+        let name = Name::from_ascii(server).unwrap();
+        self.running
+            .address_of(&name)
+            .unwrap_or_else(|| panic!("no lab server {server}"))
+    }
+}
+
+/// How to ask.
+#[derive(Clone, Copy)]
+pub struct Ask {
+    pub edns: bool,
+    pub dnssec_ok: bool,
+    pub payload: u16,
+    pub timeout: Duration,
+}
+
+impl Default for Ask {
+    fn default() -> Self {
+        Ask {
+            edns: true,
+            dnssec_ok: true,
+            payload: 1232,
+            timeout: Duration::from_millis(1500),
+        }
+    }
+}
+
+pub fn query_message(name: &str, rtype: RecordType, ask: Ask) -> Message {
+    let mut msg = Message::new(rand_id(), MessageType::Query, OpCode::Query);
+    msg.add_query(Query::query(Name::from_ascii(name).unwrap(), rtype));
+    if ask.edns {
+        let mut edns = Edns::new();
+        edns.set_max_payload(ask.payload);
+        edns.set_dnssec_ok(ask.dnssec_ok);
+        msg.set_edns(edns);
+    }
+    msg
+}
+
+fn rand_id() -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(Instant::now().elapsed().as_nanos());
+    h.finish() as u16
+}
+
+/// Sends `query` over UDP; None on timeout or when the port is closed.
+pub fn udp_exchange(addr: SocketAddr, query: &Message, timeout: Duration) -> Option<Message> {
+    let bind: SocketAddr = if addr.is_ipv4() { "127.0.0.1:0" } else { "[::1]:0" }.parse().unwrap();
+    let socket = UdpSocket::bind(bind).unwrap();
+    socket.set_read_timeout(Some(timeout)).unwrap();
+    socket.send_to(&query.to_vec().unwrap(), addr).ok()?;
+    let mut buf = vec![0u8; 65535];
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        let (len, from) = socket.recv_from(&mut buf).ok()?;
+        if from != addr {
+            continue;
+        }
+        let reply = Message::from_vec(&buf[..len]).expect("lab replies parse");
+        if reply.metadata.id == query.metadata.id {
+            return Some(reply);
+        }
+    }
+    None
+}
+
+pub fn udp_raw(addr: SocketAddr, packet: &[u8], timeout: Duration) -> Option<Vec<u8>> {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.set_read_timeout(Some(timeout)).unwrap();
+    socket.send_to(packet, addr).ok()?;
+    let mut buf = vec![0u8; 65535];
+    let (len, _) = socket.recv_from(&mut buf).ok()?;
+    Some(buf[..len].to_vec())
+}
+
+/// What happened to a TCP exchange.
+#[derive(Debug)]
+pub enum TcpOutcome {
+    Refused,
+    NoAnswer,
+    Answer(Message),
+}
+
+pub fn tcp_exchange(addr: SocketAddr, queries: &[Message], timeout: Duration) -> Vec<TcpOutcome> {
+    let mut stream = match TcpStream::connect_timeout(&addr, timeout) {
+        Ok(s) => s,
+        Err(_) => return vec![TcpOutcome::Refused],
+    };
+    stream.set_read_timeout(Some(timeout)).unwrap();
+    // RFC 7766 pipelining: all queries go out before any answer is read.
+    for query in queries {
+        let wire = query.to_vec().unwrap();
+        let mut framed = (wire.len() as u16).to_be_bytes().to_vec();
+        framed.extend(wire);
+        if stream.write_all(&framed).is_err() {
+            return vec![TcpOutcome::Refused];
+        }
+    }
+    let mut out = Vec::new();
+    for _ in queries {
+        let mut len = [0u8; 2];
+        if stream.read_exact(&mut len).is_err() {
+            out.push(TcpOutcome::NoAnswer);
+            break;
+        }
+        let mut body = vec![0u8; u16::from_be_bytes(len) as usize];
+        stream.read_exact(&mut body).unwrap();
+        out.push(TcpOutcome::Answer(Message::from_vec(&body).expect("lab replies parse")));
+    }
+    out
+}
+
+pub fn tcp_query(addr: SocketAddr, query: &Message, timeout: Duration) -> TcpOutcome {
+    tcp_exchange(addr, std::slice::from_ref(query), timeout)
+        .into_iter()
+        .next()
+        .unwrap()
+}
+
+/// Asks over UDP and insists on an answer.
+pub fn ask(addr: SocketAddr, name: &str, rtype: RecordType, ask: Ask) -> Message {
+    let query = query_message(name, rtype, ask);
+    udp_exchange(addr, &query, ask.timeout)
+        .unwrap_or_else(|| panic!("no answer from {addr} for {name} {rtype}"))
+}

@@ -1,0 +1,507 @@
+//! One test per scenario file: every declared fault is observed on the wire, by querying the
+//! lab's servers directly over UDP and TCP (no resolver involved).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::verify::{dnskeys, key_tag, rrsigs, verifies};
+use hickory_proto::dnssec::PublicKey;
+use common::{ask, lab, query_message, tcp_query, udp_exchange, Ask, SharedLab, TcpOutcome};
+use hickory_proto::dnssec::rdata::{DNSSECRData, DS, NSEC3};
+use hickory_proto::dnssec::Nsec3HashAlgorithm;
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use whydns::lab::{Denial, KeyRole, LabServer, LameAnswer, Scenario, ServerFault, ZoneFault};
+
+include!(concat!(env!("OUT_DIR"), "/scenario_tests.rs"));
+
+fn run_scenario(id: &str) {
+    let shared = lab();
+    let scenario = shared
+        .lab
+        .spec
+        .scenarios
+        .iter()
+        .find(|s| s.id == id)
+        .expect("scenario loaded");
+    for server in shared.lab.servers_of(id) {
+        check_server(shared, scenario, server);
+    }
+    for zone in &scenario.zone {
+        let apex = Name::from_ascii(&zone.name).unwrap();
+        if let Some(signing) = &zone.signing {
+            check_signing(shared, &apex, signing.denial, signing.nsec3_iterations, &zone.faults);
+        }
+        for fault in &zone.faults {
+            check_zone_fault(shared, &apex, fault);
+        }
+    }
+    check_delegation_shape(shared, scenario);
+    check_authoritative_answer(shared, scenario);
+}
+
+// ---- helpers -------------------------------------------------------------------------------
+
+fn rtype(text: &str) -> RecordType {
+    text.parse().unwrap()
+}
+
+fn records_of(msg: &Message, rtype: RecordType) -> Vec<Record> {
+    msg.answers
+        .iter()
+        .chain(&msg.authorities)
+        .chain(&msg.additionals)
+        .filter(|r| r.record_type() == rtype)
+        .cloned()
+        .collect()
+}
+
+fn sigs_covering(msg: &Message, covered: RecordType) -> Vec<Record> {
+    records_of(msg, RecordType::RRSIG)
+        .into_iter()
+        .filter(|r| matches!(&r.data, RData::DNSSEC(DNSSECRData::RRSIG(s)) if s.input().type_covered == covered))
+        .collect()
+}
+
+/// A server of the scenario that serves `apex` without transport faults (or any server of
+/// the lab that does).
+fn healthy_server_for<'a>(shared: &'a SharedLab, apex: &Name) -> &'a LabServer {
+    shared
+        .lab
+        .servers
+        .iter()
+        .find(|s| {
+            s.faults.is_empty() && s.zones.iter().any(|z| &z.apex == apex)
+        })
+        .unwrap_or_else(|| panic!("no fault-free server serves {apex}"))
+}
+
+fn parent_server<'a>(shared: &'a SharedLab, child: &Name) -> &'a LabServer {
+    let mut parent = child.base_name();
+    loop {
+        if let Some(s) = shared.lab.servers.iter().find(|s| {
+            s.faults.is_empty() && s.zones.iter().any(|z| z.apex == parent)
+        }) {
+            return s;
+        }
+        parent = parent.base_name();
+    }
+}
+
+fn addr_of(shared: &SharedLab, server: &LabServer) -> std::net::SocketAddr {
+    std::net::SocketAddr::new(server.address, shared.running.port)
+}
+
+fn zone_ask(shared: &SharedLab, apex: &Name, name: &str, rt: RecordType) -> Message {
+    let server = healthy_server_for(shared, apex);
+    ask(addr_of(shared, server), name, rt, Ask::default())
+}
+
+fn dnskey_set(shared: &SharedLab, apex: &Name) -> Vec<Record> {
+    let msg = zone_ask(shared, apex, &apex.to_string(), RecordType::DNSKEY);
+    records_of(&msg, RecordType::DNSKEY)
+}
+
+fn ds_set(shared: &SharedLab, apex: &Name) -> (Message, Vec<DS>) {
+    let parent = parent_server(shared, apex);
+    let msg = ask(addr_of(shared, parent), &apex.to_string(), RecordType::DS, Ask::default());
+    let ds = records_of(&msg, RecordType::DS)
+        .into_iter()
+        .filter_map(|r| match r.data {
+            RData::DNSSEC(DNSSECRData::DS(ds)) => Some(ds),
+            _ => None,
+        })
+        .collect();
+    (msg, ds)
+}
+
+fn role_flags(role: KeyRole) -> u16 {
+    match role {
+        KeyRole::Ksk => 257,
+        KeyRole::Zsk => 256,
+    }
+}
+
+/// The type each check looks at when a fault names none: the apex SOA (signed by the ZSK).
+fn fault_types(types: &Option<Vec<String>>) -> Vec<RecordType> {
+    match types {
+        Some(list) => list.iter().map(|t| rtype(t)).collect(),
+        None => vec![RecordType::SOA],
+    }
+}
+
+/// Asks for `covered` where a signature over it appears: the apex for data types, a
+/// non-existent name for NSEC/NSEC3.
+fn ask_for_type(shared: &SharedLab, apex: &Name, covered: RecordType) -> Message {
+    match covered {
+        RecordType::NSEC | RecordType::NSEC3 => {
+            zone_ask(shared, apex, &format!("nx.{apex}"), RecordType::A)
+        }
+        other => zone_ask(shared, apex, &apex.to_string(), other),
+    }
+}
+
+// ---- server faults -------------------------------------------------------------------------
+
+fn check_server(shared: &SharedLab, scenario: &Scenario, server: &LabServer) {
+    let addr = addr_of(shared, server);
+    let qname = server
+        .zones
+        .first()
+        .map(|z| z.apex.to_string())
+        .unwrap_or_else(|| scenario.query.name.clone());
+    let query = query_message(&qname, RecordType::SOA, Ask::default());
+    let short = Duration::from_millis(800);
+    let faults = &server.faults;
+    let has = |p: &dyn Fn(&ServerFault) -> bool| faults.iter().any(p);
+
+    if has(&|f| matches!(f, ServerFault::Down)) {
+        assert!(udp_exchange(addr, &query, short).is_none(), "{}: down server answered UDP", server.name);
+        assert!(matches!(tcp_query(addr, &query, short), TcpOutcome::Refused), "{}: down server accepted TCP", server.name);
+        return;
+    }
+    if has(&|f| matches!(f, ServerFault::Drop)) {
+        assert!(udp_exchange(addr, &query, short).is_none(), "{}: dropping server answered UDP", server.name);
+        assert!(matches!(tcp_query(addr, &query, short), TcpOutcome::NoAnswer), "{}: dropping server answered TCP", server.name);
+        return;
+    }
+    let no_tcp = has(&|f| matches!(f, ServerFault::NoTcp));
+    let tcp = tcp_query(addr, &query, Duration::from_secs(3));
+    assert_eq!(no_tcp, matches!(tcp, TcpOutcome::Refused), "{}: TCP listener present={} but no-tcp={no_tcp}", server.name, !no_tcp);
+
+    let delay = faults.iter().find_map(|f| match f {
+        ServerFault::Delay { ms } => Some(Duration::from_millis(*ms)),
+        _ => None,
+    });
+    let started = Instant::now();
+    let reply = udp_exchange(addr, &query, Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("{}: no UDP answer", server.name));
+    if let Some(delay) = delay {
+        assert!(started.elapsed() >= delay, "{}: answered before its declared delay", server.name);
+    }
+    let ra = has(&|f| matches!(f, ServerFault::RecursionAvailable));
+    assert_eq!(reply.metadata.recursion_available, ra, "{}: RA flag", server.name);
+    let truncates = has(&|f| matches!(f, ServerFault::TruncateAlways));
+    assert_eq!(reply.metadata.truncation, truncates, "{}: TC flag", server.name);
+
+    let expected_rcode = if has(&|f| matches!(f, ServerFault::Refuse)) {
+        ResponseCode::Refused
+    } else if has(&|f| matches!(f, ServerFault::Servfail)) {
+        ResponseCode::ServFail
+    } else if has(&|f| matches!(f, ServerFault::FormerrOnEdns)) {
+        ResponseCode::FormErr
+    } else if server.zones.is_empty() {
+        match faults.iter().find_map(|f| match f {
+            ServerFault::NotAuth { answer } => Some(*answer),
+            _ => None,
+        }) {
+            Some(LameAnswer::Nxdomain) => ResponseCode::NXDomain,
+            Some(LameAnswer::UpwardReferral) => ResponseCode::NoError,
+            None => ResponseCode::Refused,
+        }
+    } else {
+        ResponseCode::NoError
+    };
+    assert_eq!(reply.metadata.response_code, expected_rcode, "{}: rcode", server.name);
+
+    if has(&|f| matches!(f, ServerFault::FormerrOnEdns)) {
+        assert!(reply.edns.is_none(), "{}: FORMERR carried OPT", server.name);
+        let plain = query_message(&qname, RecordType::SOA, Ask { edns: false, ..Ask::default() });
+        let reply = udp_exchange(addr, &plain, short).expect("answer without EDNS");
+        assert_eq!(reply.metadata.response_code, ResponseCode::NoError, "{}: plain DNS query", server.name);
+    }
+    if let Some(LameAnswer::UpwardReferral) = faults.iter().find_map(|f| match f {
+        ServerFault::NotAuth { answer } => Some(*answer),
+        _ => None,
+    }) {
+        assert!(!reply.metadata.authoritative, "{}: upward referral with AA", server.name);
+        let ns = records_of(&reply, RecordType::NS);
+        assert!(!ns.is_empty() && ns.iter().all(|r| r.name.is_root()), "{}: not a referral to the root: {ns:?}", server.name);
+    }
+    if expected_rcode == ResponseCode::NoError && !server.zones.is_empty() && !truncates {
+        assert!(reply.metadata.authoritative, "{}: AA missing on its own zone", server.name);
+    }
+    for fault in faults {
+        if let ServerFault::StaleZone { zone, .. } = fault {
+            let apex = Name::from_ascii(zone).unwrap();
+            let serial = |m: &Message| {
+                records_of(m, RecordType::SOA)
+                    .iter()
+                    .find_map(|r| match &r.data {
+                        RData::SOA(soa) => Some(soa.serial),
+                        _ => None,
+                    })
+                    .unwrap()
+            };
+            let primary = zone_ask(shared, &apex, zone, RecordType::SOA);
+            assert_ne!(serial(&reply), serial(&primary), "{}: stale copy has the primary's serial", server.name);
+        }
+    }
+}
+
+// ---- DNSSEC ------------------------------------------------------------------------------
+
+fn check_signing(shared: &SharedLab, apex: &Name, denial: Denial, iterations: u16, faults: &[ZoneFault]) {
+    let msg = zone_ask(shared, apex, &format!("nx.{apex}"), RecordType::A);
+    let wildcard = Name::from_ascii(format!("*.{apex}")).unwrap();
+    let expected = if shared.lab.zones[apex].records.contains_key(&wildcard) {
+        ResponseCode::NoError // expanded from the wildcard, with a proof that nx itself is absent
+    } else {
+        ResponseCode::NXDomain
+    };
+    assert_eq!(msg.metadata.response_code, expected, "{apex}: answer for a name that does not exist");
+    if faults.contains(&ZoneFault::DenialStrip) {
+        return;
+    }
+    match denial {
+        Denial::Nsec => assert!(!records_of(&msg, RecordType::NSEC).is_empty(), "{apex}: no NSEC in NXDOMAIN"),
+        Denial::Nsec3 => {
+            let nsec3 = records_of(&msg, RecordType::NSEC3);
+            assert!(!nsec3.is_empty(), "{apex}: no NSEC3 in NXDOMAIN");
+            for r in nsec3 {
+                let RData::DNSSEC(DNSSECRData::NSEC3(n)) = &r.data else { unreachable!() };
+                assert_eq!(n.iterations(), iterations, "{apex}: NSEC3 iterations");
+            }
+        }
+    }
+}
+
+fn check_zone_fault(shared: &SharedLab, apex: &Name, fault: &ZoneFault) {
+    let signed_at = shared.lab.signed_at;
+    match fault {
+        ZoneFault::RrsigWindow { types, inception, expiration } => {
+            let inception = whydns::lab::resolve_time(inception, signed_at).unwrap();
+            let expiration = whydns::lab::resolve_time(expiration, signed_at).unwrap();
+            for covered in fault_types(types) {
+                let msg = ask_for_type(shared, apex, covered);
+                let sigs = sigs_covering(&msg, covered);
+                assert!(!sigs.is_empty(), "{apex}: no RRSIG over {covered}");
+                for sig in rrsigs(&sigs) {
+                    assert_eq!(sig.input().sig_inception.get(), inception, "{apex} {covered}: inception");
+                    assert_eq!(sig.input().sig_expiration.get(), expiration, "{apex} {covered}: expiration");
+                }
+            }
+        }
+        ZoneFault::RrsigStrip { types } => {
+            for covered in fault_types(types) {
+                let msg = ask_for_type(shared, apex, covered);
+                assert!(!records_of(&msg, covered).is_empty(), "{apex}: {covered} itself missing");
+                assert!(sigs_covering(&msg, covered).is_empty(), "{apex}: RRSIG over {covered} not stripped");
+            }
+        }
+        ZoneFault::RrsigCorrupt { types } => {
+            let keys = dnskey_set(shared, apex);
+            for covered in fault_types(types) {
+                let msg = ask_for_type(shared, apex, covered);
+                let rrset = records_of(&msg, covered);
+                let sigs = sigs_covering(&msg, covered);
+                assert!(!sigs.is_empty(), "{apex}: no RRSIG over {covered}");
+                for sig in rrsigs(&sigs) {
+                    let key = dnskeys(&keys).into_iter().find(|k| key_tag(k) == sig.input().key_tag).expect("signing key published");
+                    assert!(!verifies(sig, &rrset, key), "{apex}: corrupted RRSIG over {covered} still verifies");
+                }
+            }
+            // The verifier itself works: an untouched signature in the same zone verifies.
+            if !fault_types(types).contains(&RecordType::SOA) {
+                let msg = zone_ask(shared, apex, &apex.to_string(), RecordType::SOA);
+                let soa = records_of(&msg, RecordType::SOA);
+                let sigs = sigs_covering(&msg, RecordType::SOA);
+                let sig = rrsigs(&sigs)[0];
+                let key = dnskeys(&keys).into_iter().find(|k| key_tag(k) == sig.input().key_tag).unwrap();
+                assert!(verifies(sig, &soa, key), "{apex}: intact SOA RRSIG fails to verify");
+            }
+        }
+        ZoneFault::DnskeyDrop { role } => {
+            let keys = dnskey_set(shared, apex);
+            let flags: Vec<u16> = dnskeys(&keys).iter().map(|k| k.flags()).collect();
+            assert!(!flags.contains(&role_flags(*role)), "{apex}: {role:?} still published: {flags:?}");
+            let tags: Vec<u16> = dnskeys(&keys).iter().map(|k| key_tag(k)).collect();
+            match role {
+                KeyRole::Zsk => {
+                    let msg = zone_ask(shared, apex, &apex.to_string(), RecordType::SOA);
+                    for sig in rrsigs(&sigs_covering(&msg, RecordType::SOA)) {
+                        assert!(!tags.contains(&sig.input().key_tag), "{apex}: SOA signed by a published key");
+                    }
+                }
+                KeyRole::Ksk => {
+                    let (_, ds) = ds_set(shared, apex);
+                    assert!(!ds.is_empty(), "{apex}: parent has no DS");
+                    assert!(ds.iter().all(|d| !tags.contains(&d.key_tag())), "{apex}: DS matches a published key");
+                }
+            }
+        }
+        ZoneFault::DnskeyCorrupt { role } => {
+            let keys = dnskey_set(shared, apex);
+            let (covered, flags) = match role {
+                KeyRole::Zsk => (RecordType::SOA, 256),
+                KeyRole::Ksk => (RecordType::DNSKEY, 257),
+            };
+            let msg = ask_for_type(shared, apex, covered);
+            let rrset = records_of(&msg, covered);
+            let key = dnskeys(&keys).into_iter().find(|k| k.flags() == flags).expect("key published");
+            for sig in rrsigs(&sigs_covering(&msg, covered)) {
+                assert!(!verifies(sig, &rrset, key), "{apex}: RRSIG verifies with the corrupted key");
+            }
+        }
+        ZoneFault::DnskeyFlags { role, flags } => {
+            let keys = dnskey_set(shared, apex);
+            let key = dnskeys(&keys).into_iter().find(|k| k.flags() == *flags);
+            let key = key.unwrap_or_else(|| panic!("{apex}: no DNSKEY with flags {flags}"));
+            let covered = if *role == KeyRole::Ksk { RecordType::DNSKEY } else { RecordType::SOA };
+            let msg = ask_for_type(shared, apex, covered);
+            let tags: Vec<u16> = rrsigs(&sigs_covering(&msg, covered)).iter().map(|s| s.input().key_tag).collect();
+            assert!(tags.contains(&key_tag(key)), "{apex}: {covered} not signed by the key with flags {flags}");
+        }
+        ZoneFault::DnskeyAlgorithm { role, value } => {
+            let keys = dnskey_set(shared, apex);
+            assert!(
+                dnskeys(&keys).iter().any(|k| u8::from(k.public_key().algorithm()) == *value && k.flags() == role_flags(*role)),
+                "{apex}: no {role:?} with algorithm {value}"
+            );
+        }
+        ZoneFault::DsAbsent => {
+            let (msg, ds) = ds_set(shared, apex);
+            assert!(ds.is_empty(), "{apex}: DS published");
+            assert_eq!(msg.metadata.response_code, ResponseCode::NoError);
+            assert!(!records_of(&msg, RecordType::NSEC).is_empty() || !records_of(&msg, RecordType::NSEC3).is_empty(), "{apex}: no proof that the DS is absent");
+        }
+        ZoneFault::DsKeyTag { value } => {
+            let tags: Vec<u16> = dnskeys(&dnskey_set(shared, apex)).iter().map(|k| key_tag(k)).collect();
+            let (_, ds) = ds_set(shared, apex);
+            assert!(!ds.is_empty());
+            for d in ds {
+                assert!(!tags.contains(&d.key_tag()), "{apex}: DS tag matches a key");
+                if let Some(v) = value {
+                    assert_eq!(d.key_tag(), *v);
+                }
+            }
+        }
+        ZoneFault::DsAlgorithm { value } => {
+            let (_, ds) = ds_set(shared, apex);
+            assert!(!ds.is_empty() && ds.iter().all(|d| u8::from(d.algorithm()) == *value), "{apex}: DS algorithm");
+        }
+        ZoneFault::DsDigestType { value } => {
+            let (_, ds) = ds_set(shared, apex);
+            assert!(!ds.is_empty() && ds.iter().all(|d| u8::from(d.digest_type()) == *value), "{apex}: DS digest type");
+        }
+        ZoneFault::DsDigestCorrupt => {
+            let keys = dnskey_set(shared, apex);
+            let (_, ds) = ds_set(shared, apex);
+            let ksk = dnskeys(&keys).into_iter().find(|k| k.flags() == 257).expect("KSK");
+            assert!(!ds.is_empty());
+            for d in ds {
+                assert_eq!(d.key_tag(), key_tag(ksk), "{apex}: tag should still match");
+                assert!(!d.covers(apex, ksk).unwrap(), "{apex}: DS digest still matches the KSK");
+            }
+        }
+        ZoneFault::DenialStrip => {
+            let msg = zone_ask(shared, apex, &format!("nx.{apex}"), RecordType::A);
+            assert_eq!(msg.metadata.response_code, ResponseCode::NXDomain);
+            assert!(records_of(&msg, RecordType::NSEC).is_empty() && records_of(&msg, RecordType::NSEC3).is_empty(), "{apex}: proof not stripped");
+        }
+        ZoneFault::Nsec3OwnerCorrupt | ZoneFault::Nsec3NextCorrupt => {
+            let zone = &shared.lab.zones[apex];
+            let params = zone.nsec3_params.clone().expect("NSEC3 zone");
+            let hash = |n: &Name| Nsec3HashAlgorithm::SHA1.hash(&params.salt, n, params.iterations).unwrap().as_ref().to_vec();
+            let real: Vec<Vec<u8>> = zone.chain_names().iter().map(hash).collect();
+            let chain: Vec<&NSEC3> = zone.nsec3.values().map(|r| match &r.data {
+                RData::DNSSEC(DNSSECRData::NSEC3(n)) => n,
+                _ => unreachable!(),
+            }).collect();
+            if *fault == ZoneFault::Nsec3OwnerCorrupt {
+                // Served answers carry NSEC3 owners that are no real name's hash.
+                let msg = zone_ask(shared, apex, &format!("nx.{apex}"), RecordType::A);
+                let owners: Vec<Record> = records_of(&msg, RecordType::NSEC3);
+                assert!(!owners.is_empty(), "{apex}: no NSEC3 served");
+                for r in owners {
+                    let label = r.name.iter().next().unwrap().to_vec();
+                    let decoded = data_encoding::BASE32HEX_NOPAD.decode(&label.to_ascii_uppercase()).unwrap();
+                    assert!(!real.contains(&decoded), "{apex}: NSEC3 owner is a real hash");
+                }
+            } else {
+                assert!(chain.iter().all(|n| !real.contains(&n.next_hashed_owner_name().to_vec())), "{apex}: next hashes intact");
+            }
+        }
+    }
+}
+
+// ---- delegations and answers -------------------------------------------------------------
+
+/// The parent's referral, as a resolver would first see it.
+fn referral(shared: &SharedLab, qname: &Name) -> Message {
+    let zone_apex = shared
+        .lab
+        .zones
+        .keys()
+        .filter(|z| z.zone_of(qname))
+        .max_by_key(|z| z.num_labels())
+        .unwrap()
+        .clone();
+    let parent = parent_server(shared, &zone_apex);
+    ask(addr_of(shared, parent), &qname.to_string(), RecordType::A, Ask::default())
+}
+
+fn check_delegation_shape(shared: &SharedLab, scenario: &Scenario) {
+    let qname = Name::from_ascii(&scenario.query.name).unwrap();
+    let glue_of = |msg: &Message| -> Vec<std::net::IpAddr> {
+        records_of(msg, RecordType::A)
+            .iter()
+            .filter_map(|r| match &r.data {
+                RData::A(a) => Some(std::net::IpAddr::V4(a.0)),
+                _ => None,
+            })
+            .collect()
+    };
+    match scenario.id.as_str() {
+        "glue-missing" => {
+            let msg = referral(shared, &qname);
+            assert!(!records_of(&msg, RecordType::NS).is_empty(), "no referral");
+            assert!(glue_of(&msg).is_empty(), "glue present");
+        }
+        "glue-unroutable" => {
+            let msg = referral(shared, &qname);
+            let glue = glue_of(&msg);
+            assert!(!glue.is_empty() && glue.iter().all(|a| a.to_string().starts_with("127.53.255.")), "glue {glue:?}");
+            for a in glue {
+                assert!(udp_exchange(std::net::SocketAddr::new(a, shared.running.port), &query_message(&scenario.query.name, RecordType::A, Ask::default()), Duration::from_millis(500)).is_none());
+            }
+        }
+        "circular-dependency" => {
+            let msg = referral(shared, &qname);
+            assert!(glue_of(&msg).is_empty(), "circular delegation carries glue");
+            let ns = records_of(&msg, RecordType::NS);
+            assert!(ns.iter().all(|r| matches!(&r.data, RData::NS(n) if !qname.zone_of(&n.0))), "NS names inside the zone");
+        }
+        "stale-delegation" | "ns-mismatch" => {
+            let msg = referral(shared, &qname);
+            let parent_ns: Vec<Record> = records_of(&msg, RecordType::NS);
+            let child = zone_ask(shared, &qname, &qname.to_string(), RecordType::NS);
+            let child_ns: Vec<Record> = records_of(&child, RecordType::NS).into_iter().filter(|r| r.name == qname).collect();
+            let names = |v: &[Record]| { let mut n: Vec<String> = v.iter().map(|r| r.data.to_string()).collect(); n.sort(); n };
+            assert_ne!(names(&parent_ns), names(&child_ns), "parent and child NS sets agree");
+        }
+        _ => {}
+    }
+}
+
+/// Control and transport scenarios whose zone is served correctly: the authoritative
+/// answer itself carries the expected RCODE (a resolver adds only validation on top).
+fn check_authoritative_answer(shared: &SharedLab, scenario: &Scenario) {
+    let servers = shared.lab.servers_of(&scenario.id);
+    let qname = Name::from_ascii(&scenario.query.name).unwrap();
+    let Some(server) = servers.iter().find(|s| s.faults.is_empty() && s.zones.iter().any(|z| z.apex.zone_of(&qname))) else {
+        return;
+    };
+    let expected = match scenario.expect.rcode.as_str() {
+        "NOERROR" => ResponseCode::NoError,
+        "NXDOMAIN" => ResponseCode::NXDomain,
+        _ => return,
+    };
+    let msg = ask(addr_of(shared, server), &scenario.query.name, rtype(&scenario.query.rtype), Ask::default());
+    assert_eq!(msg.metadata.response_code, expected, "{}: authoritative rcode", scenario.id);
+    assert!(msg.metadata.authoritative, "{}: AA", scenario.id);
+    if expected == ResponseCode::NoError && scenario.id != "nodata" {
+        assert!(!msg.answers.is_empty(), "{}: empty answer", scenario.id);
+    }
+}
