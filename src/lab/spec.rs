@@ -254,7 +254,7 @@ fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, LabError>
     toml::from_str(&text).map_err(|e| {
         let line = e
             .span()
-            .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+            .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
         LabError::Parse {
             file: path.to_path_buf(),
             line,
