@@ -18,7 +18,10 @@ fn main() {
     let mut out = String::new();
     for id in ids {
         let fn_name = id.replace(['-', '.'], "_");
-        let _ = writeln!(out, "#[test]\nfn scenario_{fn_name}() {{\n    run_scenario({id:?});\n}}\n");
+        let _ = writeln!(
+            out,
+            "#[test]\nfn scenario_{fn_name}() {{\n    run_scenario({id:?});\n}}\n"
+        );
     }
     let dest = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("scenario_tests.rs");
     std::fs::write(dest, out).unwrap();

@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand};
 use whydns::lab::{self, Lab, StartOptions};
 
 #[derive(Parser)]
-#[command(name = "whydns", version, about = "A DNS resolver that tells you why a name failed")]
+#[command(
+    name = "whydns",
+    version,
+    about = "A DNS resolver that tells you why a name failed"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -76,13 +80,21 @@ fn run_lab(args: LabArgs) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?;
         let written = lab::write_files(&lab, &args.out).map_err(|e| e.to_string())?;
-        println!("whydns lab: {} servers, {} zones, {} scenarios (signed at {})\n",
-            lab.servers.len(), lab.zones.len(), lab.spec.scenarios.len(), lab::format_time(lab.signed_at));
+        println!(
+            "whydns lab: {} servers, {} zones, {} scenarios (signed at {})\n",
+            lab.servers.len(),
+            lab.zones.len(),
+            lab.spec.scenarios.len(),
+            lab::format_time(lab.signed_at)
+        );
         print!("{}", lab::report::address_plan(&lab, running.port));
         println!();
         print!("{}", lab::report::scenario_digs(&lab, running.port));
-        println!("\nTrust anchor: {}\nRoot hints:   {}\nPress Ctrl-C to stop.",
-            written.trust_anchor.display(), written.root_hints.display());
+        println!(
+            "\nTrust anchor: {}\nRoot hints:   {}\nPress Ctrl-C to stop.",
+            written.trust_anchor.display(),
+            written.root_hints.display()
+        );
         wait_for_shutdown().await;
         running.stop();
         println!("whydns lab: stopped");

@@ -51,7 +51,10 @@ fn unknown_field_in_a_scenario_names_file_and_line() {
     let dir = copy_of_testzones("toml");
     let line = append(&dir.join("scenarios/valid.toml"), "colour = \"blue\"\n");
     let error = load_error(&dir);
-    assert!(error.contains(&format!("scenarios/valid.toml:{line}")), "{error}");
+    assert!(
+        error.contains(&format!("scenarios/valid.toml:{line}")),
+        "{error}"
+    );
     assert!(error.contains("colour"), "{error}");
 }
 
@@ -59,10 +62,15 @@ fn unknown_field_in_a_scenario_names_file_and_line() {
 fn unknown_fault_names_file() {
     let dir = copy_of_testzones("fault");
     let path = dir.join("scenarios/allow-query-none.toml");
-    let text = std::fs::read_to_string(&path).unwrap().replace("\"refuse\"", "\"explode\"");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("\"refuse\"", "\"explode\"");
     std::fs::write(&path, text).unwrap();
     let error = load_error(&dir);
-    assert!(error.contains("scenarios/allow-query-none.toml:"), "{error}");
+    assert!(
+        error.contains("scenarios/allow-query-none.toml:"),
+        "{error}"
+    );
     assert!(error.contains("explode"), "{error}");
 }
 
@@ -71,7 +79,10 @@ fn broken_zone_file_names_file_and_line() {
     let dir = copy_of_testzones("zone");
     let line = append(&dir.join("zones/valid.lab.zone"), "broken IN A 300.1.2.3\n");
     let error = load_error(&dir);
-    assert!(error.contains(&format!("zones/valid.lab.zone:{line}")), "{error}");
+    assert!(
+        error.contains(&format!("zones/valid.lab.zone:{line}")),
+        "{error}"
+    );
 }
 
 #[test]
@@ -86,27 +97,40 @@ fn zone_without_soa_is_rejected() {
         .collect();
     std::fs::write(&path, text).unwrap();
     let error = load_error(&dir);
-    assert!(error.contains("unsigned.lab.zone") && error.contains("no SOA"), "{error}");
+    assert!(
+        error.contains("unsigned.lab.zone") && error.contains("no SOA"),
+        "{error}"
+    );
 }
 
 #[test]
 fn non_loopback_server_address_is_refused() {
     let dir = copy_of_testzones("addr");
     let path = dir.join("scenarios/unsigned.toml");
-    let text = std::fs::read_to_string(&path).unwrap().replace("127.53.11.1", "10.53.11.1");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("127.53.11.1", "10.53.11.1");
     std::fs::write(&path, text).unwrap();
     let error = load_error(&dir);
-    assert!(error.contains("10.53.11.1") && error.contains("not a loopback address"), "{error}");
+    assert!(
+        error.contains("10.53.11.1") && error.contains("not a loopback address"),
+        "{error}"
+    );
 }
 
 #[test]
 fn duplicate_server_address_is_refused() {
     let dir = copy_of_testzones("dup");
     let path = dir.join("scenarios/unsigned.toml");
-    let text = std::fs::read_to_string(&path).unwrap().replace("127.53.11.1", "127.53.10.1");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("127.53.11.1", "127.53.10.1");
     std::fs::write(&path, text).unwrap();
     let error = load_error(&dir);
-    assert!(error.contains("127.53.10.1") && error.contains("already used"), "{error}");
+    assert!(
+        error.contains("127.53.10.1") && error.contains("already used"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -114,7 +138,10 @@ fn missing_key_says_how_to_make_it() {
     let dir = copy_of_testzones("key");
     std::fs::remove_file(dir.join("keys/valid.lab.zsk.pem")).unwrap();
     let error = load_error(&dir);
-    assert!(error.contains("valid.lab.zsk.pem") && error.contains("make-keys.py"), "{error}");
+    assert!(
+        error.contains("valid.lab.zsk.pem") && error.contains("make-keys.py"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -140,9 +167,15 @@ fn cli_reports_a_missing_directory_and_bad_arguments() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("/nonexistent/testzones/lab.toml"), "{stderr}");
+    assert!(
+        stderr.contains("/nonexistent/testzones/lab.toml"),
+        "{stderr}"
+    );
 
-    let out = Command::new(bin).args(["lab", "--port", "seventy"]).output().unwrap();
+    let out = Command::new(bin)
+        .args(["lab", "--port", "seventy"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--port"));
 
@@ -153,5 +186,8 @@ fn cli_reports_a_missing_directory_and_bad_arguments() {
         .unwrap();
     assert!(out.status.success());
     let listing = String::from_utf8_lossy(&out.stdout);
-    assert!(listing.contains("rrsig-exp-a") && listing.contains("circular-dependency"), "{listing}");
+    assert!(
+        listing.contains("rrsig-exp-a") && listing.contains("circular-dependency"),
+        "{listing}"
+    );
 }

@@ -6,10 +6,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::verify::{dnskeys, key_tag, rrsigs, verifies};
-use hickory_proto::dnssec::PublicKey;
 use common::{ask, lab, query_message, tcp_query, udp_exchange, Ask, SharedLab, TcpOutcome};
 use hickory_proto::dnssec::rdata::{DNSSECRData, DS, NSEC3};
 use hickory_proto::dnssec::Nsec3HashAlgorithm;
+use hickory_proto::dnssec::PublicKey;
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use whydns::lab::{Denial, KeyRole, LabServer, LameAnswer, Scenario, ServerFault, ZoneFault};
@@ -31,7 +31,13 @@ fn run_scenario(id: &str) {
     for zone in &scenario.zone {
         let apex = Name::from_ascii(&zone.name).unwrap();
         if let Some(signing) = &zone.signing {
-            check_signing(shared, &apex, signing.denial, signing.nsec3_iterations, &zone.faults);
+            check_signing(
+                shared,
+                &apex,
+                signing.denial,
+                signing.nsec3_iterations,
+                &zone.faults,
+            );
         }
         for fault in &zone.faults {
             check_zone_fault(shared, &apex, fault);
@@ -71,18 +77,19 @@ fn healthy_server_for<'a>(shared: &'a SharedLab, apex: &Name) -> &'a LabServer {
         .lab
         .servers
         .iter()
-        .find(|s| {
-            s.faults.is_empty() && s.zones.iter().any(|z| &z.apex == apex)
-        })
+        .find(|s| s.faults.is_empty() && s.zones.iter().any(|z| &z.apex == apex))
         .unwrap_or_else(|| panic!("no fault-free server serves {apex}"))
 }
 
 fn parent_server<'a>(shared: &'a SharedLab, child: &Name) -> &'a LabServer {
     let mut parent = child.base_name();
     loop {
-        if let Some(s) = shared.lab.servers.iter().find(|s| {
-            s.faults.is_empty() && s.zones.iter().any(|z| z.apex == parent)
-        }) {
+        if let Some(s) = shared
+            .lab
+            .servers
+            .iter()
+            .find(|s| s.faults.is_empty() && s.zones.iter().any(|z| z.apex == parent))
+        {
             return s;
         }
         parent = parent.base_name();
@@ -105,7 +112,12 @@ fn dnskey_set(shared: &SharedLab, apex: &Name) -> Vec<Record> {
 
 fn ds_set(shared: &SharedLab, apex: &Name) -> (Message, Vec<DS>) {
     let parent = parent_server(shared, apex);
-    let msg = ask(addr_of(shared, parent), &apex.to_string(), RecordType::DS, Ask::default());
+    let msg = ask(
+        addr_of(shared, parent),
+        &apex.to_string(),
+        RecordType::DS,
+        Ask::default(),
+    );
     let ds = records_of(&msg, RecordType::DS)
         .into_iter()
         .filter_map(|r| match r.data {
@@ -157,18 +169,40 @@ fn check_server(shared: &SharedLab, scenario: &Scenario, server: &LabServer) {
     let has = |p: &dyn Fn(&ServerFault) -> bool| faults.iter().any(p);
 
     if has(&|f| matches!(f, ServerFault::Down)) {
-        assert!(udp_exchange(addr, &query, short).is_none(), "{}: down server answered UDP", server.name);
-        assert!(matches!(tcp_query(addr, &query, short), TcpOutcome::Refused), "{}: down server accepted TCP", server.name);
+        assert!(
+            udp_exchange(addr, &query, short).is_none(),
+            "{}: down server answered UDP",
+            server.name
+        );
+        assert!(
+            matches!(tcp_query(addr, &query, short), TcpOutcome::Refused),
+            "{}: down server accepted TCP",
+            server.name
+        );
         return;
     }
     if has(&|f| matches!(f, ServerFault::Drop)) {
-        assert!(udp_exchange(addr, &query, short).is_none(), "{}: dropping server answered UDP", server.name);
-        assert!(matches!(tcp_query(addr, &query, short), TcpOutcome::NoAnswer), "{}: dropping server answered TCP", server.name);
+        assert!(
+            udp_exchange(addr, &query, short).is_none(),
+            "{}: dropping server answered UDP",
+            server.name
+        );
+        assert!(
+            matches!(tcp_query(addr, &query, short), TcpOutcome::NoAnswer),
+            "{}: dropping server answered TCP",
+            server.name
+        );
         return;
     }
     let no_tcp = has(&|f| matches!(f, ServerFault::NoTcp));
     let tcp = tcp_query(addr, &query, Duration::from_secs(3));
-    assert_eq!(no_tcp, matches!(tcp, TcpOutcome::Refused), "{}: TCP listener present={} but no-tcp={no_tcp}", server.name, !no_tcp);
+    assert_eq!(
+        no_tcp,
+        matches!(tcp, TcpOutcome::Refused),
+        "{}: TCP listener present={} but no-tcp={no_tcp}",
+        server.name,
+        !no_tcp
+    );
 
     let delay = faults.iter().find_map(|f| match f {
         ServerFault::Delay { ms } => Some(Duration::from_millis(*ms)),
@@ -178,12 +212,24 @@ fn check_server(shared: &SharedLab, scenario: &Scenario, server: &LabServer) {
     let reply = udp_exchange(addr, &query, Duration::from_secs(5))
         .unwrap_or_else(|| panic!("{}: no UDP answer", server.name));
     if let Some(delay) = delay {
-        assert!(started.elapsed() >= delay, "{}: answered before its declared delay", server.name);
+        assert!(
+            started.elapsed() >= delay,
+            "{}: answered before its declared delay",
+            server.name
+        );
     }
     let ra = has(&|f| matches!(f, ServerFault::RecursionAvailable));
-    assert_eq!(reply.metadata.recursion_available, ra, "{}: RA flag", server.name);
+    assert_eq!(
+        reply.metadata.recursion_available, ra,
+        "{}: RA flag",
+        server.name
+    );
     let truncates = has(&|f| matches!(f, ServerFault::TruncateAlways));
-    assert_eq!(reply.metadata.truncation, truncates, "{}: TC flag", server.name);
+    assert_eq!(
+        reply.metadata.truncation, truncates,
+        "{}: TC flag",
+        server.name
+    );
 
     let expected_rcode = if has(&|f| matches!(f, ServerFault::Refuse)) {
         ResponseCode::Refused
@@ -203,24 +249,52 @@ fn check_server(shared: &SharedLab, scenario: &Scenario, server: &LabServer) {
     } else {
         ResponseCode::NoError
     };
-    assert_eq!(reply.metadata.response_code, expected_rcode, "{}: rcode", server.name);
+    assert_eq!(
+        reply.metadata.response_code, expected_rcode,
+        "{}: rcode",
+        server.name
+    );
 
     if has(&|f| matches!(f, ServerFault::FormerrOnEdns)) {
         assert!(reply.edns.is_none(), "{}: FORMERR carried OPT", server.name);
-        let plain = query_message(&qname, RecordType::SOA, Ask { edns: false, ..Ask::default() });
+        let plain = query_message(
+            &qname,
+            RecordType::SOA,
+            Ask {
+                edns: false,
+                ..Ask::default()
+            },
+        );
         let reply = udp_exchange(addr, &plain, short).expect("answer without EDNS");
-        assert_eq!(reply.metadata.response_code, ResponseCode::NoError, "{}: plain DNS query", server.name);
+        assert_eq!(
+            reply.metadata.response_code,
+            ResponseCode::NoError,
+            "{}: plain DNS query",
+            server.name
+        );
     }
     if let Some(LameAnswer::UpwardReferral) = faults.iter().find_map(|f| match f {
         ServerFault::NotAuth { answer } => Some(*answer),
         _ => None,
     }) {
-        assert!(!reply.metadata.authoritative, "{}: upward referral with AA", server.name);
+        assert!(
+            !reply.metadata.authoritative,
+            "{}: upward referral with AA",
+            server.name
+        );
         let ns = records_of(&reply, RecordType::NS);
-        assert!(!ns.is_empty() && ns.iter().all(|r| r.name.is_root()), "{}: not a referral to the root: {ns:?}", server.name);
+        assert!(
+            !ns.is_empty() && ns.iter().all(|r| r.name.is_root()),
+            "{}: not a referral to the root: {ns:?}",
+            server.name
+        );
     }
     if expected_rcode == ResponseCode::NoError && !server.zones.is_empty() && !truncates {
-        assert!(reply.metadata.authoritative, "{}: AA missing on its own zone", server.name);
+        assert!(
+            reply.metadata.authoritative,
+            "{}: AA missing on its own zone",
+            server.name
+        );
     }
     for fault in faults {
         if let ServerFault::StaleZone { zone, .. } = fault {
@@ -235,14 +309,25 @@ fn check_server(shared: &SharedLab, scenario: &Scenario, server: &LabServer) {
                     .unwrap()
             };
             let primary = zone_ask(shared, &apex, zone, RecordType::SOA);
-            assert_ne!(serial(&reply), serial(&primary), "{}: stale copy has the primary's serial", server.name);
+            assert_ne!(
+                serial(&reply),
+                serial(&primary),
+                "{}: stale copy has the primary's serial",
+                server.name
+            );
         }
     }
 }
 
 // ---- DNSSEC ------------------------------------------------------------------------------
 
-fn check_signing(shared: &SharedLab, apex: &Name, denial: Denial, iterations: u16, faults: &[ZoneFault]) {
+fn check_signing(
+    shared: &SharedLab,
+    apex: &Name,
+    denial: Denial,
+    iterations: u16,
+    faults: &[ZoneFault],
+) {
     let msg = zone_ask(shared, apex, &format!("nx.{apex}"), RecordType::A);
     let wildcard = Name::from_ascii(format!("*.{apex}")).unwrap();
     let expected = if shared.lab.zones[apex].records.contains_key(&wildcard) {
@@ -250,17 +335,25 @@ fn check_signing(shared: &SharedLab, apex: &Name, denial: Denial, iterations: u1
     } else {
         ResponseCode::NXDomain
     };
-    assert_eq!(msg.metadata.response_code, expected, "{apex}: answer for a name that does not exist");
+    assert_eq!(
+        msg.metadata.response_code, expected,
+        "{apex}: answer for a name that does not exist"
+    );
     if faults.contains(&ZoneFault::DenialStrip) {
         return;
     }
     match denial {
-        Denial::Nsec => assert!(!records_of(&msg, RecordType::NSEC).is_empty(), "{apex}: no NSEC in NXDOMAIN"),
+        Denial::Nsec => assert!(
+            !records_of(&msg, RecordType::NSEC).is_empty(),
+            "{apex}: no NSEC in NXDOMAIN"
+        ),
         Denial::Nsec3 => {
             let nsec3 = records_of(&msg, RecordType::NSEC3);
             assert!(!nsec3.is_empty(), "{apex}: no NSEC3 in NXDOMAIN");
             for r in nsec3 {
-                let RData::DNSSEC(DNSSECRData::NSEC3(n)) = &r.data else { unreachable!() };
+                let RData::DNSSEC(DNSSECRData::NSEC3(n)) = &r.data else {
+                    unreachable!()
+                };
                 assert_eq!(n.iterations(), iterations, "{apex}: NSEC3 iterations");
             }
         }
@@ -270,7 +363,11 @@ fn check_signing(shared: &SharedLab, apex: &Name, denial: Denial, iterations: u1
 fn check_zone_fault(shared: &SharedLab, apex: &Name, fault: &ZoneFault) {
     let signed_at = shared.lab.signed_at;
     match fault {
-        ZoneFault::RrsigWindow { types, inception, expiration } => {
+        ZoneFault::RrsigWindow {
+            types,
+            inception,
+            expiration,
+        } => {
             let inception = whydns::lab::resolve_time(inception, signed_at).unwrap();
             let expiration = whydns::lab::resolve_time(expiration, signed_at).unwrap();
             for covered in fault_types(types) {
@@ -278,16 +375,30 @@ fn check_zone_fault(shared: &SharedLab, apex: &Name, fault: &ZoneFault) {
                 let sigs = sigs_covering(&msg, covered);
                 assert!(!sigs.is_empty(), "{apex}: no RRSIG over {covered}");
                 for sig in rrsigs(&sigs) {
-                    assert_eq!(sig.input().sig_inception.get(), inception, "{apex} {covered}: inception");
-                    assert_eq!(sig.input().sig_expiration.get(), expiration, "{apex} {covered}: expiration");
+                    assert_eq!(
+                        sig.input().sig_inception.get(),
+                        inception,
+                        "{apex} {covered}: inception"
+                    );
+                    assert_eq!(
+                        sig.input().sig_expiration.get(),
+                        expiration,
+                        "{apex} {covered}: expiration"
+                    );
                 }
             }
         }
         ZoneFault::RrsigStrip { types } => {
             for covered in fault_types(types) {
                 let msg = ask_for_type(shared, apex, covered);
-                assert!(!records_of(&msg, covered).is_empty(), "{apex}: {covered} itself missing");
-                assert!(sigs_covering(&msg, covered).is_empty(), "{apex}: RRSIG over {covered} not stripped");
+                assert!(
+                    !records_of(&msg, covered).is_empty(),
+                    "{apex}: {covered} itself missing"
+                );
+                assert!(
+                    sigs_covering(&msg, covered).is_empty(),
+                    "{apex}: RRSIG over {covered} not stripped"
+                );
             }
         }
         ZoneFault::RrsigCorrupt { types } => {
@@ -298,8 +409,14 @@ fn check_zone_fault(shared: &SharedLab, apex: &Name, fault: &ZoneFault) {
                 let sigs = sigs_covering(&msg, covered);
                 assert!(!sigs.is_empty(), "{apex}: no RRSIG over {covered}");
                 for sig in rrsigs(&sigs) {
-                    let key = dnskeys(&keys).into_iter().find(|k| key_tag(k) == sig.input().key_tag).expect("signing key published");
-                    assert!(!verifies(sig, &rrset, key), "{apex}: corrupted RRSIG over {covered} still verifies");
+                    let key = dnskeys(&keys)
+                        .into_iter()
+                        .find(|k| key_tag(k) == sig.input().key_tag)
+                        .expect("signing key published");
+                    assert!(
+                        !verifies(sig, &rrset, key),
+                        "{apex}: corrupted RRSIG over {covered} still verifies"
+                    );
                 }
             }
             // The verifier itself works: an untouched signature in the same zone verifies.
@@ -308,26 +425,41 @@ fn check_zone_fault(shared: &SharedLab, apex: &Name, fault: &ZoneFault) {
                 let soa = records_of(&msg, RecordType::SOA);
                 let sigs = sigs_covering(&msg, RecordType::SOA);
                 let sig = rrsigs(&sigs)[0];
-                let key = dnskeys(&keys).into_iter().find(|k| key_tag(k) == sig.input().key_tag).unwrap();
-                assert!(verifies(sig, &soa, key), "{apex}: intact SOA RRSIG fails to verify");
+                let key = dnskeys(&keys)
+                    .into_iter()
+                    .find(|k| key_tag(k) == sig.input().key_tag)
+                    .unwrap();
+                assert!(
+                    verifies(sig, &soa, key),
+                    "{apex}: intact SOA RRSIG fails to verify"
+                );
             }
         }
         ZoneFault::DnskeyDrop { role } => {
             let keys = dnskey_set(shared, apex);
             let flags: Vec<u16> = dnskeys(&keys).iter().map(|k| k.flags()).collect();
-            assert!(!flags.contains(&role_flags(*role)), "{apex}: {role:?} still published: {flags:?}");
+            assert!(
+                !flags.contains(&role_flags(*role)),
+                "{apex}: {role:?} still published: {flags:?}"
+            );
             let tags: Vec<u16> = dnskeys(&keys).iter().map(|k| key_tag(k)).collect();
             match role {
                 KeyRole::Zsk => {
                     let msg = zone_ask(shared, apex, &apex.to_string(), RecordType::SOA);
                     for sig in rrsigs(&sigs_covering(&msg, RecordType::SOA)) {
-                        assert!(!tags.contains(&sig.input().key_tag), "{apex}: SOA signed by a published key");
+                        assert!(
+                            !tags.contains(&sig.input().key_tag),
+                            "{apex}: SOA signed by a published key"
+                        );
                     }
                 }
                 KeyRole::Ksk => {
                     let (_, ds) = ds_set(shared, apex);
                     assert!(!ds.is_empty(), "{apex}: parent has no DS");
-                    assert!(ds.iter().all(|d| !tags.contains(&d.key_tag())), "{apex}: DS matches a published key");
+                    assert!(
+                        ds.iter().all(|d| !tags.contains(&d.key_tag())),
+                        "{apex}: DS matches a published key"
+                    );
                 }
             }
         }
@@ -339,24 +471,43 @@ fn check_zone_fault(shared: &SharedLab, apex: &Name, fault: &ZoneFault) {
             };
             let msg = ask_for_type(shared, apex, covered);
             let rrset = records_of(&msg, covered);
-            let key = dnskeys(&keys).into_iter().find(|k| k.flags() == flags).expect("key published");
+            let key = dnskeys(&keys)
+                .into_iter()
+                .find(|k| k.flags() == flags)
+                .expect("key published");
             for sig in rrsigs(&sigs_covering(&msg, covered)) {
-                assert!(!verifies(sig, &rrset, key), "{apex}: RRSIG verifies with the corrupted key");
+                assert!(
+                    !verifies(sig, &rrset, key),
+                    "{apex}: RRSIG verifies with the corrupted key"
+                );
             }
         }
         ZoneFault::DnskeyFlags { role, flags } => {
             let keys = dnskey_set(shared, apex);
             let key = dnskeys(&keys).into_iter().find(|k| k.flags() == *flags);
             let key = key.unwrap_or_else(|| panic!("{apex}: no DNSKEY with flags {flags}"));
-            let covered = if *role == KeyRole::Ksk { RecordType::DNSKEY } else { RecordType::SOA };
+            let covered = if *role == KeyRole::Ksk {
+                RecordType::DNSKEY
+            } else {
+                RecordType::SOA
+            };
             let msg = ask_for_type(shared, apex, covered);
-            let tags: Vec<u16> = rrsigs(&sigs_covering(&msg, covered)).iter().map(|s| s.input().key_tag).collect();
-            assert!(tags.contains(&key_tag(key)), "{apex}: {covered} not signed by the key with flags {flags}");
+            let tags: Vec<u16> = rrsigs(&sigs_covering(&msg, covered))
+                .iter()
+                .map(|s| s.input().key_tag)
+                .collect();
+            assert!(
+                tags.contains(&key_tag(key)),
+                "{apex}: {covered} not signed by the key with flags {flags}"
+            );
         }
         ZoneFault::DnskeyAlgorithm { role, value } => {
             let keys = dnskey_set(shared, apex);
             assert!(
-                dnskeys(&keys).iter().any(|k| u8::from(k.public_key().algorithm()) == *value && k.flags() == role_flags(*role)),
+                dnskeys(&keys)
+                    .iter()
+                    .any(|k| u8::from(k.public_key().algorithm()) == *value
+                        && k.flags() == role_flags(*role)),
                 "{apex}: no {role:?} with algorithm {value}"
             );
         }
@@ -364,10 +515,17 @@ fn check_zone_fault(shared: &SharedLab, apex: &Name, fault: &ZoneFault) {
             let (msg, ds) = ds_set(shared, apex);
             assert!(ds.is_empty(), "{apex}: DS published");
             assert_eq!(msg.metadata.response_code, ResponseCode::NoError);
-            assert!(!records_of(&msg, RecordType::NSEC).is_empty() || !records_of(&msg, RecordType::NSEC3).is_empty(), "{apex}: no proof that the DS is absent");
+            assert!(
+                !records_of(&msg, RecordType::NSEC).is_empty()
+                    || !records_of(&msg, RecordType::NSEC3).is_empty(),
+                "{apex}: no proof that the DS is absent"
+            );
         }
         ZoneFault::DsKeyTag { value } => {
-            let tags: Vec<u16> = dnskeys(&dnskey_set(shared, apex)).iter().map(|k| key_tag(k)).collect();
+            let tags: Vec<u16> = dnskeys(&dnskey_set(shared, apex))
+                .iter()
+                .map(|k| key_tag(k))
+                .collect();
             let (_, ds) = ds_set(shared, apex);
             assert!(!ds.is_empty());
             for d in ds {
@@ -379,36 +537,62 @@ fn check_zone_fault(shared: &SharedLab, apex: &Name, fault: &ZoneFault) {
         }
         ZoneFault::DsAlgorithm { value } => {
             let (_, ds) = ds_set(shared, apex);
-            assert!(!ds.is_empty() && ds.iter().all(|d| u8::from(d.algorithm()) == *value), "{apex}: DS algorithm");
+            assert!(
+                !ds.is_empty() && ds.iter().all(|d| u8::from(d.algorithm()) == *value),
+                "{apex}: DS algorithm"
+            );
         }
         ZoneFault::DsDigestType { value } => {
             let (_, ds) = ds_set(shared, apex);
-            assert!(!ds.is_empty() && ds.iter().all(|d| u8::from(d.digest_type()) == *value), "{apex}: DS digest type");
+            assert!(
+                !ds.is_empty() && ds.iter().all(|d| u8::from(d.digest_type()) == *value),
+                "{apex}: DS digest type"
+            );
         }
         ZoneFault::DsDigestCorrupt => {
             let keys = dnskey_set(shared, apex);
             let (_, ds) = ds_set(shared, apex);
-            let ksk = dnskeys(&keys).into_iter().find(|k| k.flags() == 257).expect("KSK");
+            let ksk = dnskeys(&keys)
+                .into_iter()
+                .find(|k| k.flags() == 257)
+                .expect("KSK");
             assert!(!ds.is_empty());
             for d in ds {
                 assert_eq!(d.key_tag(), key_tag(ksk), "{apex}: tag should still match");
-                assert!(!d.covers(apex, ksk).unwrap(), "{apex}: DS digest still matches the KSK");
+                assert!(
+                    !d.covers(apex, ksk).unwrap(),
+                    "{apex}: DS digest still matches the KSK"
+                );
             }
         }
         ZoneFault::DenialStrip => {
             let msg = zone_ask(shared, apex, &format!("nx.{apex}"), RecordType::A);
             assert_eq!(msg.metadata.response_code, ResponseCode::NXDomain);
-            assert!(records_of(&msg, RecordType::NSEC).is_empty() && records_of(&msg, RecordType::NSEC3).is_empty(), "{apex}: proof not stripped");
+            assert!(
+                records_of(&msg, RecordType::NSEC).is_empty()
+                    && records_of(&msg, RecordType::NSEC3).is_empty(),
+                "{apex}: proof not stripped"
+            );
         }
         ZoneFault::Nsec3OwnerCorrupt | ZoneFault::Nsec3NextCorrupt => {
             let zone = &shared.lab.zones[apex];
             let params = zone.nsec3_params.clone().expect("NSEC3 zone");
-            let hash = |n: &Name| Nsec3HashAlgorithm::SHA1.hash(&params.salt, n, params.iterations).unwrap().as_ref().to_vec();
+            let hash = |n: &Name| {
+                Nsec3HashAlgorithm::SHA1
+                    .hash(&params.salt, n, params.iterations)
+                    .unwrap()
+                    .as_ref()
+                    .to_vec()
+            };
             let real: Vec<Vec<u8>> = zone.chain_names().iter().map(hash).collect();
-            let chain: Vec<&NSEC3> = zone.nsec3.values().map(|r| match &r.data {
-                RData::DNSSEC(DNSSECRData::NSEC3(n)) => n,
-                _ => unreachable!(),
-            }).collect();
+            let chain: Vec<&NSEC3> = zone
+                .nsec3
+                .values()
+                .map(|r| match &r.data {
+                    RData::DNSSEC(DNSSECRData::NSEC3(n)) => n,
+                    _ => unreachable!(),
+                })
+                .collect();
             if *fault == ZoneFault::Nsec3OwnerCorrupt {
                 // Served answers carry NSEC3 owners that are no real name's hash.
                 let msg = zone_ask(shared, apex, &format!("nx.{apex}"), RecordType::A);
@@ -416,11 +600,21 @@ fn check_zone_fault(shared: &SharedLab, apex: &Name, fault: &ZoneFault) {
                 assert!(!owners.is_empty(), "{apex}: no NSEC3 served");
                 for r in owners {
                     let label = r.name.iter().next().unwrap().to_vec();
-                    let decoded = data_encoding::BASE32HEX_NOPAD.decode(&label.to_ascii_uppercase()).unwrap();
-                    assert!(!real.contains(&decoded), "{apex}: NSEC3 owner is a real hash");
+                    let decoded = data_encoding::BASE32HEX_NOPAD
+                        .decode(&label.to_ascii_uppercase())
+                        .unwrap();
+                    assert!(
+                        !real.contains(&decoded),
+                        "{apex}: NSEC3 owner is a real hash"
+                    );
                 }
             } else {
-                assert!(chain.iter().all(|n| !real.contains(&n.next_hashed_owner_name().to_vec())), "{apex}: next hashes intact");
+                assert!(
+                    chain
+                        .iter()
+                        .all(|n| !real.contains(&n.next_hashed_owner_name().to_vec())),
+                    "{apex}: next hashes intact"
+                );
             }
         }
     }
@@ -439,7 +633,12 @@ fn referral(shared: &SharedLab, qname: &Name) -> Message {
         .unwrap()
         .clone();
     let parent = parent_server(shared, &zone_apex);
-    ask(addr_of(shared, parent), &qname.to_string(), RecordType::A, Ask::default())
+    ask(
+        addr_of(shared, parent),
+        &qname.to_string(),
+        RecordType::A,
+        Ask::default(),
+    )
 }
 
 fn check_delegation_shape(shared: &SharedLab, scenario: &Scenario) {
@@ -462,24 +661,50 @@ fn check_delegation_shape(shared: &SharedLab, scenario: &Scenario) {
         "glue-unroutable" => {
             let msg = referral(shared, &qname);
             let glue = glue_of(&msg);
-            assert!(!glue.is_empty() && glue.iter().all(|a| a.to_string().starts_with("127.53.255.")), "glue {glue:?}");
+            assert!(
+                !glue.is_empty()
+                    && glue
+                        .iter()
+                        .all(|a| a.to_string().starts_with("127.53.255.")),
+                "glue {glue:?}"
+            );
             for a in glue {
-                assert!(udp_exchange(std::net::SocketAddr::new(a, shared.running.port), &query_message(&scenario.query.name, RecordType::A, Ask::default()), Duration::from_millis(500)).is_none());
+                assert!(udp_exchange(
+                    std::net::SocketAddr::new(a, shared.running.port),
+                    &query_message(&scenario.query.name, RecordType::A, Ask::default()),
+                    Duration::from_millis(500)
+                )
+                .is_none());
             }
         }
         "circular-dependency" => {
             let msg = referral(shared, &qname);
             assert!(glue_of(&msg).is_empty(), "circular delegation carries glue");
             let ns = records_of(&msg, RecordType::NS);
-            assert!(ns.iter().all(|r| matches!(&r.data, RData::NS(n) if !qname.zone_of(&n.0))), "NS names inside the zone");
+            assert!(
+                ns.iter()
+                    .all(|r| matches!(&r.data, RData::NS(n) if !qname.zone_of(&n.0))),
+                "NS names inside the zone"
+            );
         }
         "stale-delegation" | "ns-mismatch" => {
             let msg = referral(shared, &qname);
             let parent_ns: Vec<Record> = records_of(&msg, RecordType::NS);
             let child = zone_ask(shared, &qname, &qname.to_string(), RecordType::NS);
-            let child_ns: Vec<Record> = records_of(&child, RecordType::NS).into_iter().filter(|r| r.name == qname).collect();
-            let names = |v: &[Record]| { let mut n: Vec<String> = v.iter().map(|r| r.data.to_string()).collect(); n.sort(); n };
-            assert_ne!(names(&parent_ns), names(&child_ns), "parent and child NS sets agree");
+            let child_ns: Vec<Record> = records_of(&child, RecordType::NS)
+                .into_iter()
+                .filter(|r| r.name == qname)
+                .collect();
+            let names = |v: &[Record]| {
+                let mut n: Vec<String> = v.iter().map(|r| r.data.to_string()).collect();
+                n.sort();
+                n
+            };
+            assert_ne!(
+                names(&parent_ns),
+                names(&child_ns),
+                "parent and child NS sets agree"
+            );
         }
         _ => {}
     }
@@ -490,7 +715,10 @@ fn check_delegation_shape(shared: &SharedLab, scenario: &Scenario) {
 fn check_authoritative_answer(shared: &SharedLab, scenario: &Scenario) {
     let servers = shared.lab.servers_of(&scenario.id);
     let qname = Name::from_ascii(&scenario.query.name).unwrap();
-    let Some(server) = servers.iter().find(|s| s.faults.is_empty() && s.zones.iter().any(|z| z.apex.zone_of(&qname))) else {
+    let Some(server) = servers
+        .iter()
+        .find(|s| s.faults.is_empty() && s.zones.iter().any(|z| z.apex.zone_of(&qname)))
+    else {
         return;
     };
     let expected = match scenario.expect.rcode.as_str() {
@@ -498,8 +726,17 @@ fn check_authoritative_answer(shared: &SharedLab, scenario: &Scenario) {
         "NXDOMAIN" => ResponseCode::NXDomain,
         _ => return,
     };
-    let msg = ask(addr_of(shared, server), &scenario.query.name, rtype(&scenario.query.rtype), Ask::default());
-    assert_eq!(msg.metadata.response_code, expected, "{}: authoritative rcode", scenario.id);
+    let msg = ask(
+        addr_of(shared, server),
+        &scenario.query.name,
+        rtype(&scenario.query.rtype),
+        Ask::default(),
+    );
+    assert_eq!(
+        msg.metadata.response_code, expected,
+        "{}: authoritative rcode",
+        scenario.id
+    );
     assert!(msg.metadata.authoritative, "{}: AA", scenario.id);
     if expected == ResponseCode::NoError && scenario.id != "nodata" {
         assert!(!msg.answers.is_empty(), "{}: empty answer", scenario.id);

@@ -5,7 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{ask, lab, query_message, tcp_exchange, tcp_query, udp_exchange, udp_raw, Ask, TcpOutcome};
+use common::{
+    ask, lab, query_message, tcp_exchange, tcp_query, udp_exchange, udp_raw, Ask, TcpOutcome,
+};
 use hickory_proto::op::{Edns, ResponseCode};
 use hickory_proto::rr::{DNSClass, RecordType};
 
@@ -16,20 +18,40 @@ fn answer_over_512_bytes_truncates_on_udp_and_completes_over_tcp() {
     let shared = lab();
     let addr = shared.addr("ns1.big-response.lab.");
     for ask_with in [
-        Ask { payload: 512, ..Ask::default() },
-        Ask { edns: false, ..Ask::default() },
+        Ask {
+            payload: 512,
+            ..Ask::default()
+        },
+        Ask {
+            edns: false,
+            ..Ask::default()
+        },
     ] {
         let query = query_message("big-response.lab.", RecordType::TXT, ask_with);
         let udp = udp_exchange(addr, &query, T).expect("UDP answer");
-        assert!(udp.metadata.truncation, "TC not set for a {}-byte limit", ask_with.payload);
+        assert!(
+            udp.metadata.truncation,
+            "TC not set for a {}-byte limit",
+            ask_with.payload
+        );
         assert!(udp.to_vec().unwrap().len() <= 512);
-        let TcpOutcome::Answer(tcp) = tcp_query(addr, &query, T) else { panic!("no TCP answer") };
+        let TcpOutcome::Answer(tcp) = tcp_query(addr, &query, T) else {
+            panic!("no TCP answer")
+        };
         assert!(!tcp.metadata.truncation);
         assert_eq!(tcp.answers.len(), 12, "all TXT records over TCP");
         assert!(tcp.to_vec().unwrap().len() > 512);
     }
     // A large enough buffer gets the whole answer over UDP.
-    let full = ask(addr, "big-response.lab.", RecordType::TXT, Ask { payload: 4096, ..Ask::default() });
+    let full = ask(
+        addr,
+        "big-response.lab.",
+        RecordType::TXT,
+        Ask {
+            payload: 4096,
+            ..Ask::default()
+        },
+    );
     assert!(!full.metadata.truncation);
     assert_eq!(full.answers.len(), 12);
 }
@@ -39,15 +61,22 @@ fn tcp_pipelined_queries_are_all_answered_in_order() {
     let shared = lab();
     let addr = shared.addr("ns1.valid.lab.");
     let names = ["valid.lab.", "www.valid.lab.", "nx.valid.lab."];
-    let queries: Vec<_> = names.iter().map(|n| query_message(n, RecordType::A, Ask::default())).collect();
+    let queries: Vec<_> = names
+        .iter()
+        .map(|n| query_message(n, RecordType::A, Ask::default()))
+        .collect();
     let answers = tcp_exchange(addr, &queries, T);
     assert_eq!(answers.len(), 3);
     for (query, outcome) in queries.iter().zip(&answers) {
-        let TcpOutcome::Answer(reply) = outcome else { panic!("missing answer: {outcome:?}") };
+        let TcpOutcome::Answer(reply) = outcome else {
+            panic!("missing answer: {outcome:?}")
+        };
         assert_eq!(reply.metadata.id, query.metadata.id);
         assert_eq!(reply.queries, query.queries);
     }
-    let TcpOutcome::Answer(last) = &answers[2] else { unreachable!() };
+    let TcpOutcome::Answer(last) = &answers[2] else {
+        unreachable!()
+    };
     assert_eq!(last.metadata.response_code, ResponseCode::NXDomain);
 }
 
@@ -56,11 +85,36 @@ fn dnssec_records_only_with_do() {
     let shared = lab();
     let addr = shared.addr("ns1.valid.lab.");
     let with = ask(addr, "valid.lab.", RecordType::A, Ask::default());
-    assert!(with.answers.iter().any(|r| r.record_type() == RecordType::RRSIG));
-    let without = ask(addr, "valid.lab.", RecordType::A, Ask { dnssec_ok: false, ..Ask::default() });
-    assert!(without.answers.iter().all(|r| r.record_type() == RecordType::A));
-    let nx = ask(addr, "nx.valid.lab.", RecordType::A, Ask { dnssec_ok: false, ..Ask::default() });
-    assert!(nx.authorities.iter().all(|r| r.record_type() == RecordType::SOA));
+    assert!(with
+        .answers
+        .iter()
+        .any(|r| r.record_type() == RecordType::RRSIG));
+    let without = ask(
+        addr,
+        "valid.lab.",
+        RecordType::A,
+        Ask {
+            dnssec_ok: false,
+            ..Ask::default()
+        },
+    );
+    assert!(without
+        .answers
+        .iter()
+        .all(|r| r.record_type() == RecordType::A));
+    let nx = ask(
+        addr,
+        "nx.valid.lab.",
+        RecordType::A,
+        Ask {
+            dnssec_ok: false,
+            ..Ask::default()
+        },
+    );
+    assert!(nx
+        .authorities
+        .iter()
+        .all(|r| r.record_type() == RecordType::SOA));
 }
 
 #[test]
@@ -71,8 +125,19 @@ fn referral_from_root_carries_ds_and_glue_without_aa() {
     assert!(!reply.metadata.authoritative);
     assert!(reply.answers.is_empty());
     let types: Vec<RecordType> = reply.authorities.iter().map(|r| r.record_type()).collect();
-    assert!(types.contains(&RecordType::NS) && types.contains(&RecordType::DS) && types.contains(&RecordType::RRSIG), "{types:?}");
-    assert!(reply.additionals.iter().any(|r| r.record_type() == RecordType::A), "glue missing");
+    assert!(
+        types.contains(&RecordType::NS)
+            && types.contains(&RecordType::DS)
+            && types.contains(&RecordType::RRSIG),
+        "{types:?}"
+    );
+    assert!(
+        reply
+            .additionals
+            .iter()
+            .any(|r| r.record_type() == RecordType::A),
+        "glue missing"
+    );
 }
 
 #[test]
@@ -95,9 +160,17 @@ fn chaos_class_and_zone_transfers_are_refused() {
     let addr = shared.addr("ns1.valid.lab.");
     let mut chaos = query_message("valid.lab.", RecordType::TXT, Ask::default());
     chaos.queries[0].set_query_class(DNSClass::CH);
-    assert_eq!(udp_exchange(addr, &chaos, T).unwrap().metadata.response_code, ResponseCode::Refused);
+    assert_eq!(
+        udp_exchange(addr, &chaos, T)
+            .unwrap()
+            .metadata
+            .response_code,
+        ResponseCode::Refused
+    );
     let axfr = query_message("valid.lab.", RecordType::AXFR, Ask::default());
-    let TcpOutcome::Answer(reply) = tcp_query(addr, &axfr, T) else { panic!("no answer") };
+    let TcpOutcome::Answer(reply) = tcp_query(addr, &axfr, T) else {
+        panic!("no answer")
+    };
     assert_eq!(reply.metadata.response_code, ResponseCode::Refused);
 }
 
@@ -145,9 +218,17 @@ fn nsec3_nxdomain_carries_a_closest_encloser_proof() {
     use hickory_proto::rr::{Name, RData};
     let shared = lab();
     let addr = shared.addr("ns1.nxdomain-nsec3.lab.");
-    let reply = ask(addr, "a.b.nxdomain-nsec3.lab.", RecordType::A, Ask::default());
+    let reply = ask(
+        addr,
+        "a.b.nxdomain-nsec3.lab.",
+        RecordType::A,
+        Ask::default(),
+    );
     assert_eq!(reply.metadata.response_code, ResponseCode::NXDomain);
-    assert!(reply.authorities.iter().any(|r| r.record_type() == RecordType::SOA));
+    assert!(reply
+        .authorities
+        .iter()
+        .any(|r| r.record_type() == RecordType::SOA));
     // (owner hash, next hash) of every NSEC3 served.
     let ranges: Vec<(Vec<u8>, Vec<u8>)> = reply
         .authorities
@@ -170,11 +251,26 @@ fn nsec3_nxdomain_carries_a_closest_encloser_proof() {
     };
     let matches = |h: &[u8]| ranges.iter().any(|(o, _)| o == h);
     let covers = |h: &Vec<u8>| {
-        ranges.iter().any(|(o, n)| if o < n { o < h && h < n } else { h > o || h < n })
+        ranges.iter().any(|(o, n)| {
+            if o < n {
+                o < h && h < n
+            } else {
+                h > o || h < n
+            }
+        })
     };
     // RFC 5155 §7.2.2: the closest encloser matches, the next closer name and the wildcard
     // at the closest encloser are covered.
-    assert!(matches(&hash("nxdomain-nsec3.lab.")), "no NSEC3 matches the closest encloser");
-    assert!(covers(&hash("b.nxdomain-nsec3.lab.")), "next closer name not covered");
-    assert!(covers(&hash("*.nxdomain-nsec3.lab.")), "wildcard not covered");
+    assert!(
+        matches(&hash("nxdomain-nsec3.lab.")),
+        "no NSEC3 matches the closest encloser"
+    );
+    assert!(
+        covers(&hash("b.nxdomain-nsec3.lab.")),
+        "next closer name not covered"
+    );
+    assert!(
+        covers(&hash("*.nxdomain-nsec3.lab.")),
+        "wildcard not covered"
+    );
 }

@@ -32,7 +32,9 @@ fn dnssec_verify_accepts_every_correctly_signed_zone() {
     let mut checked = Vec::new();
     let mut failures = Vec::new();
     for (spec, _) in lab.spec.zones() {
-        let Some(signing) = &spec.signing else { continue };
+        let Some(signing) = &spec.signing else {
+            continue;
+        };
         // DS faults live in the parent; the child zone itself is signed correctly.
         let child_faults = spec.faults.iter().filter(|f| !is_ds_fault(f)).count();
         if child_faults > 0
@@ -63,9 +65,20 @@ fn dnssec_verify_accepts_every_correctly_signed_zone() {
     }
     let _ = std::fs::remove_dir_all(&dir);
     assert!(checked.len() >= 10, "too few zones checked: {checked:?}");
-    assert!(checked.iter().any(|z| z == "."), "the root zone was not checked");
-    assert!(failures.is_empty(), "dnssec-verify rejected:\n{}", failures.join("\n"));
-    eprintln!("dnssec-verify accepted {} zones: {}", checked.len(), checked.join(" "));
+    assert!(
+        checked.iter().any(|z| z == "."),
+        "the root zone was not checked"
+    );
+    assert!(
+        failures.is_empty(),
+        "dnssec-verify rejected:\n{}",
+        failures.join("\n")
+    );
+    eprintln!(
+        "dnssec-verify accepted {} zones: {}",
+        checked.len(),
+        checked.join(" ")
+    );
 }
 
 /// A fault must make dnssec-verify fail: proves the check above can fail at all.
@@ -82,5 +95,8 @@ fn dnssec_verify_rejects_a_faulty_zone() {
         .output()
         .expect("dnssec-verify (bind9-utils) must be installed");
     let _ = std::fs::remove_file(&file);
-    assert!(!output.status.success(), "dnssec-verify accepted a corrupted signature");
+    assert!(
+        !output.status.success(),
+        "dnssec-verify accepted a corrupted signature"
+    );
 }

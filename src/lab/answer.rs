@@ -105,8 +105,11 @@ impl ServerView {
     /// The deepest zone served here that holds `qname`; for DS at a zone apex, the parent side
     /// when this server also serves the parent (RFC 4035 §3.1.4.1).
     fn best_zone(&self, qname: &Name, qtype: RecordType) -> Option<Arc<Zone>> {
-        let mut candidates: Vec<&Arc<Zone>> =
-            self.zones.iter().filter(|z| z.apex.zone_of(qname)).collect();
+        let mut candidates: Vec<&Arc<Zone>> = self
+            .zones
+            .iter()
+            .filter(|z| z.apex.zone_of(qname))
+            .collect();
         candidates.sort_by_key(|z| std::cmp::Reverse(label_count(&z.apex)));
         let best = candidates.first()?;
         if qtype == RecordType::DS && &best.apex == qname && !qname.is_root() {
@@ -195,9 +198,7 @@ fn lookup(zone: &Zone, name: &Name, qtype: RecordType, dnssec_ok: bool) -> Step 
         .prepend_label("*")
         .expect("a label fits under an existing name");
     if let Some(types) = zone.records.get(&wildcard) {
-        let source = types
-            .get(&qtype)
-            .or_else(|| types.get(&RecordType::CNAME));
+        let source = types.get(&qtype).or_else(|| types.get(&RecordType::CNAME));
         return match source {
             Some(rrset) => {
                 // RFC 4035 §3.1.3.3: the expanded answer plus proof that qname itself is absent.
@@ -280,9 +281,7 @@ fn referral(zone: &Zone, cut: &Name, dnssec_ok: bool) -> Reply {
         match zone.rrset(cut, RecordType::DS) {
             Some(ds) => reply.authorities.extend(with_sigs(zone, ds, true)),
             // RFC 4035 §3.1.4: no DS -> prove its absence (NSEC or NSEC3 matching the cut).
-            None => reply
-                .authorities
-                .extend(Proofs { zone }.nodata(cut)),
+            None => reply.authorities.extend(Proofs { zone }.nodata(cut)),
         }
     }
     for record in &ns {
@@ -454,7 +453,9 @@ impl Proofs<'_> {
             .range(..owner)
             .next_back()
             .or_else(|| chain.iter().next_back());
-        found.map(|(_, r)| self.nsec3_with_sig(r)).unwrap_or_default()
+        found
+            .map(|(_, r)| self.nsec3_with_sig(r))
+            .unwrap_or_default()
     }
 
     fn nsec3_with_sig(&self, record: &Record) -> Vec<Record> {

@@ -129,7 +129,9 @@ fn check_scenarios(spec: &LabSpec) -> Result<(), LabError> {
             .rtype
             .to_ascii_uppercase()
             .parse::<RecordType>()
-            .map_err(|_| LabError::invalid(&file, format!("unknown query type {:?}", s.query.rtype)))?;
+            .map_err(|_| {
+                LabError::invalid(&file, format!("unknown query type {:?}", s.query.rtype))
+            })?;
         if !matches!(
             s.expect.rcode.as_str(),
             "NOERROR" | "NXDOMAIN" | "SERVFAIL" | "REFUSED"
@@ -154,14 +156,20 @@ fn declared_zones(spec: &LabSpec) -> Result<BTreeMap<Name, Declared<'_>>, LabErr
             if keys::algorithm_number(&signing.algorithm).is_none() {
                 return Err(LabError::invalid(
                     &file,
-                    format!("zone {name}: unknown signing algorithm {:?}", signing.algorithm),
+                    format!(
+                        "zone {name}: unknown signing algorithm {:?}",
+                        signing.algorithm
+                    ),
                 ));
             }
         }
         if let Some(previous) = out.get(&name) {
             return Err(LabError::invalid(
                 &file,
-                format!("zone {name} is already declared in {}", previous.file.display()),
+                format!(
+                    "zone {name} is already declared in {}",
+                    previous.file.display()
+                ),
             ));
         }
         out.insert(name, Declared { spec: zspec, file });
@@ -238,23 +246,36 @@ fn build_servers(
         if !sspec.address.is_loopback() {
             return Err(LabError::invalid(
                 &file,
-                format!("server {name}: {} is not a loopback address (127.0.0.0/8 or ::1)", sspec.address),
+                format!(
+                    "server {name}: {} is not a loopback address (127.0.0.0/8 or ::1)",
+                    sspec.address
+                ),
             ));
         }
         if let Some(other) = seen.insert(sspec.address, file.clone()) {
             return Err(LabError::invalid(
                 &file,
-                format!("server {name}: address {} is already used in {}", sspec.address, other.display()),
+                format!(
+                    "server {name}: address {} is already used in {}",
+                    sspec.address,
+                    other.display()
+                ),
             ));
         }
         if !names.insert(name.clone()) {
-            return Err(LabError::invalid(&file, format!("server {name} is declared twice")));
+            return Err(LabError::invalid(
+                &file,
+                format!("server {name} is declared twice"),
+            ));
         }
         let mut served = Vec::new();
         for zname in &sspec.zones {
             let apex = parse_name(zname, &file)?;
             let zone = zones.get(&apex).ok_or_else(|| {
-                LabError::invalid(&file, format!("server {name} serves {apex}, which no file declares"))
+                LabError::invalid(
+                    &file,
+                    format!("server {name} serves {apex}, which no file declares"),
+                )
             })?;
             served.push(zone.clone());
         }
@@ -262,7 +283,10 @@ fn build_servers(
             if let ServerFault::StaleZone { zone, file: zfile } = fault {
                 let apex = parse_name(zone, &file)?;
                 let d = declared.get(&apex).ok_or_else(|| {
-                    LabError::invalid(&file, format!("stale-zone names {apex}, which no file declares"))
+                    LabError::invalid(
+                        &file,
+                        format!("stale-zone names {apex}, which no file declares"),
+                    )
                 })?;
                 let mut stale = Zone::read(&apex, &spec.dir.join(zfile))?;
                 if let (Some(signing), Some(keys)) = (&d.spec.signing, keyring.get(&apex)) {

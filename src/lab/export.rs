@@ -36,7 +36,11 @@ pub fn lab_root_dnskey(lab: &Lab) -> String {
     use base64::Engine;
     let mut out = String::new();
     if let Some(root) = lab.zones.get(&hickory_proto::rr::Name::root()) {
-        for record in root.rrset(&root.apex, RecordType::DNSKEY).into_iter().flatten() {
+        for record in root
+            .rrset(&root.apex, RecordType::DNSKEY)
+            .into_iter()
+            .flatten()
+        {
             if let RData::DNSSEC(DNSSECRData::DNSKEY(key)) = &record.data {
                 if key.flags() & 1 == 1 {
                     let _ = writeln!(
@@ -61,7 +65,11 @@ pub fn lab_root_hints(lab: &Lab) -> String {
         let _ = writeln!(out, ".\t3600000\tNS\t{}", server.name);
     }
     for server in lab.root_servers() {
-        let rtype = if server.address.is_ipv4() { "A" } else { "AAAA" };
+        let rtype = if server.address.is_ipv4() {
+            "A"
+        } else {
+            "AAAA"
+        };
         let _ = writeln!(out, "{}\t3600000\t{rtype}\t{}", server.name, server.address);
     }
     out
@@ -99,7 +107,11 @@ fn generic_line(record: &Record) -> String {
         record.ttl,
         record.record_type(),
         bytes.len(),
-        if bytes.is_empty() { String::new() } else { hex(&bytes) }
+        if bytes.is_empty() {
+            String::new()
+        } else {
+            hex(&bytes)
+        }
     )
 }
 

@@ -82,18 +82,25 @@ impl SigningKey {
         let pem = std::fs::read_to_string(path).map_err(|e| {
             LabError::invalid(
                 path,
-                format!("{e}; create the lab's missing keys with `python3 testzones/keys/make-keys.py`"),
+                format!(
+                    "{e}; create the lab's missing keys with `python3 testzones/keys/make-keys.py`"
+                ),
             )
         })?;
         let der = pem_to_der(&pem).ok_or_else(|| LabError::invalid(path, "not a PEM file"))?;
-        let bad = |what: String| LabError::invalid(path, format!("not a usable key for algorithm {algorithm}: {what}"));
+        let bad = |what: String| {
+            LabError::invalid(
+                path,
+                format!("not a usable key for algorithm {algorithm}: {what}"),
+            )
+        };
         let (material, public_key) = match algorithm {
             alg::RSASHA256 | alg::RSASHA512 => {
                 let key = rs::RsaKeyPair::from_pkcs8(&der).map_err(|e| bad(e.to_string()))?;
                 let parts = rs::RsaPublicKeyComponents::<Vec<u8>>::from(key.public());
                 let public = rsa_dnskey(&parts.e, &parts.n);
                 let encoding: &'static dyn rs::RsaEncoding = match algorithm {
-                                        alg::RSASHA256 => &rs::RSA_PKCS1_SHA256,
+                    alg::RSASHA256 => &rs::RSA_PKCS1_SHA256,
                     _ => &rs::RSA_PKCS1_SHA512,
                 };
                 (Material::Rsa(key, encoding), public)
@@ -122,14 +129,16 @@ impl SigningKey {
                     return Err(bad("too short for Ed448".into()));
                 }
                 let raw = &der[der.len() - 57..];
-                let key = ed448_goldilocks::SigningKey::try_from(raw).map_err(|e| bad(e.to_string()))?;
+                let key =
+                    ed448_goldilocks::SigningKey::try_from(raw).map_err(|e| bad(e.to_string()))?;
                 let public = key.verifying_key().to_bytes().to_vec();
                 (Material::Ed448(Box::new(key)), public)
             }
             alg::RSAMD5 => {
                 use rsa::pkcs8::DecodePrivateKey;
                 use rsa::traits::PublicKeyParts;
-                let key = rsa::RsaPrivateKey::from_pkcs8_der(&der).map_err(|e| bad(e.to_string()))?;
+                let key =
+                    rsa::RsaPrivateKey::from_pkcs8_der(&der).map_err(|e| bad(e.to_string()))?;
                 let public = rsa_dnskey(&key.e().to_bytes_be(), &key.n().to_bytes_be());
                 (Material::RsaMd5(Box::new(key)), public)
             }
@@ -171,8 +180,8 @@ impl SigningKey {
                     .map_err(|e| e.to_string())
             }
             Material::Dsa(key) => {
-                use sha1::Digest;
                 use dsa::signature::DigestSigner;
+                use sha1::Digest;
                 let sig: dsa::Signature = key
                     .try_sign_digest(sha1::Sha1::new_with_prefix(data))
                     .map_err(|e| e.to_string())?;
@@ -238,7 +247,9 @@ fn pem_to_der(pem: &str) -> Option<Vec<u8>> {
         .skip(1)
         .take_while(|l| !l.starts_with("-----END"))
         .collect();
-    base64::engine::general_purpose::STANDARD.decode(body.trim()).ok()
+    base64::engine::general_purpose::STANDARD
+        .decode(body.trim())
+        .ok()
 }
 
 /// RFC 4034 Appendix B key tag over DNSKEY RDATA (flags, protocol, algorithm, key).
@@ -246,11 +257,19 @@ pub fn key_tag(rdata: &[u8]) -> u16 {
     if rdata.len() > 3 && rdata[3] == alg::RSAMD5 {
         // Appendix B.1: for RSA/MD5 the tag is the most significant 16 of the low 24 bits.
         let n = rdata.len();
-        return if n >= 3 { u16::from_be_bytes([rdata[n - 3], rdata[n - 2]]) } else { 0 };
+        return if n >= 3 {
+            u16::from_be_bytes([rdata[n - 3], rdata[n - 2]])
+        } else {
+            0
+        };
     }
     let mut acc: u32 = 0;
     for (i, b) in rdata.iter().enumerate() {
-        acc += if i & 1 == 1 { *b as u32 } else { (*b as u32) << 8 };
+        acc += if i & 1 == 1 {
+            *b as u32
+        } else {
+            (*b as u32) << 8
+        };
     }
     acc += (acc >> 16) & 0xffff;
     (acc & 0xffff) as u16

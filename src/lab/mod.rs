@@ -26,8 +26,8 @@ pub use answer::ServerView;
 pub use build::{Lab, LabServer};
 pub use export::{lab_root_dnskey, lab_root_hints, lab_trust_anchor, zone_master_file};
 pub use server::{start, RunningLab, StartOptions};
-pub use time::format_rfc3339;
 pub use spec::{Category, Denial, KeyRole, LameAnswer, Scenario, ServerFault, ZoneFault};
+pub use time::format_rfc3339;
 pub use zone::Zone;
 
 /// Why the lab could not be loaded or started. Each names the file (and line) or address at
@@ -106,7 +106,10 @@ pub fn write_files(lab: &Lab, out: &Path) -> Result<WrittenFiles, LabError> {
         let stem = zone.apex.to_string();
         let stem = stem.trim_end_matches('.');
         let stem = if stem.is_empty() { "root" } else { stem };
-        write(zones_dir.join(format!("{stem}.zone")), zone_master_file(zone))?;
+        write(
+            zones_dir.join(format!("{stem}.zone")),
+            zone_master_file(zone),
+        )?;
     }
     Ok(WrittenFiles {
         trust_anchor,

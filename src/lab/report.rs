@@ -14,7 +14,11 @@ pub fn dig_command(lab: &Lab, scenario: &Scenario, port: u16) -> String {
         .next()
         .map(|s| s.address.to_string())
         .unwrap_or_else(|| "127.53.1.1".to_string());
-    let port = if port == 53 { String::new() } else { format!(" -p {port}") };
+    let port = if port == 53 {
+        String::new()
+    } else {
+        format!(" -p {port}")
+    };
     format!(
         "dig @{server}{port} {} {} +dnssec +norecurse",
         scenario.query.name, scenario.query.rtype
@@ -33,7 +37,12 @@ pub fn scenario_list(lab: &Lab) -> String {
         let ede = if s.expect.ede.is_empty() {
             "-".to_string()
         } else {
-            s.expect.ede.iter().map(u16::to_string).collect::<Vec<_>>().join(",")
+            s.expect
+                .ede
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
         };
         let _ = writeln!(
             out,
@@ -52,21 +61,38 @@ pub fn scenario_list(lab: &Lab) -> String {
 /// The address plan: every server, its address and the zones it serves, with its faults.
 pub fn address_plan(lab: &Lab, port: u16) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{:<34} {:<22} {:<28} FAULTS", "SERVER", "ADDRESS", "ZONES");
+    let _ = writeln!(
+        out,
+        "{:<34} {:<22} {:<28} FAULTS",
+        "SERVER", "ADDRESS", "ZONES"
+    );
     for server in &lab.servers {
         let zones: Vec<String> = server.zones.iter().map(|z| z.apex.to_string()).collect();
         let faults: Vec<String> = server
             .faults
             .iter()
-            .map(|f| serde_json::to_value(f).ok().and_then(|v| v.get("fault").and_then(|f| f.as_str().map(String::from))).unwrap_or_default())
+            .map(|f| {
+                serde_json::to_value(f)
+                    .ok()
+                    .and_then(|v| v.get("fault").and_then(|f| f.as_str().map(String::from)))
+                    .unwrap_or_default()
+            })
             .collect();
         let _ = writeln!(
             out,
             "{:<34} {:<22} {:<28} {}",
             server.name.to_string(),
             format!("{}:{port}", server.address),
-            if zones.is_empty() { "-".to_string() } else { zones.join(",") },
-            if faults.is_empty() { "-".to_string() } else { faults.join(",") }
+            if zones.is_empty() {
+                "-".to_string()
+            } else {
+                zones.join(",")
+            },
+            if faults.is_empty() {
+                "-".to_string()
+            } else {
+                faults.join(",")
+            }
         );
     }
     out

@@ -105,11 +105,13 @@ async fn try_start(lab: &Lab, port: u16) -> Result<RunningLab, LabError> {
             listeners.push((server.name.clone(), address, false));
             continue;
         }
-        let udp = UdpSocket::bind(address).await.map_err(|source| LabError::Bind {
-            address,
-            transport: "UDP",
-            source,
-        })?;
+        let udp = UdpSocket::bind(address)
+            .await
+            .map_err(|source| LabError::Bind {
+                address,
+                transport: "UDP",
+                source,
+            })?;
         let address = udp.local_addr().map_err(|source| LabError::Bind {
             address,
             transport: "UDP",
@@ -119,11 +121,15 @@ async fn try_start(lab: &Lab, port: u16) -> Result<RunningLab, LabError> {
         let tcp = if server.has_fault(|f| matches!(f, ServerFault::NoTcp)) {
             None
         } else {
-            Some(TcpListener::bind(address).await.map_err(|source| LabError::Bind {
-                address,
-                transport: "TCP",
-                source,
-            })?)
+            Some(
+                TcpListener::bind(address)
+                    .await
+                    .map_err(|source| LabError::Bind {
+                        address,
+                        transport: "TCP",
+                        source,
+                    })?,
+            )
         };
         listeners.push((server.name.clone(), address, true));
         bound.push((behaviour(server, &root_ns), udp, tcp));

@@ -8,9 +8,9 @@
 
 use std::collections::BTreeSet;
 
+use hickory_proto::dnssec::rdata::sig::SigInput;
 use hickory_proto::dnssec::rdata::{DNSSECRData, DNSKEY, DS, NSEC, NSEC3, NSEC3PARAM, RRSIG};
 use hickory_proto::dnssec::{Algorithm, DigestType, Nsec3HashAlgorithm, PublicKeyBuf, TBS};
-use hickory_proto::dnssec::rdata::sig::SigInput;
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType, SerialNumber};
 
 use super::keys::{self, SigningKey};
@@ -61,7 +61,11 @@ impl PublishedKey {
     fn record(&self, apex: &Name, ttl: u32) -> Record {
         let key = PublicKeyBuf::new(self.public_key.clone(), Algorithm::from_u8(self.algorithm));
         let dnskey = DNSKEY::with_flags(self.flags, key);
-        Record::from_rdata(apex.clone(), ttl, RData::DNSSEC(DNSSECRData::DNSKEY(dnskey)))
+        Record::from_rdata(
+            apex.clone(),
+            ttl,
+            RData::DNSSEC(DNSSECRData::DNSKEY(dnskey)),
+        )
     }
 }
 
@@ -134,7 +138,12 @@ struct Signers<'a> {
 }
 
 /// RFC 4035 §2.2: every authoritative RRset gets an RRSIG; delegation NS and glue do not.
-fn sign_rrsets(zone: &mut Zone, signers: &Signers, faults: &[ZoneFault], now: u64) -> Result<(), String> {
+fn sign_rrsets(
+    zone: &mut Zone,
+    signers: &Signers,
+    faults: &[ZoneFault],
+    now: u64,
+) -> Result<(), String> {
     let mut jobs: Vec<(Name, RecordType, Vec<Record>)> = Vec::new();
     for (name, types) in &zone.records {
         if zone.is_below_cut(name) {
@@ -188,11 +197,17 @@ fn sign_rrsets(zone: &mut Zone, signers: &Signers, faults: &[ZoneFault], now: u6
 fn type_matches(types: &Option<Vec<String>>, rtype: RecordType) -> bool {
     match types {
         None => true,
-        Some(list) => list.iter().any(|t| t.eq_ignore_ascii_case(&rtype.to_string())),
+        Some(list) => list
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(&rtype.to_string())),
     }
 }
 
-fn window_for(rtype: RecordType, faults: &[ZoneFault], now: u64) -> Result<Option<(u32, u32)>, String> {
+fn window_for(
+    rtype: RecordType,
+    faults: &[ZoneFault],
+    now: u64,
+) -> Result<Option<(u32, u32)>, String> {
     for fault in faults {
         if let ZoneFault::RrsigWindow {
             types,
@@ -201,7 +216,10 @@ fn window_for(rtype: RecordType, faults: &[ZoneFault], now: u64) -> Result<Optio
         } = fault
         {
             if type_matches(types, rtype) {
-                return Ok(Some((time::resolve(inception, now)?, time::resolve(expiration, now)?)));
+                return Ok(Some((
+                    time::resolve(inception, now)?,
+                    time::resolve(expiration, now)?,
+                )));
             }
         }
     }
@@ -259,7 +277,9 @@ fn corrupt_signature(record: &mut Record) {
 fn ds_for_parent(apex: &Name, ksk: &PublishedKey, faults: &[ZoneFault]) -> Vec<DsFields> {
     let mut data = name_wire(apex);
     data.extend(ksk.rdata_bytes());
-    let digest = ring::digest::digest(&ring::digest::SHA256, &data).as_ref().to_vec();
+    let digest = ring::digest::digest(&ring::digest::SHA256, &data)
+        .as_ref()
+        .to_vec();
     let mut ds = DsFields {
         key_tag: ksk.tag(),
         algorithm: ksk.algorithm,
@@ -269,7 +289,9 @@ fn ds_for_parent(apex: &Name, ksk: &PublishedKey, faults: &[ZoneFault]) -> Vec<D
     for fault in faults {
         match fault {
             ZoneFault::DsAbsent => return Vec::new(),
-            ZoneFault::DsKeyTag { value } => ds.key_tag = value.unwrap_or(ds.key_tag.wrapping_add(1)),
+            ZoneFault::DsKeyTag { value } => {
+                ds.key_tag = value.unwrap_or(ds.key_tag.wrapping_add(1))
+            }
             ZoneFault::DsAlgorithm { value } => ds.algorithm = *value,
             ZoneFault::DsDigestType { value } => ds.digest_type = *value,
             ZoneFault::DsDigestCorrupt => {
@@ -350,15 +372,28 @@ fn add_nsec_chain(zone: &mut Zone) {
         let mut types = bitmap_types(zone, name, true);
         types.push(RecordType::NSEC);
         let nsec = NSEC::new(next, types);
-        zone.insert(Record::from_rdata(name.clone(), ttl, RData::DNSSEC(DNSSECRData::NSEC(nsec))));
+        zone.insert(Record::from_rdata(
+            name.clone(),
+            ttl,
+            RData::DNSSEC(DNSSECRData::NSEC(nsec)),
+        ));
     }
 }
 
-fn add_nsec3_chain(zone: &mut Zone, iterations: u16, salt: Vec<u8>, faults: &[ZoneFault]) -> Result<(), String> {
+fn add_nsec3_chain(
+    zone: &mut Zone,
+    iterations: u16,
+    salt: Vec<u8>,
+    faults: &[ZoneFault],
+) -> Result<(), String> {
     let ttl = negative_ttl(zone);
     let param = NSEC3PARAM::new(Nsec3HashAlgorithm::SHA1, false, iterations, salt.clone());
     let apex = zone.apex.clone();
-    zone.insert(Record::from_rdata(apex.clone(), 0, RData::DNSSEC(DNSSECRData::NSEC3PARAM(param))));
+    zone.insert(Record::from_rdata(
+        apex.clone(),
+        0,
+        RData::DNSSEC(DNSSECRData::NSEC3PARAM(param)),
+    ));
     let mut hashed: Vec<(Vec<u8>, Name)> = Vec::new();
     for name in zone.chain_names() {
         hashed.push((nsec3_hash(&name, &salt, iterations)?, name));
@@ -375,13 +410,21 @@ fn add_nsec3_chain(zone: &mut Zone, iterations: u16, salt: Vec<u8>, faults: &[Zo
             !t.contains_key(&RecordType::NS) || name == &apex || t.contains_key(&RecordType::DS)
         });
         let types = bitmap_types(zone, name, signed_here);
-        let nsec3 = NSEC3::new(Nsec3HashAlgorithm::SHA1, false, iterations, salt.clone(), next, types);
+        let nsec3 = NSEC3::new(
+            Nsec3HashAlgorithm::SHA1,
+            false,
+            iterations,
+            salt.clone(),
+            next,
+            types,
+        );
         let mut owner_hash = hash.clone();
         if owner_corrupt {
             owner_hash[0] ^= 0x40;
         }
         let owner = nsec3_owner(&owner_hash, &apex)?;
-        let record = Record::from_rdata(owner.clone(), ttl, RData::DNSSEC(DNSSECRData::NSEC3(nsec3)));
+        let record =
+            Record::from_rdata(owner.clone(), ttl, RData::DNSSEC(DNSSECRData::NSEC3(nsec3)));
         zone.nsec3.insert(owner, record);
     }
     zone.nsec3_params = Some(Nsec3Params { iterations, salt });
@@ -398,8 +441,11 @@ pub fn nsec3_hash(name: &Name, salt: &[u8], iterations: u16) -> Result<Vec<u8>, 
 
 /// The NSEC3 owner: Base32hex (no padding, lowercase) of the hash, prepended to the apex.
 pub fn nsec3_owner(hash: &[u8], apex: &Name) -> Result<Name, String> {
-    let label = data_encoding::BASE32HEX_NOPAD.encode(hash).to_ascii_lowercase();
-    apex.prepend_label(label.as_str()).map_err(|e| e.to_string())
+    let label = data_encoding::BASE32HEX_NOPAD
+        .encode(hash)
+        .to_ascii_lowercase();
+    apex.prepend_label(label.as_str())
+        .map_err(|e| e.to_string())
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
@@ -407,7 +453,7 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
     if text.is_empty() || text == "-" {
         return Some(Vec::new());
     }
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())

@@ -123,16 +123,36 @@ pub enum ZoneFault {
         inception: String,
         expiration: String,
     },
-    RrsigStrip { types: Option<Vec<String>> },
-    RrsigCorrupt { types: Option<Vec<String>> },
-    DnskeyDrop { role: KeyRole },
-    DnskeyCorrupt { role: KeyRole },
-    DnskeyFlags { role: KeyRole, flags: u16 },
-    DnskeyAlgorithm { role: KeyRole, value: u8 },
+    RrsigStrip {
+        types: Option<Vec<String>>,
+    },
+    RrsigCorrupt {
+        types: Option<Vec<String>>,
+    },
+    DnskeyDrop {
+        role: KeyRole,
+    },
+    DnskeyCorrupt {
+        role: KeyRole,
+    },
+    DnskeyFlags {
+        role: KeyRole,
+        flags: u16,
+    },
+    DnskeyAlgorithm {
+        role: KeyRole,
+        value: u8,
+    },
     DsAbsent,
-    DsKeyTag { value: Option<u16> },
-    DsAlgorithm { value: u8 },
-    DsDigestType { value: u8 },
+    DsKeyTag {
+        value: Option<u16>,
+    },
+    DsAlgorithm {
+        value: u8,
+    },
+    DsDigestType {
+        value: u8,
+    },
     DsDigestCorrupt,
     DenialStrip,
     Nsec3OwnerCorrupt,

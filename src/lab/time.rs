@@ -11,7 +11,11 @@ pub fn resolve(spec: &str, now: u64) -> Result<u32, String> {
         let (sign, amount) = match rest.as_bytes()[0] {
             b'+' => (1i64, &rest[1..]),
             b'-' => (-1i64, &rest[1..]),
-            _ => return Err(format!("bad relative time {spec:?}: expected now+N[smhd] or now-N[smhd]")),
+            _ => {
+                return Err(format!(
+                    "bad relative time {spec:?}: expected now+N[smhd] or now-N[smhd]"
+                ))
+            }
         };
         let seconds = parse_duration(amount).ok_or_else(|| {
             format!("bad relative time {spec:?}: expected a number with unit s, m, h or d")

@@ -83,10 +83,16 @@ impl Zone {
     fn check(&self, path: &Path) -> Result<(), LabError> {
         let apex = self.records.get(&self.apex);
         if apex.and_then(|t| t.get(&RecordType::SOA)).is_none() {
-            return Err(LabError::invalid(path, format!("no SOA at the apex {}", self.apex)));
+            return Err(LabError::invalid(
+                path,
+                format!("no SOA at the apex {}", self.apex),
+            ));
         }
         if apex.and_then(|t| t.get(&RecordType::NS)).is_none() {
-            return Err(LabError::invalid(path, format!("no NS at the apex {}", self.apex)));
+            return Err(LabError::invalid(
+                path,
+                format!("no NS at the apex {}", self.apex),
+            ));
         }
         for (name, types) in &self.records {
             if types.contains_key(&RecordType::CNAME) && types.len() > 1 {
@@ -102,8 +108,7 @@ impl Zone {
     /// Adds a record to its RRset (RRSIGs go to the signature map).
     pub fn insert(&mut self, record: Record) {
         let name = record.name.clone();
-        if let RData::DNSSEC(hickory_proto::dnssec::rdata::DNSSECRData::RRSIG(sig)) = &record.data
-        {
+        if let RData::DNSSEC(hickory_proto::dnssec::rdata::DNSSECRData::RRSIG(sig)) = &record.data {
             let covered = sig.input().type_covered;
             self.rrsigs
                 .entry(name)
@@ -142,7 +147,9 @@ impl Zone {
     }
 
     pub fn soa(&self) -> &Record {
-        &self.rrset(&self.apex, RecordType::SOA).expect("checked at load")[0]
+        &self
+            .rrset(&self.apex, RecordType::SOA)
+            .expect("checked at load")[0]
     }
 
     /// The zone cut at or above `name` and below the apex, if any (RFC 1034 §4.3.2 step 3b).
@@ -205,7 +212,12 @@ fn lowercase_rdata(data: RData) -> RData {
         RData::CNAME(c) => RData::CNAME(CNAME(c.0.to_lowercase())),
         RData::PTR(p) => RData::PTR(PTR(p.0.to_lowercase())),
         RData::MX(mx) => RData::MX(MX::new(mx.preference, mx.exchange.to_lowercase())),
-        RData::SRV(s) => RData::SRV(SRV::new(s.priority, s.weight, s.port, s.target.to_lowercase())),
+        RData::SRV(s) => RData::SRV(SRV::new(
+            s.priority,
+            s.weight,
+            s.port,
+            s.target.to_lowercase(),
+        )),
         RData::SOA(soa) => RData::SOA(SOA::new(
             soa.mname.to_lowercase(),
             soa.rname.to_lowercase(),
@@ -230,7 +242,12 @@ fn first_failing_line(text: &str, path: &Path, apex: &Name) -> Option<usize> {
         if depth > 0 {
             continue;
         }
-        let parsed = Parser::new(prefix.as_str(), Some(path.to_path_buf()), Some(apex.clone())).parse();
+        let parsed = Parser::new(
+            prefix.as_str(),
+            Some(path.to_path_buf()),
+            Some(apex.clone()),
+        )
+        .parse();
         if parsed.is_err() {
             return Some(i + 1);
         }
@@ -256,11 +273,15 @@ fn extract_dnames(text: &str, apex: &Name, path: &Path) -> Result<(String, Vec<R
         let code = line.split(';').next().unwrap_or("");
         let tokens: Vec<&str> = code.split_whitespace().collect();
         if tokens.first() == Some(&"$TTL") {
-            default_ttl = tokens.get(1).and_then(|t| t.parse().ok()).unwrap_or(default_ttl);
+            default_ttl = tokens
+                .get(1)
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(default_ttl);
         }
         // The type is the first token after the owner that is neither a TTL nor a class.
         let type_at = tokens.iter().skip(1).position(|t| {
-            !t.chars().all(|c| c.is_ascii_digit()) && !["IN", "CH", "HS"].contains(&t.to_ascii_uppercase().as_str())
+            !t.chars().all(|c| c.is_ascii_digit())
+                && !["IN", "CH", "HS"].contains(&t.to_ascii_uppercase().as_str())
         });
         let at = type_at.map(|i| i + 1).filter(|&i| {
             !line.starts_with(char::is_whitespace) && tokens[i].eq_ignore_ascii_case("DNAME")
@@ -276,7 +297,9 @@ fn extract_dnames(text: &str, apex: &Name, path: &Path) -> Result<(String, Vec<R
             message: message.to_string(),
         };
         if tokens.len() != at + 2 {
-            return Err(bad("DNAME lines must read `owner [ttl] [IN] DNAME target` on one line"));
+            return Err(bad(
+                "DNAME lines must read `owner [ttl] [IN] DNAME target` on one line",
+            ));
         }
         let ttl = tokens[1..at]
             .iter()
@@ -312,7 +335,10 @@ fn resolve_name(text: &str, apex: &Name) -> Result<Name, String> {
 /// The target of a DNAME record (held as generic RDATA, see [`extract_dnames`]).
 pub fn dname_target(record: &Record) -> Option<Name> {
     match &record.data {
-        RData::Unknown { code: RecordType::DNAME, rdata } => {
+        RData::Unknown {
+            code: RecordType::DNAME,
+            rdata,
+        } => {
             use hickory_proto::serialize::binary::BinDecodable;
             let mut decoder = hickory_proto::serialize::binary::BinDecoder::new(&rdata.anything);
             Name::read(&mut decoder).ok()

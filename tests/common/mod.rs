@@ -103,7 +103,13 @@ fn rand_id() -> u16 {
 
 /// Sends `query` over UDP; None on timeout or when the port is closed.
 pub fn udp_exchange(addr: SocketAddr, query: &Message, timeout: Duration) -> Option<Message> {
-    let bind: SocketAddr = if addr.is_ipv4() { "127.0.0.1:0" } else { "[::1]:0" }.parse().unwrap();
+    let bind: SocketAddr = if addr.is_ipv4() {
+        "127.0.0.1:0"
+    } else {
+        "[::1]:0"
+    }
+    .parse()
+    .unwrap();
     let socket = UdpSocket::bind(bind).unwrap();
     socket.set_read_timeout(Some(timeout)).unwrap();
     socket.send_to(&query.to_vec().unwrap(), addr).ok()?;
@@ -163,7 +169,9 @@ pub fn tcp_exchange(addr: SocketAddr, queries: &[Message], timeout: Duration) ->
         }
         let mut body = vec![0u8; u16::from_be_bytes(len) as usize];
         stream.read_exact(&mut body).unwrap();
-        out.push(TcpOutcome::Answer(Message::from_vec(&body).expect("lab replies parse")));
+        out.push(TcpOutcome::Answer(
+            Message::from_vec(&body).expect("lab replies parse"),
+        ));
     }
     out
 }

@@ -32,14 +32,18 @@ pub fn key_tag(key: &DNSKEY) -> u16 {
 
 /// True when `sig` over `rrset` verifies with `key` (ECDSA, Ed25519 and RSA/SHA-2 only).
 pub fn verifies(sig: &RRSIG, rrset: &[Record], key: &DNSKEY) -> bool {
-    let Some(first) = rrset.first() else { return false };
+    let Some(first) = rrset.first() else {
+        return false;
+    };
     let Ok(tbs) = TBS::from_input(&first.name, DNSClass::IN, sig.input(), rrset.iter()) else {
         return false;
     };
     let public = key.public_key().public_bytes();
     let algorithm = u8::from(key.public_key().algorithm());
     let verify = |alg: &'static dyn rs::VerificationAlgorithm, public: &[u8]| {
-        rs::UnparsedPublicKey::new(alg, public).verify(tbs.as_ref(), sig.sig()).is_ok()
+        rs::UnparsedPublicKey::new(alg, public)
+            .verify(tbs.as_ref(), sig.sig())
+            .is_ok()
     };
     match algorithm {
         13 | 14 => {
@@ -55,7 +59,10 @@ pub fn verifies(sig: &RRSIG, rrset: &[Record], key: &DNSKEY) -> bool {
         15 => verify(&rs::ED25519, public),
         8 | 10 => {
             let (e_len, rest) = if public[0] == 0 {
-                (u16::from_be_bytes([public[1], public[2]]) as usize, &public[3..])
+                (
+                    u16::from_be_bytes([public[1], public[2]]) as usize,
+                    &public[3..],
+                )
             } else {
                 (public[0] as usize, &public[1..])
             };
