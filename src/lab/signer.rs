@@ -404,7 +404,9 @@ fn add_nsec3_chain(
     for (i, (hash, name)) in hashed.iter().enumerate() {
         let mut next = hashed[(i + 1) % hashed.len()].0.clone();
         if next_corrupt {
-            next[0] ^= 0x40;
+            // Each NSEC3 then spans only (hash, hash+1): it covers no name at all, so every
+            // denial that needs a covering NSEC3 fails, whatever the hashes happen to be.
+            next = increment(hash);
         }
         let signed_here = zone.records.get(name).is_some_and(|t| {
             !t.contains_key(&RecordType::NS) || name == &apex || t.contains_key(&RecordType::DS)
@@ -429,6 +431,19 @@ fn add_nsec3_chain(
     }
     zone.nsec3_params = Some(Nsec3Params { iterations, salt });
     Ok(())
+}
+
+/// The big-endian successor of a hash value.
+fn increment(hash: &[u8]) -> Vec<u8> {
+    let mut out = hash.to_vec();
+    for byte in out.iter_mut().rev() {
+        let (value, carry) = byte.overflowing_add(1);
+        *byte = value;
+        if !carry {
+            break;
+        }
+    }
+    out
 }
 
 /// RFC 5155 §5: the iterated SHA-1 hash of the canonical owner name.
