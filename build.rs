@@ -16,13 +16,32 @@ fn main() {
         .unwrap_or_default();
     ids.sort();
     let mut out = String::new();
-    for id in ids {
+    for id in &ids {
         let fn_name = id.replace(['-', '.'], "_");
         let _ = writeln!(
             out,
             "#[test]\nfn scenario_{fn_name}() {{\n    run_scenario({id:?});\n}}\n"
         );
     }
-    let dest = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("scenario_tests.rs");
-    std::fs::write(dest, out).unwrap();
+    let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    std::fs::write(out_dir.join("scenario_tests.rs"), out).unwrap();
+
+    // Resolver tests: every scenario whose outcome does not depend on DNSSEC validation.
+    let mut resolver = String::new();
+    for id in &ids {
+        let text =
+            std::fs::read_to_string(format!("testzones/scenarios/{id}.toml")).unwrap_or_default();
+        if text
+            .lines()
+            .any(|l| l.replace(' ', "") == "category=\"dnssec\"")
+        {
+            continue;
+        }
+        let fn_name = id.replace(['-', '.'], "_");
+        let _ = writeln!(
+            resolver,
+            "#[test]\nfn resolve_{fn_name}() {{\n    run_scenario({id:?});\n}}\n"
+        );
+    }
+    std::fs::write(out_dir.join("resolver_scenario_tests.rs"), resolver).unwrap();
 }

@@ -1,7 +1,16 @@
 //! whydns: a recursive, DNSSEC-validating resolver that explains why a name failed.
 //!
-//! This crate currently holds the failure lab ([`lab`]): authoritative servers on loopback that
-//! serve a fake DNS hierarchy with declared misconfigurations, which every resolver test runs
-//! against. The resolver, validator and explanation log build on it (see docs/architecture.md).
+//! The request flow: `server` receives a client query, `resolver` iterates from the root
+//! (through `transport`, recording every step as `explain::Event`s), and the answer goes back
+//! with Extended DNS Errors chosen from the typed failure. `lab` is the failure lab the tests
+//! (and users) run resolvers against; it depends on nothing else here. `cli` is the command
+//! line (`serve`, `resolve`, `lab`) as a library, so `main.rs` only wires.
 
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod explain;
 pub mod lab;
+pub mod resolver;
+pub mod server;
+pub mod transport;

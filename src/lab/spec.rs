@@ -75,6 +75,10 @@ pub struct Expectation {
     #[serde(default)]
     pub ede: Vec<u16>,
     pub ad: bool,
+    /// Key events the resolver's trace must hold: an event tag ("cycle-detected"), or a tag
+    /// and a text its serialised fields contain ("server-failed:refused").
+    #[serde(default)]
+    pub trace: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

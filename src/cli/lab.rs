@@ -1,0 +1,133 @@
+//! `whydns lab`: serve the failure lab and, next to it, a whydns resolver whose root hints
+//! are the lab's root servers, so every scenario can be asked through the resolver with a
+//! plain `dig @127.0.0.1 -p 5353 NAME TYPE`.
+//!
+//! Limitations: the lab's resolver uses the lab's trust anchor file, which only matters once
+//! the validator exists; it listens on one address only.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::clock::SystemClock;
+use crate::config::Config;
+use crate::lab::{self, Lab, StartOptions};
+use crate::resolver::Resolver;
+use crate::server::Server;
+
+#[derive(clap::Args, Debug)]
+pub struct LabArgs {
+    /// The testzones directory (lab.toml, zones/, scenarios/, keys/).
+    #[arg(long, default_value = "testzones")]
+    pub zones: PathBuf,
+    /// Port every lab nameserver listens on (53 needs root or CAP_NET_BIND_SERVICE; 0 picks a free one).
+    #[arg(long, default_value_t = 53)]
+    pub port: u16,
+    /// Where to write the lab's trust anchor, root hints and signed zones.
+    #[arg(long, default_value = "lab-out")]
+    pub out: PathBuf,
+    /// Print the scenarios and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Where the whydns resolver pointed at the lab listens (UDP and TCP).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5353",
+          value_parser = super::options::parse_listen)]
+    pub resolver_listen: SocketAddr,
+    /// Serve only the lab, without a whydns resolver.
+    #[arg(long)]
+    pub no_resolver: bool,
+}
+
+pub fn run(args: LabArgs) -> Result<(), String> {
+    let lab = Lab::load(&args.zones, super::now()).map_err(|e| e.to_string())?;
+    if args.list {
+        print!("{}", lab::report::scenario_list(&lab));
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let running = lab::start(&lab, StartOptions { port: args.port })
+            .await
+            .map_err(|e| e.to_string())?;
+        let written = lab::write_files(&lab, &args.out).map_err(|e| e.to_string())?;
+        let server = if args.no_resolver {
+            None
+        } else {
+            let config = Config {
+                listen: vec![args.resolver_listen],
+                root_hints: Some(written.root_hints.clone()),
+                trust_anchors: vec![written.trust_anchor.clone()],
+                upstream_port: running.port,
+                ..Config::default()
+            };
+            let resolver =
+                Resolver::new(&config, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
+            Some(
+                Server::bind(&config, resolver)
+                    .await
+                    .map_err(|e| format!("{e} (use --resolver-listen or --no-resolver)"))?,
+            )
+        };
+        let resolver_address = server
+            .as_ref()
+            .and_then(|s| s.local_addrs().first().copied());
+        println!(
+            "whydns lab: {} servers, {} zones, {} scenarios (signed at {})\n",
+            lab.servers.len(),
+            lab.zones.len(),
+            lab.spec.scenarios.len(),
+            lab::format_time(lab.signed_at)
+        );
+        print!("{}", lab::report::address_plan(&lab, running.port));
+        println!();
+        print!("{}", scenario_digs(&lab, running.port, resolver_address));
+        println!(
+            "\nTrust anchor: {}\nRoot hints:   {}",
+            written.trust_anchor.display(),
+            written.root_hints.display()
+        );
+        if let Some(address) = resolver_address {
+            println!("Resolver:     {address} (UDP and TCP), recursing through the lab");
+        }
+        println!("Press Ctrl-C to stop.");
+        match server {
+            Some(server) => server
+                .run(super::wait_for_shutdown())
+                .await
+                .map_err(|e| e.to_string())?,
+            None => super::wait_for_shutdown().await,
+        }
+        running.stop();
+        println!("whydns lab: stopped");
+        Ok(())
+    })
+}
+
+/// Each scenario with its description, the `dig` that shows it at its own servers and, with
+/// a resolver running, the `dig` that asks the resolver.
+fn scenario_digs(lab: &Lab, port: u16, resolver: Option<SocketAddr>) -> String {
+    let mut out = String::new();
+    for s in &lab.spec.scenarios {
+        let _ = writeln!(out, "{} ({}) - {}", s.id, s.category.as_str(), s.title);
+        let _ = writeln!(out, "    {}", lab::report::dig_command(lab, s, port));
+        if let Some(address) = resolver {
+            let _ = writeln!(
+                out,
+                "    {}",
+                resolver_dig(address, &s.query.name, &s.query.rtype)
+            );
+        }
+    }
+    out
+}
+
+/// `dig @ADDR [-p PORT] NAME TYPE` for asking the resolver.
+pub fn resolver_dig(address: SocketAddr, name: &str, rtype: &str) -> String {
+    let port = if address.port() == 53 {
+        String::new()
+    } else {
+        format!(" -p {}", address.port())
+    };
+    format!("dig @{}{port} {name} {rtype}", address.ip())
+}

@@ -1,0 +1,41 @@
+//! `whydns serve`: the recursive server, configured from a file and flags, until SIGTERM or
+//! SIGINT (then in-flight answers are finished and the process exits 0).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use ipnet::IpNet;
+
+use super::options::{parse_allow, parse_listen, ResolverOptions};
+use crate::clock::SystemClock;
+use crate::resolver::Resolver;
+use crate::server;
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub options: ResolverOptions,
+    /// Address to listen on, UDP and TCP (a bare address means port 53); repeat for several.
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen)]
+    pub listen: Vec<SocketAddr>,
+    /// Clients allowed to query (CIDR or address); repeat for several. Default: loopback.
+    #[arg(long, value_name = "CIDR", value_parser = parse_allow)]
+    pub allow: Vec<IpNet>,
+}
+
+pub fn run(args: ServeArgs) -> Result<(), String> {
+    let mut config = args.options.config()?;
+    if !args.listen.is_empty() {
+        config.listen = args.listen;
+    }
+    if !args.allow.is_empty() {
+        config.allow = args.allow;
+    }
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let resolver = Resolver::new(&config, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
+        server::serve(config, resolver, super::wait_for_shutdown())
+            .await
+            .map_err(|e| e.to_string())
+    })
+}

@@ -1,0 +1,195 @@
+//! Configuration: a TOML file (every field optional) overlaid by command-line flags, with
+//! defaults an operator would expect: loopback listeners, loopback-only clients, QNAME
+//! minimisation on, IANA root hints built in, and bounds on the work one query may cause.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Addresses `whydns serve` listens on (UDP and TCP).
+    pub listen: Vec<SocketAddr>,
+    /// Root hints file (named.root format); None: the built-in IANA hints.
+    pub root_hints: Option<PathBuf>,
+    /// Trust anchor files (DS or DNSKEY lines); None: the built-in IANA root anchors.
+    pub trust_anchors: Vec<PathBuf>,
+    /// RFC 9156 QNAME minimisation (relaxed: falls back to the full name on NXDOMAIN).
+    pub qname_minimisation: bool,
+    /// Source addresses for upstream queries (None: chosen by the kernel).
+    pub source_v4: Option<IpAddr>,
+    pub source_v6: Option<IpAddr>,
+    /// Whether upstream queries may use IPv4 / IPv6.
+    pub ipv4: bool,
+    pub ipv6: bool,
+    /// Port of authoritative servers. 53 everywhere but in a lab run on another port.
+    pub upstream_port: u16,
+    /// Bounds applied to every TTL cached.
+    pub min_ttl: u32,
+    pub max_ttl: u32,
+    pub cache: CacheConfig,
+    pub limits: Limits,
+    /// Clients allowed to query; everyone else gets REFUSED with EDE 18.
+    pub allow: Vec<IpNet>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheConfig {
+    /// RRsets held (entries, not bytes).
+    pub records: usize,
+    pub negative: usize,
+    pub delegations: usize,
+    /// Upstream servers whose health (RTT, EDNS, lameness) is remembered.
+    pub servers: usize,
+}
+
+/// Bounds on the work one client query may cause (each hit is recorded in the trace).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    pub upstream_queries: u32,
+    pub referral_depth: u32,
+    /// NS names without glue resolved per delegation (NXNSAttack, CVE-2020-12662).
+    pub ns_names_per_delegation: usize,
+    pub cname_chain: u32,
+    pub sub_resolution_depth: u8,
+    /// Overall deadline for one client query.
+    pub deadline_ms: u64,
+    /// First timeout for an upstream query; doubled on the second round.
+    pub query_timeout_ms: u64,
+    /// Rounds over a zone's servers before giving up on it.
+    pub rounds: u32,
+    /// Client queries being resolved at once; more are answered SERVFAIL.
+    pub concurrent_queries: usize,
+    /// Events kept per trace.
+    pub trace_events: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: vec!["127.0.0.1:53".parse().unwrap(), "[::1]:53".parse().unwrap()],
+            root_hints: None,
+            trust_anchors: Vec::new(),
+            qname_minimisation: true,
+            source_v4: None,
+            source_v6: None,
+            ipv4: true,
+            ipv6: true,
+            upstream_port: 53,
+            min_ttl: 0,
+            max_ttl: 86400,
+            cache: CacheConfig::default(),
+            limits: Limits::default(),
+            allow: vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()],
+        }
+    }
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            records: 100_000,
+            negative: 20_000,
+            delegations: 10_000,
+            servers: 10_000,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            upstream_queries: 64,
+            referral_depth: 16,
+            ns_names_per_delegation: 5,
+            cname_chain: 12,
+            sub_resolution_depth: 6,
+            deadline_ms: 10_000,
+            query_timeout_ms: 1000,
+            rounds: 2,
+            concurrent_queries: 2000,
+            trace_events: 2000,
+        }
+    }
+}
+
+/// A configuration file that could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Parse {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            line: e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1),
+            message: e.message().to_string(),
+        })?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Rejects settings that cannot work, with the reason.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+        if !self.ipv4 && !self.ipv6 {
+            return bad("ipv4 and ipv6 are both off: no upstream server can be reached".into());
+        }
+        if self.min_ttl > self.max_ttl {
+            return bad(format!(
+                "min_ttl {} exceeds max_ttl {}",
+                self.min_ttl, self.max_ttl
+            ));
+        }
+        let l = &self.limits;
+        for (name, value) in [
+            ("limits.upstream_queries", l.upstream_queries as u64),
+            ("limits.referral_depth", l.referral_depth as u64),
+            (
+                "limits.ns_names_per_delegation",
+                l.ns_names_per_delegation as u64,
+            ),
+            ("limits.deadline_ms", l.deadline_ms),
+            ("limits.query_timeout_ms", l.query_timeout_ms),
+            ("limits.rounds", l.rounds as u64),
+            ("limits.concurrent_queries", l.concurrent_queries as u64),
+            ("limits.trace_events", l.trace_events as u64),
+            ("cache.records", self.cache.records as u64),
+            ("cache.negative", self.cache.negative as u64),
+            ("cache.delegations", self.cache.delegations as u64),
+            ("cache.servers", self.cache.servers as u64),
+        ] {
+            if value == 0 {
+                return bad(format!("{name} must be greater than 0"));
+            }
+        }
+        if self.upstream_port == 0 {
+            return bad("upstream_port must not be 0".into());
+        }
+        Ok(())
+    }
+}

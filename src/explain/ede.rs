@@ -1,0 +1,58 @@
+//! Extended DNS Errors (RFC 8914): the codes whydns emits and their wire form (EDNS option 15:
+//! a 16-bit INFO-CODE, then EXTRA-TEXT in UTF-8).
+//!
+//! The mapping from a failed resolution to codes lives in [`crate::resolver::Failure::ede`],
+//! one exhaustive match; docs/ede.md lists every code emitted.
+
+use serde::Serialize;
+
+/// EDNS option code of Extended DNS Errors.
+pub const EDE_OPTION: u16 = 15;
+
+/// The INFO-CODEs whydns emits (IANA registry, RFC 8914 §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[repr(u16)]
+pub enum EdeCode {
+    OtherError = 0,
+    Prohibited = 18,
+    NotAuthoritative = 20,
+    NoReachableAuthority = 22,
+    NetworkError = 23,
+}
+
+impl EdeCode {
+    pub fn name(self) -> &'static str {
+        match self {
+            EdeCode::OtherError => "Other Error",
+            EdeCode::Prohibited => "Prohibited",
+            EdeCode::NotAuthoritative => "Not Authoritative",
+            EdeCode::NoReachableAuthority => "No Reachable Authority",
+            EdeCode::NetworkError => "Network Error",
+        }
+    }
+}
+
+/// One EDE option: a code and a short, specific EXTRA-TEXT.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ede {
+    pub code: EdeCode,
+    pub text: String,
+}
+
+impl Ede {
+    pub fn new(code: EdeCode, text: impl Into<String>) -> Ede {
+        Ede {
+            code,
+            text: text.into(),
+        }
+    }
+
+    /// The option's payload: INFO-CODE then EXTRA-TEXT (RFC 8914 §2).
+    pub fn to_option_bytes(&self, with_text: bool) -> Vec<u8> {
+        let mut out = (self.code as u16).to_be_bytes().to_vec();
+        if with_text {
+            out.extend(self.text.as_bytes());
+        }
+        out
+    }
+}

@@ -1,0 +1,287 @@
+//! Every step of a resolution as typed, serialisable data. Past tense; the only record of
+//! what happened. The resolver writes events through `Trace::record`, which also emits the
+//! `tracing` line, so logs cannot drift from the trace.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use serde::Serialize;
+
+/// The RCODE mnemonic as operators and dig write it (RFC 6895 §2.3).
+pub fn rcode_name(rcode: hickory_proto::op::ResponseCode) -> String {
+    use hickory_proto::op::ResponseCode as R;
+    match rcode {
+        R::NoError => "NOERROR".into(),
+        R::FormErr => "FORMERR".into(),
+        R::ServFail => "SERVFAIL".into(),
+        R::NXDomain => "NXDOMAIN".into(),
+        R::NotImp => "NOTIMP".into(),
+        R::Refused => "REFUSED".into(),
+        R::YXDomain => "YXDOMAIN".into(),
+        R::NotAuth => "NOTAUTH".into(),
+        other => format!("RCODE{}", u16::from(other)),
+    }
+}
+
+/// Why a server's answer could not be used for a zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServerFailure {
+    /// No answer within the timeout.
+    Timeout,
+    /// ICMP port unreachable or connection refused: nothing listens.
+    Unreachable,
+    Refused,
+    ServFail,
+    /// FORMERR or NOTIMP (to an EDNS query: the resolver retries without EDNS).
+    FormErr,
+    NotImp,
+    /// The response did not parse.
+    Malformed,
+    /// Truncated over UDP and TCP failed.
+    TruncatedNoTcp,
+    /// Answered without authority for a zone it was delegated (RFC 1034 lame delegation).
+    NotAuthoritative,
+    /// Referred to a zone at or above the one it was asked about.
+    UpwardReferral,
+    /// NXDOMAIN (or NODATA) carrying an SOA of a zone it should not speak for.
+    OutOfZoneNegative,
+    /// Any other unusable RCODE.
+    BadRcode,
+}
+
+impl ServerFailure {
+    pub fn describe(self) -> &'static str {
+        match self {
+            ServerFailure::Timeout => "timed out",
+            ServerFailure::Unreachable => "unreachable (nothing listens)",
+            ServerFailure::Refused => "answered REFUSED",
+            ServerFailure::ServFail => "answered SERVFAIL",
+            ServerFailure::FormErr => "answered FORMERR",
+            ServerFailure::NotImp => "answered NOTIMP",
+            ServerFailure::Malformed => "sent a malformed response",
+            ServerFailure::TruncatedNoTcp => "truncated its answer and refused TCP",
+            ServerFailure::NotAuthoritative => "is not authoritative (lame)",
+            ServerFailure::UpwardReferral => "referred upwards (lame)",
+            ServerFailure::OutOfZoneNegative => "denied a name outside its zone (lame)",
+            ServerFailure::BadRcode => "answered with an unusable RCODE",
+        }
+    }
+
+    /// Failures that say the server does not serve the zone, as opposed to transport trouble.
+    pub fn is_lame(self) -> bool {
+        matches!(
+            self,
+            ServerFailure::Refused
+                | ServerFailure::NotAuthoritative
+                | ServerFailure::UpwardReferral
+                | ServerFailure::OutOfZoneNegative
+        )
+    }
+}
+
+/// How a response was classified before the resolver acted on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResponseKind {
+    Answer,
+    Cname,
+    Referral,
+    NoData,
+    NxDomain,
+    Lame,
+    Truncated,
+    Failure,
+}
+
+/// Why glue was not used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GlueRejection {
+    /// The address record's owner is outside the zone that sent it (RFC 2181 §5.4.1).
+    OutOfBailiwick,
+    /// The record's owner is not one of the referral's NS names.
+    NotAnNsName,
+    /// Not a loopback address while the resolver is confined to loopback.
+    AddressNotAllowed,
+}
+
+/// The limits that bound the work of one client query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Limit {
+    UpstreamQueries,
+    ReferralDepth,
+    NsNamesPerDelegation,
+    CnameChain,
+    SubResolutionDepth,
+    Deadline,
+}
+
+/// One glue record of a referral and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GlueEntry {
+    pub ns: String,
+    pub address: std::net::IpAddr,
+    pub used: bool,
+    pub rejected: Option<GlueRejection>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum Event {
+    ResolutionStarted {
+        name: String,
+        rtype: String,
+    },
+    CacheHit {
+        name: String,
+        rtype: String,
+        what: String,
+    },
+    RootPrimed {
+        servers: usize,
+    },
+    QnameMinimised {
+        zone: String,
+        sent: String,
+        rtype: String,
+    },
+    QuerySent {
+        server: SocketAddr,
+        zone: String,
+        name: String,
+        rtype: String,
+        tcp: bool,
+        edns: Option<u16>,
+    },
+    ResponseReceived {
+        server: SocketAddr,
+        rcode: String,
+        aa: bool,
+        tc: bool,
+        size: usize,
+        kind: ResponseKind,
+        elapsed_ms: u64,
+    },
+    ServerFailed {
+        server: SocketAddr,
+        zone: String,
+        failure: ServerFailure,
+    },
+    SpoofDiscarded {
+        server: SocketAddr,
+        reason: String,
+    },
+    TcpFallback {
+        server: SocketAddr,
+    },
+    EdnsFallback {
+        server: SocketAddr,
+    },
+    ReferralFollowed {
+        from_zone: String,
+        to_zone: String,
+        ns: Vec<String>,
+        glue: Vec<GlueEntry>,
+    },
+    GlueMissing {
+        zone: String,
+        ns: String,
+    },
+    SubResolutionStarted {
+        ns: String,
+        zone: String,
+    },
+    SubResolutionFinished {
+        ns: String,
+        addresses: Vec<std::net::IpAddr>,
+    },
+    CycleDetected {
+        path: Vec<String>,
+    },
+    CnameFollowed {
+        from: String,
+        to: String,
+    },
+    DnameFollowed {
+        owner: String,
+        target: String,
+    },
+    LimitReached {
+        limit: Limit,
+        value: u64,
+    },
+    ServerSkipped {
+        server: SocketAddr,
+        zone: String,
+        reason: String,
+    },
+    ZoneUnreachable {
+        zone: String,
+        servers: Vec<(SocketAddr, ServerFailure)>,
+    },
+    ResolutionFinished {
+        rcode: String,
+        answers: usize,
+        elapsed_ms: u64,
+    },
+}
+
+/// An event with when (ms since the resolution began) and how deep (sub-resolutions) it was.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TraceEntry {
+    pub at_ms: u64,
+    pub depth: u8,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+/// The full story of one client query.
+#[derive(Debug, Clone, Serialize)]
+pub struct Trace {
+    pub id: String,
+    pub entries: Vec<TraceEntry>,
+    #[serde(skip)]
+    started: Option<Instant>,
+    #[serde(skip)]
+    max_entries: usize,
+    /// Events not kept because the trace was full.
+    pub dropped: u64,
+}
+
+impl Trace {
+    pub fn new(id: String, max_entries: usize) -> Trace {
+        Trace {
+            id,
+            entries: Vec::new(),
+            started: Some(Instant::now()),
+            max_entries,
+            dropped: 0,
+        }
+    }
+
+    pub fn elapsed_ms(&self) -> u64 {
+        self.started
+            .map(|s| s.elapsed().as_millis() as u64)
+            .unwrap_or(0)
+    }
+
+    /// The single place events are written: kept in the trace and logged at debug level.
+    pub fn record(&mut self, depth: u8, event: Event) {
+        tracing::debug!(trace = %self.id, depth, event = ?event);
+        if self.entries.len() >= self.max_entries {
+            self.dropped += 1;
+            return;
+        }
+        self.entries.push(TraceEntry {
+            at_ms: self.elapsed_ms(),
+            depth,
+            event,
+        });
+    }
+
+    pub fn events(&self) -> impl Iterator<Item = &Event> {
+        self.entries.iter().map(|e| &e.event)
+    }
+}

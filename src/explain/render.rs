@@ -1,0 +1,277 @@
+//! The trace as text for an operator: one event per line, top to bottom in the order they
+//! happened, indented by sub-resolution depth, like `dig +trace` but complete (every query,
+//! response, failure, referral with its glue, alias, limit and cache hit).
+//!
+//! The match over [`Event`] has no catch-all arm, so a new event does not compile until it
+//! has a rendering. Tests assert on events, not on this wording; the wording may change.
+//!
+//! Limitations: plain text only (no colour); very long NS or glue lists stay on one line.
+
+use std::fmt::Write as _;
+
+use super::event::{Event, GlueEntry, GlueRejection, Limit, ResponseKind, Trace, TraceEntry};
+
+/// The whole trace as an indented tree, one line per event, ending in a newline.
+pub fn render_tree(trace: &Trace) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        ";; trace {} ({} events)",
+        trace.id,
+        trace.entries.len()
+    );
+    for entry in &trace.entries {
+        let _ = writeln!(out, "{}", render_line(entry));
+    }
+    if trace.dropped > 0 {
+        let _ = writeln!(
+            out,
+            ";; {} further events not kept: the trace was full",
+            trace.dropped
+        );
+    }
+    out
+}
+
+/// One entry: time since the start, indentation for its depth, then the event.
+pub fn render_line(entry: &TraceEntry) -> String {
+    format!(
+        "{:>6} ms  {}{}",
+        entry.at_ms,
+        "  ".repeat(entry.depth as usize),
+        describe(&entry.event)
+    )
+}
+
+/// One event in words.
+pub fn describe(event: &Event) -> String {
+    match event {
+        Event::ResolutionStarted { name, rtype } => format!("resolve {name} {rtype}"),
+        Event::CacheHit { name, rtype, what } => format!("cache hit: {name} {rtype} ({what})"),
+        Event::RootPrimed { servers } => format!("root hints: {servers} server(s)"),
+        Event::QnameMinimised { zone, sent, rtype } => {
+            format!("QNAME minimisation: asking the servers of {zone} for {sent} {rtype}")
+        }
+        Event::QuerySent {
+            server,
+            zone,
+            name,
+            rtype,
+            tcp,
+            edns,
+        } => format!(
+            "query {server} (zone {zone}): {name} {rtype} over {}, {}",
+            if *tcp { "TCP" } else { "UDP" },
+            match edns {
+                Some(payload) => format!("EDNS {payload}"),
+                None => "no EDNS".to_string(),
+            }
+        ),
+        Event::ResponseReceived {
+            server,
+            rcode,
+            aa,
+            tc,
+            size,
+            kind,
+            elapsed_ms,
+        } => {
+            let mut flags = Vec::new();
+            if *aa {
+                flags.push("aa");
+            }
+            if *tc {
+                flags.push("tc");
+            }
+            format!(
+                "response {server}: {rcode}, {}, flags [{}], {size} bytes in {elapsed_ms} ms",
+                kind_label(*kind),
+                flags.join(" ")
+            )
+        }
+        Event::ServerFailed {
+            server,
+            zone,
+            failure,
+        } => format!(
+            "{} {server} for {zone}: {}",
+            if failure.is_lame() {
+                "lame server"
+            } else {
+                "server failed:"
+            },
+            failure.describe()
+        ),
+        Event::SpoofDiscarded { server, reason } => {
+            format!("discarded a response claiming to come from {server}: {reason}")
+        }
+        Event::TcpFallback { server } => format!("truncated: retrying {server} over TCP"),
+        Event::EdnsFallback { server } => format!("retrying {server} without EDNS"),
+        Event::ReferralFollowed {
+            from_zone,
+            to_zone,
+            ns,
+            glue,
+        } => format!(
+            "referral {from_zone} -> {to_zone}: NS {}; glue: {}",
+            if ns.is_empty() {
+                "-".to_string()
+            } else {
+                ns.join(", ")
+            },
+            glue_list(glue)
+        ),
+        Event::GlueMissing { zone, ns } => {
+            format!("no glue for {ns} (NS of {zone}): its address must be resolved")
+        }
+        Event::SubResolutionStarted { ns, zone } => {
+            format!("sub-resolution: address of {ns} (NS of {zone})")
+        }
+        Event::SubResolutionFinished { ns, addresses } => format!(
+            "sub-resolution done: {ns} -> {}",
+            if addresses.is_empty() {
+                "no address".to_string()
+            } else {
+                join(addresses)
+            }
+        ),
+        Event::CycleDetected { path } => format!("cycle detected: {}", path.join(" -> ")),
+        Event::CnameFollowed { from, to } => format!("CNAME {from} -> {to}"),
+        Event::DnameFollowed { owner, target } => format!("DNAME {owner} -> {target}"),
+        Event::LimitReached { limit, value } => {
+            format!("limit reached: {} ({value})", limit_label(*limit))
+        }
+        Event::ServerSkipped {
+            server,
+            zone,
+            reason,
+        } => format!("skipped {server} for {zone}: {reason}"),
+        Event::ZoneUnreachable { zone, servers } => format!(
+            "no reachable authority for {zone}: {}",
+            if servers.is_empty() {
+                "no servers".to_string()
+            } else {
+                servers
+                    .iter()
+                    .map(|(server, failure)| format!("{server} {}", failure.describe()))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            }
+        ),
+        Event::ResolutionFinished {
+            rcode,
+            answers,
+            elapsed_ms,
+        } => format!("finished: {rcode}, {answers} answer record(s), {elapsed_ms} ms"),
+    }
+}
+
+fn glue_list(glue: &[GlueEntry]) -> String {
+    if glue.is_empty() {
+        return "none".to_string();
+    }
+    glue.iter()
+        .map(|g| {
+            let fate = match (g.rejected, g.used) {
+                (Some(reason), _) => format!("rejected: {}", rejection_label(reason)),
+                (None, true) => "used".to_string(),
+                (None, false) => "not used".to_string(),
+            };
+            format!("{} {} ({fate})", g.ns, g.address)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn join<T: std::fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(T::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn kind_label(kind: ResponseKind) -> &'static str {
+    match kind {
+        ResponseKind::Answer => "answer",
+        ResponseKind::Cname => "CNAME",
+        ResponseKind::Referral => "referral",
+        ResponseKind::NoData => "NODATA",
+        ResponseKind::NxDomain => "NXDOMAIN",
+        ResponseKind::Lame => "lame",
+        ResponseKind::Truncated => "truncated",
+        ResponseKind::Failure => "failure",
+    }
+}
+
+fn rejection_label(reason: GlueRejection) -> &'static str {
+    match reason {
+        GlueRejection::OutOfBailiwick => "out of bailiwick",
+        GlueRejection::NotAnNsName => "not an NS name of the referral",
+        GlueRejection::AddressNotAllowed => "address not allowed",
+    }
+}
+
+fn limit_label(limit: Limit) -> &'static str {
+    match limit {
+        Limit::UpstreamQueries => "upstream queries per client query",
+        Limit::ReferralDepth => "referral depth",
+        Limit::NsNamesPerDelegation => "NS names resolved per delegation",
+        Limit::CnameChain => "CNAME chain length",
+        Limit::SubResolutionDepth => "sub-resolution depth",
+        Limit::Deadline => "deadline",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::explain::event::ServerFailure;
+
+    #[test]
+    fn renders_one_indented_line_per_event() {
+        let mut trace = Trace::new("t1".into(), 3);
+        trace.record(
+            0,
+            Event::QuerySent {
+                server: "127.53.0.1:53".parse().unwrap(),
+                zone: ".".into(),
+                name: "lab.".into(),
+                rtype: "NS".into(),
+                tcp: false,
+                edns: Some(1232),
+            },
+        );
+        trace.record(
+            1,
+            Event::ReferralFollowed {
+                from_zone: ".".into(),
+                to_zone: "lab.".into(),
+                ns: vec!["ns1.nic.lab.".into()],
+                glue: vec![GlueEntry {
+                    ns: "ns1.nic.lab.".into(),
+                    address: "127.53.1.1".parse().unwrap(),
+                    used: false,
+                    rejected: Some(GlueRejection::OutOfBailiwick),
+                }],
+            },
+        );
+        trace.record(
+            0,
+            Event::ServerFailed {
+                server: "127.53.58.1:53".parse().unwrap(),
+                zone: "x.lab.".into(),
+                failure: ServerFailure::Refused,
+            },
+        );
+        trace.record(0, Event::RootPrimed { servers: 1 });
+        let text = render_tree(&trace);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 5, "{text}");
+        assert!(lines[1].contains("query 127.53.0.1:53 (zone .): lab. NS over UDP, EDNS 1232"));
+        assert!(lines[2].contains("    referral . -> lab."), "{text}");
+        assert!(lines[2].contains("rejected: out of bailiwick"), "{text}");
+        assert!(lines[3].contains("lame server 127.53.58.1:53"), "{text}");
+        assert!(lines[4].contains("1 further events not kept"), "{text}");
+    }
+}

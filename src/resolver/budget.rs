@@ -1,0 +1,74 @@
+//! The context of one client query: its trace, the work it may still cause, its deadline,
+//! and the chain of zones whose servers are being looked up (to name a circular dependency
+//! instead of running into a depth limit).
+
+use std::time::Instant;
+
+use hickory_proto::rr::Name;
+
+use crate::config::Limits;
+use crate::explain::event::{Event, Limit};
+use crate::explain::Trace;
+
+pub struct Ctx {
+    pub trace: Trace,
+    pub limits: Limits,
+    pub queries_sent: u32,
+    pub depth: u8,
+    deadline: Instant,
+    /// (zone, NS name) for every sub-resolution in progress, outermost first.
+    pub resolving: Vec<(Name, Name)>,
+}
+
+impl Ctx {
+    pub fn new(trace: Trace, limits: Limits) -> Ctx {
+        let deadline = Instant::now() + std::time::Duration::from_millis(limits.deadline_ms);
+        Ctx {
+            trace,
+            limits,
+            queries_sent: 0,
+            depth: 0,
+            deadline,
+            resolving: Vec::new(),
+        }
+    }
+
+    pub fn record(&mut self, event: Event) {
+        self.trace.record(self.depth, event);
+    }
+
+    /// Takes one upstream query from the budget, or says which limit stops it.
+    pub fn spend_query(&mut self) -> Result<(), Limit> {
+        if Instant::now() >= self.deadline {
+            return Err(self.hit(Limit::Deadline, self.limits.deadline_ms));
+        }
+        if self.queries_sent >= self.limits.upstream_queries {
+            return Err(self.hit(Limit::UpstreamQueries, self.limits.upstream_queries as u64));
+        }
+        self.queries_sent += 1;
+        Ok(())
+    }
+
+    pub fn hit(&mut self, limit: Limit, value: u64) -> Limit {
+        self.record(Event::LimitReached { limit, value });
+        limit
+    }
+
+    /// Time left before the deadline.
+    pub fn remaining(&self) -> std::time::Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    /// If looking up the servers of `zone` is already in progress further up, the cycle:
+    /// `zone -> ns -> zone' -> ns' -> ... -> zone`.
+    pub fn cycle_through(&self, zone: &Name) -> Option<Vec<String>> {
+        let start = self.resolving.iter().position(|(z, _)| z == zone)?;
+        let mut path = Vec::new();
+        for (z, ns) in &self.resolving[start..] {
+            path.push(z.to_string());
+            path.push(ns.to_string());
+        }
+        path.push(zone.to_string());
+        Some(path)
+    }
+}

@@ -1,0 +1,397 @@
+//! Pure response classification: (question, zone asked, response) -> what the response *is*,
+//! before the resolver acts on it (unbound's iter_resptype, made exhaustive).
+//!
+//! RFC 1034 §5.3.3 (answer, referral, name error), RFC 2308 (NODATA/NXDOMAIN with SOA),
+//! RFC 2181 §5.4.1 (only data within the queried zone's bailiwick is believed), RFC 6672
+//! (DNAME with a synthesised CNAME), and lameness: a delegated server that answers without
+//! authority, refers upwards or sideways, or denies names outside its zone.
+
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+
+use crate::explain::event::{GlueEntry, GlueRejection, ResponseKind, ServerFailure};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Classified {
+    /// The RRset asked for, after any in-bailiwick CNAME chain (`chain`, in order).
+    Answer {
+        chain: Vec<Record>,
+        rrset: Vec<Record>,
+    },
+    /// An alias whose target lies outside what this response may answer: follow `target`.
+    Alias {
+        chain: Vec<Record>,
+        target: Name,
+    },
+    Referral {
+        cut: Name,
+        ns: Vec<Record>,
+        glue: Vec<GlueEntry>,
+    },
+    NoData {
+        chain: Vec<Record>,
+        soa: Option<Record>,
+    },
+    NxDomain {
+        chain: Vec<Record>,
+        soa: Option<Record>,
+    },
+    /// FORMERR/NOTIMP: maybe the server does not speak EDNS.
+    FormErr(ServerFailure),
+    Unusable(ServerFailure),
+}
+
+impl Classified {
+    pub fn kind(&self) -> ResponseKind {
+        match self {
+            Classified::Answer { .. } => ResponseKind::Answer,
+            Classified::Alias { .. } => ResponseKind::Cname,
+            Classified::Referral { .. } => ResponseKind::Referral,
+            Classified::NoData { .. } => ResponseKind::NoData,
+            Classified::NxDomain { .. } => ResponseKind::NxDomain,
+            Classified::FormErr(_) => ResponseKind::Failure,
+            Classified::Unusable(f) if f.is_lame() => ResponseKind::Lame,
+            Classified::Unusable(_) => ResponseKind::Failure,
+        }
+    }
+}
+
+/// Is `name` at or below `zone`?
+fn within(zone: &Name, name: &Name) -> bool {
+    zone.zone_of(name)
+}
+
+/// Classifies `response` to the question (`qname`, `qtype`) sent to a server of `zone`.
+pub fn classify(qname: &Name, qtype: RecordType, zone: &Name, response: &Message) -> Classified {
+    let rcode = response.metadata.response_code;
+    match rcode {
+        ResponseCode::NoError | ResponseCode::NXDomain => {}
+        ResponseCode::Refused => return Classified::Unusable(ServerFailure::Refused),
+        ResponseCode::ServFail => return Classified::Unusable(ServerFailure::ServFail),
+        ResponseCode::FormErr => return Classified::FormErr(ServerFailure::FormErr),
+        ResponseCode::NotImp => return Classified::FormErr(ServerFailure::NotImp),
+        _ => return Classified::Unusable(ServerFailure::BadRcode),
+    }
+    let aa = response.metadata.authoritative;
+
+    // Walk the answer section from qname through any CNAME/DNAME chain (in-bailiwick only).
+    let (chain, current, rrset) = follow_chain(qname, qtype, zone, &response.answers);
+    if !rrset.is_empty() {
+        return if aa {
+            Classified::Answer { chain, rrset }
+        } else {
+            Classified::Unusable(ServerFailure::NotAuthoritative)
+        };
+    }
+    if !chain.is_empty() {
+        if !aa {
+            return Classified::Unusable(ServerFailure::NotAuthoritative);
+        }
+        // The chain left the zone, or ended inside it with a denial for the target.
+        if !within(zone, &current) {
+            return Classified::Alias {
+                chain,
+                target: current,
+            };
+        }
+    }
+
+    let soa = response
+        .authorities
+        .iter()
+        .find(|r| r.record_type() == RecordType::SOA)
+        .cloned();
+    let soa_ok = |soa: &Option<Record>| {
+        soa.as_ref()
+            .is_some_and(|s| within(zone, &s.name) && within(&s.name, &current))
+    };
+
+    let credible_soa = if soa_ok(&soa) { soa.clone() } else { None };
+    if rcode == ResponseCode::NXDomain {
+        // RFC 2308 §2.1: an authoritative name error, with the SOA of the zone that denies.
+        if aa || soa_ok(&soa) {
+            return Classified::NxDomain {
+                chain,
+                soa: credible_soa.clone(),
+            };
+        }
+        return Classified::Unusable(ServerFailure::OutOfZoneNegative);
+    }
+
+    // NOERROR without the data: a referral, NODATA, or lame.
+    let ns: Vec<Record> = response
+        .authorities
+        .iter()
+        .filter(|r| r.record_type() == RecordType::NS)
+        .cloned()
+        .collect();
+    if !chain.is_empty() {
+        return Classified::NoData {
+            chain,
+            soa: credible_soa.clone(),
+        };
+    }
+    if let Some(first) = ns.first() {
+        let cut = first.name.to_lowercase();
+        let strictly_below = within(zone, &cut) && cut != *zone;
+        if !aa && strictly_below && within(&cut, qname) {
+            let ns: Vec<Record> = ns.into_iter().filter(|r| r.name == cut).collect();
+            let glue = glue_for(zone, &ns, &response.additionals);
+            return Classified::Referral { cut, ns, glue };
+        }
+        if !aa {
+            // NS for the zone itself, an ancestor, or a name off the query's path.
+            return Classified::Unusable(ServerFailure::UpwardReferral);
+        }
+    }
+    if aa || soa_ok(&soa) {
+        return Classified::NoData {
+            chain,
+            soa: credible_soa.clone(),
+        };
+    }
+    Classified::Unusable(ServerFailure::NotAuthoritative)
+}
+
+/// Follows CNAMEs (and DNAME-synthesised CNAMEs) from `qname` through the answer section while
+/// the owners stay inside `zone`. Returns the chain, the last name reached and the final RRset.
+fn follow_chain(
+    qname: &Name,
+    qtype: RecordType,
+    zone: &Name,
+    answers: &[Record],
+) -> (Vec<Record>, Name, Vec<Record>) {
+    let mut chain: Vec<Record> = Vec::new();
+    let mut current = qname.clone();
+    let mut seen = vec![qname.to_lowercase()];
+    for _ in 0..16 {
+        if !within(zone, &current) {
+            break;
+        }
+        let rrset: Vec<Record> = answers
+            .iter()
+            .filter(|r| r.name == current && (r.record_type() == qtype || qtype == RecordType::ANY))
+            .cloned()
+            .collect();
+        if !rrset.is_empty() {
+            return (chain, current, rrset);
+        }
+        // A DNAME above `current` travels with the CNAME it synthesised (RFC 6672 §3.4).
+        for dname in answers
+            .iter()
+            .filter(|r| r.record_type() == RecordType::DNAME)
+        {
+            if within(&dname.name, &current)
+                && dname.name != current
+                && within(zone, &dname.name)
+                && !chain.contains(dname)
+            {
+                chain.push(dname.clone());
+            }
+        }
+        let Some(cname) = answers
+            .iter()
+            .find(|r| r.name == current && r.record_type() == RecordType::CNAME)
+        else {
+            break;
+        };
+        let RData::CNAME(target) = &cname.data else {
+            break;
+        };
+        chain.push(cname.clone());
+        let target = target.0.to_lowercase();
+        if seen.contains(&target) {
+            // A loop inside one response: stop here; the caller sees the repeated name.
+            current = target;
+            break;
+        }
+        seen.push(target.clone());
+        current = target;
+    }
+    (chain, current, Vec::new())
+}
+
+/// RFC 2181 §5.4.1: glue is believed only for the referral's NS names and only when it lies
+/// within the zone that sent the referral.
+fn glue_for(zone: &Name, ns: &[Record], additionals: &[Record]) -> Vec<GlueEntry> {
+    let ns_names: Vec<Name> = ns
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::NS(n) => Some(n.0.to_lowercase()),
+            _ => None,
+        })
+        .collect();
+    additionals
+        .iter()
+        .filter_map(|r| {
+            let address = match &r.data {
+                RData::A(a) => std::net::IpAddr::V4(a.0),
+                RData::AAAA(a) => std::net::IpAddr::V6(a.0),
+                _ => return None,
+            };
+            let owner = r.name.to_lowercase();
+            let rejected = if !ns_names.contains(&owner) {
+                Some(GlueRejection::NotAnNsName)
+            } else if !within(zone, &owner) {
+                Some(GlueRejection::OutOfBailiwick)
+            } else {
+                None
+            };
+            Some(GlueEntry {
+                ns: owner.to_string(),
+                address,
+                used: rejected.is_none(),
+                rejected,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::op::{MessageType, OpCode};
+    use hickory_proto::rr::rdata::{A, NS, SOA};
+
+    fn name(s: &str) -> Name {
+        Name::from_ascii(s).unwrap()
+    }
+
+    fn response(aa: bool, rcode: ResponseCode) -> Message {
+        let mut m = Message::new(1, MessageType::Response, OpCode::Query);
+        m.metadata.authoritative = aa;
+        m.metadata.response_code = rcode;
+        m
+    }
+
+    fn soa(owner: &str) -> Record {
+        Record::from_rdata(
+            name(owner),
+            300,
+            RData::SOA(SOA::new(name("ns."), name("h."), 1, 1, 1, 1, 300)),
+        )
+    }
+
+    #[test]
+    fn referral_with_in_and_out_of_bailiwick_glue() {
+        let mut m = response(false, ResponseCode::NoError);
+        m.add_authority(Record::from_rdata(
+            name("ex.lab."),
+            60,
+            RData::NS(NS(name("ns1.ex.lab."))),
+        ));
+        m.add_authority(Record::from_rdata(
+            name("ex.lab."),
+            60,
+            RData::NS(NS(name("ns.other."))),
+        ));
+        m.add_additional(Record::from_rdata(
+            name("ns1.ex.lab."),
+            60,
+            RData::A(A::new(127, 0, 0, 1)),
+        ));
+        m.add_additional(Record::from_rdata(
+            name("ns.other."),
+            60,
+            RData::A(A::new(127, 0, 0, 2)),
+        ));
+        m.add_additional(Record::from_rdata(
+            name("victim.other."),
+            60,
+            RData::A(A::new(127, 0, 0, 3)),
+        ));
+        let Classified::Referral { cut, glue, .. } =
+            classify(&name("www.ex.lab."), RecordType::A, &name("lab."), &m)
+        else {
+            panic!("not a referral")
+        };
+        assert_eq!(cut, name("ex.lab."));
+        assert_eq!(glue.len(), 3);
+        assert!(glue[0].used);
+        assert_eq!(glue[1].rejected, Some(GlueRejection::OutOfBailiwick));
+        assert_eq!(glue[2].rejected, Some(GlueRejection::NotAnNsName));
+    }
+
+    #[test]
+    fn upward_referral_and_unauthoritative_denials_are_lame() {
+        let mut up = response(false, ResponseCode::NoError);
+        up.add_authority(Record::from_rdata(
+            Name::root(),
+            60,
+            RData::NS(NS(name("a.root."))),
+        ));
+        assert_eq!(
+            classify(&name("x.lab."), RecordType::A, &name("x.lab."), &up),
+            Classified::Unusable(ServerFailure::UpwardReferral)
+        );
+        let nx = response(false, ResponseCode::NXDomain);
+        assert_eq!(
+            classify(&name("x.lab."), RecordType::A, &name("x.lab."), &nx),
+            Classified::Unusable(ServerFailure::OutOfZoneNegative)
+        );
+        let mut answer = response(false, ResponseCode::NoError);
+        answer.add_answer(Record::from_rdata(
+            name("x.lab."),
+            60,
+            RData::A(A::new(1, 2, 3, 4)),
+        ));
+        assert_eq!(
+            classify(&name("x.lab."), RecordType::A, &name("x.lab."), &answer),
+            Classified::Unusable(ServerFailure::NotAuthoritative)
+        );
+    }
+
+    #[test]
+    fn negative_answers_need_authority() {
+        let mut nx = response(true, ResponseCode::NXDomain);
+        nx.add_authority(soa("x.lab."));
+        assert!(matches!(
+            classify(&name("a.x.lab."), RecordType::A, &name("x.lab."), &nx),
+            Classified::NxDomain { .. }
+        ));
+        let mut nodata = response(true, ResponseCode::NoError);
+        nodata.add_authority(soa("x.lab."));
+        assert!(matches!(
+            classify(&name("x.lab."), RecordType::AAAA, &name("x.lab."), &nodata),
+            Classified::NoData { .. }
+        ));
+        // An SOA from another zone does not make a denial credible.
+        let mut foreign = response(false, ResponseCode::NXDomain);
+        foreign.add_authority(soa("other."));
+        assert_eq!(
+            classify(&name("a.x.lab."), RecordType::A, &name("x.lab."), &foreign),
+            Classified::Unusable(ServerFailure::OutOfZoneNegative)
+        );
+    }
+
+    #[test]
+    fn cname_chain_leaving_the_zone_is_an_alias() {
+        let mut m = response(true, ResponseCode::NoError);
+        m.add_answer(Record::from_rdata(
+            name("www.x.lab."),
+            60,
+            RData::CNAME(hickory_proto::rr::rdata::CNAME(name("a.x.lab."))),
+        ));
+        m.add_answer(Record::from_rdata(
+            name("a.x.lab."),
+            60,
+            RData::CNAME(hickory_proto::rr::rdata::CNAME(name("b.other."))),
+        ));
+        m.add_answer(Record::from_rdata(
+            name("b.other."),
+            60,
+            RData::A(A::new(6, 6, 6, 6)),
+        ));
+        let Classified::Alias { chain, target } =
+            classify(&name("www.x.lab."), RecordType::A, &name("x.lab."), &m)
+        else {
+            panic!("not an alias")
+        };
+        assert_eq!(chain.len(), 2);
+        assert_eq!(
+            target,
+            name("b.other."),
+            "out-of-bailiwick A must not be accepted"
+        );
+    }
+}

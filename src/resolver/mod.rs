@@ -1,0 +1,214 @@
+//! The iterative resolver (RFC 1034 §5.3.3): prime the root, follow referrals from the closest
+//! known zone cut, classify every response before acting on it, and record each step.
+//!
+//! Public surface: [`Resolver::resolve`] returns a [`Resolution`]: the outcome, the records
+//! for the client and the [`Trace`]. Negative answers are outcomes, not errors; `Failed`
+//! carries the typed reason that picks the RCODE and EDE.
+//!
+//! Limitations: no DNSSEC validation yet (the validator sits after iteration); class IN only.
+
+mod budget;
+mod cache;
+mod classify;
+mod delegation;
+mod iterate;
+mod servers;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::{Name, Record, RecordType};
+use serde::Serialize;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::explain::event::{Limit, ServerFailure};
+use crate::explain::{Ede, EdeCode, Trace};
+
+pub use delegation::{builtin_root_hints, parse_root_hints, RootHint};
+
+/// How a resolution ended. Negative answers are answers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum Outcome {
+    Answer,
+    NoData,
+    NxDomain,
+    Failed { failure: Failure },
+}
+
+/// Why a resolution failed: each variant is a root cause an operator can act on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "failure", rename_all = "kebab-case")]
+pub enum Failure {
+    /// Every server of `zone` failed or is lame.
+    NoReachableAuthority {
+        zone: String,
+        servers: Vec<(SocketAddr, ServerFailure)>,
+    },
+    /// No address could be found for any of the zone's NS names.
+    NoServerAddress { zone: String, ns: Vec<String> },
+    /// Resolving the zone's servers needs the zone itself: zone -> NS name -> zone ...
+    CircularDependency { path: Vec<String> },
+    /// A bound on the work of one query was hit.
+    LimitReached { limit: Limit },
+    /// A CNAME/DNAME chain came back to a name already seen.
+    AliasLoop { chain: Vec<String> },
+    /// Too many client queries in flight.
+    Overloaded,
+}
+
+impl Failure {
+    /// The one exhaustive mapping from a failure to Extended DNS Errors, most specific first.
+    pub fn ede(&self, trace_id: &str) -> Vec<Ede> {
+        let tag = format!(" [trace {trace_id}]");
+        match self {
+            Failure::NoReachableAuthority { zone, servers } => {
+                let detail: Vec<String> = servers
+                    .iter()
+                    .take(4)
+                    .map(|(addr, f)| format!("{} {}", addr.ip(), f.describe()))
+                    .collect();
+                let mut out = Vec::new();
+                // RFC 8914 §4.24: a network error reaching the authority is worth its own code.
+                if let Some((addr, _)) = servers
+                    .iter()
+                    .find(|(_, f)| *f == ServerFailure::TruncatedNoTcp)
+                {
+                    out.push(Ede::new(
+                        EdeCode::NetworkError,
+                        format!(
+                            "{} truncated over UDP and refused TCP for {zone}{tag}",
+                            addr.ip()
+                        ),
+                    ));
+                }
+                out.push(Ede::new(
+                    EdeCode::NoReachableAuthority,
+                    format!(
+                        "no reachable authority for {zone}: {}{tag}",
+                        detail.join("; ")
+                    ),
+                ));
+                out
+            }
+            Failure::NoServerAddress { zone, ns } => vec![Ede::new(
+                EdeCode::NoReachableAuthority,
+                format!(
+                    "no address for any nameserver of {zone} ({}){tag}",
+                    ns.join(", ")
+                ),
+            )],
+            Failure::CircularDependency { path } => vec![Ede::new(
+                EdeCode::NoReachableAuthority,
+                format!("circular dependency: {}{tag}", path.join(" -> ")),
+            )],
+            Failure::LimitReached { limit } => vec![Ede::new(
+                EdeCode::OtherError,
+                format!(
+                    "resolution stopped: {} limit reached{tag}",
+                    limit_name(*limit)
+                ),
+            )],
+            Failure::AliasLoop { chain } => vec![Ede::new(
+                EdeCode::OtherError,
+                format!("CNAME/DNAME loop: {}{tag}", chain.join(" -> ")),
+            )],
+            Failure::Overloaded => vec![Ede::new(
+                EdeCode::OtherError,
+                format!("resolver overloaded: too many queries in flight{tag}"),
+            )],
+        }
+    }
+}
+
+fn limit_name(limit: Limit) -> &'static str {
+    match limit {
+        Limit::UpstreamQueries => "upstream query",
+        Limit::ReferralDepth => "referral depth",
+        Limit::NsNamesPerDelegation => "NS names per delegation",
+        Limit::CnameChain => "CNAME chain",
+        Limit::SubResolutionDepth => "sub-resolution depth",
+        Limit::Deadline => "deadline",
+    }
+}
+
+/// The result of resolving one question.
+#[derive(Debug, Clone, Serialize)]
+pub struct Resolution {
+    pub name: String,
+    pub rtype: String,
+    pub outcome: Outcome,
+    /// CNAME/DNAME chain then the final RRset, as the client should see them.
+    pub answers: Vec<Record>,
+    /// SOA of the zone that denied, for negative answers (RFC 2308).
+    pub authority: Vec<Record>,
+    pub trace: Trace,
+}
+
+impl Resolution {
+    pub fn rcode(&self) -> ResponseCode {
+        match &self.outcome {
+            Outcome::Answer | Outcome::NoData => ResponseCode::NoError,
+            Outcome::NxDomain => ResponseCode::NXDomain,
+            Outcome::Failed { .. } => ResponseCode::ServFail,
+        }
+    }
+
+    /// Extended DNS Errors for the client, most specific first.
+    pub fn ede(&self) -> Vec<Ede> {
+        match &self.outcome {
+            Outcome::Failed { failure } => failure.ede(&self.trace.id),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Why a resolver could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolverError {
+    #[error("root hints {path}: {message}")]
+    RootHints { path: String, message: String },
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+}
+
+/// A recursive resolver; cheap to clone, shared by every client task.
+#[derive(Clone)]
+pub struct Resolver {
+    inner: Arc<iterate::Iterator>,
+}
+
+impl Resolver {
+    pub fn new(config: &Config, clock: Arc<dyn Clock>) -> Result<Resolver, ResolverError> {
+        config.check()?;
+        let hints = match &config.root_hints {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| ResolverError::RootHints {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                })?;
+                parse_root_hints(&text).map_err(|message| ResolverError::RootHints {
+                    path: path.display().to_string(),
+                    message,
+                })?
+            }
+            None => builtin_root_hints(),
+        };
+        Ok(Resolver {
+            inner: Arc::new(iterate::Iterator::new(config.clone(), hints, clock)),
+        })
+    }
+
+    /// Resolves `name`/`rtype` from the cache or by iteration. Never fails: failures are
+    /// outcomes with their reason.
+    pub async fn resolve(&self, name: &Name, rtype: RecordType) -> Resolution {
+        self.inner.resolve(name, rtype).await
+    }
+
+    /// Cache statistics: (hits, misses).
+    pub fn cache_stats(&self) -> (u64, u64) {
+        self.inner.cache_stats()
+    }
+}

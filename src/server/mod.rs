@@ -1,0 +1,248 @@
+//! `whydns serve`: the client-facing recursive DNS server on UDP and TCP (RFC 1035 §4.2,
+//! RFC 7766), with access control, EDNS (RFC 6891) and Extended DNS Errors (RFC 8914).
+//!
+//! Flow of one query: [`respond::screen`] decides (drop, answer at once, or resolve); a slot
+//! of the global bound `limits.concurrent_queries` is taken without waiting (none free:
+//! SERVFAIL with EDE 0 at once, never an unbounded queue); the [`Resolver`] runs; the
+//! [`Resolution`] becomes a reply shrunk to the transport. Failed resolutions are logged at
+//! info with their trace id, so an operator can match a client's EDE text to the log.
+//!
+//! Shutdown: listeners close first, TCP connections stop reading, then in-flight answers get
+//! up to [`DRAIN_TIMEOUT`] to be sent.
+//!
+//! Limitations: no DNS cookies (RFC 7873), no DoT/DoH, no rate limiting beyond the bounds on
+//! in-flight queries and TCP connections.
+
+pub mod respond;
+mod tcp;
+mod udp;
+
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::resolver::{Outcome, Resolution, Resolver};
+use respond::{Screened, Transport};
+
+/// TCP connections open at once; more are closed as soon as they are accepted.
+pub const MAX_TCP_CONNECTIONS: usize = 256;
+/// How long shutdown waits for in-flight answers before giving up on them.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot listen on {address} ({transport}): {source}")]
+    Bind {
+        address: SocketAddr,
+        transport: &'static str,
+        source: std::io::Error,
+    },
+    #[error("no listen address configured")]
+    NoListenAddress,
+}
+
+/// A server whose sockets are bound but which does not answer until [`Server::run`].
+pub struct Server {
+    listeners: Vec<(UdpSocket, TcpListener)>,
+    addresses: Vec<SocketAddr>,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+}
+
+/// What every listener and connection task shares.
+struct Shared {
+    resolver: Resolver,
+    allow: Vec<IpNet>,
+    /// One permit per client query being resolved (`limits.concurrent_queries`).
+    resolving: Arc<Semaphore>,
+    resolving_limit: u32,
+    /// One permit per open TCP connection.
+    connections: Arc<Semaphore>,
+    /// Becomes true when shutdown starts; TCP connections stop reading.
+    stopping: watch::Receiver<bool>,
+}
+
+/// The outcome of admitting one message.
+enum Admission {
+    /// Send these bytes (or nothing) now.
+    Immediate(Option<Vec<u8>>),
+    /// Resolve, holding the permit until the answer is handed to the transport.
+    Resolve(respond::Request, OwnedSemaphorePermit),
+}
+
+/// Binds every `config.listen` address and serves until `shutdown` completes.
+pub async fn serve(
+    config: Config,
+    resolver: Resolver,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
+    Server::bind(&config, resolver).await?.run(shutdown).await
+}
+
+impl Server {
+    /// Binds UDP and TCP on every `config.listen` address. A port of 0 picks a free port,
+    /// the same one for UDP and TCP (so tests can learn it from [`Server::local_addrs`]).
+    pub async fn bind(config: &Config, resolver: Resolver) -> Result<Server, ServeError> {
+        if config.listen.is_empty() {
+            return Err(ServeError::NoListenAddress);
+        }
+        let mut listeners = Vec::new();
+        let mut addresses = Vec::new();
+        for address in &config.listen {
+            let (udp, tcp, bound) = bind_pair(*address).await?;
+            listeners.push((udp, tcp));
+            addresses.push(bound);
+        }
+        let resolving_limit = u32::try_from(config.limits.concurrent_queries)
+            .unwrap_or(u32::MAX)
+            .min(Semaphore::MAX_PERMITS as u32);
+        let (stop, stopping) = watch::channel(false);
+        Ok(Server {
+            listeners,
+            addresses,
+            stop,
+            shared: Arc::new(Shared {
+                resolver,
+                allow: config.allow.clone(),
+                resolving: Arc::new(Semaphore::new(resolving_limit as usize)),
+                resolving_limit,
+                connections: Arc::new(Semaphore::new(MAX_TCP_CONNECTIONS)),
+                stopping,
+            }),
+        })
+    }
+
+    /// The bound addresses (UDP and TCP share each), in `config.listen` order.
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.addresses.clone()
+    }
+
+    /// Answers queries until `shutdown` completes, then drains in-flight answers (bounded by
+    /// [`DRAIN_TIMEOUT`]) and returns.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
+        let shared = self.shared;
+        let mut listeners: Vec<JoinHandle<()>> = Vec::new();
+        for ((udp, tcp), address) in self.listeners.into_iter().zip(&self.addresses) {
+            tracing::info!(%address, "whydns serving on UDP and TCP");
+            listeners.push(tokio::spawn(udp::serve(shared.clone(), udp)));
+            listeners.push(tokio::spawn(tcp::serve(shared.clone(), tcp)));
+        }
+        shutdown.await;
+        tracing::info!("shutting down: no new queries; finishing those in flight");
+        for listener in &listeners {
+            listener.abort();
+        }
+        for listener in listeners {
+            // Awaiting the aborted task drops its socket, so new clients are refused now.
+            let _ = listener.await;
+        }
+        let _ = self.stop.send(true);
+        let drained = async {
+            let _queries = shared.resolving.acquire_many(shared.resolving_limit).await;
+            let _connections = shared
+                .connections
+                .acquire_many(MAX_TCP_CONNECTIONS as u32)
+                .await;
+        };
+        if tokio::time::timeout(DRAIN_TIMEOUT, drained).await.is_err() {
+            tracing::warn!(
+                "shutdown: gave up on answers still in flight after {:?}",
+                DRAIN_TIMEOUT
+            );
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Binds UDP then TCP on the port UDP got. With port 0 the TCP port may be taken by
+/// someone else between the two binds, so a few fresh ports are tried.
+async fn bind_pair(
+    address: SocketAddr,
+) -> Result<(UdpSocket, TcpListener, SocketAddr), ServeError> {
+    let attempts = if address.port() == 0 { 10 } else { 1 };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let bind_error = |transport, address, source| ServeError::Bind {
+            address,
+            transport,
+            source,
+        };
+        let udp = UdpSocket::bind(address)
+            .await
+            .map_err(|e| bind_error("UDP", address, e))?;
+        let bound = udp
+            .local_addr()
+            .map_err(|e| bind_error("UDP", address, e))?;
+        match TcpListener::bind(bound).await {
+            Ok(tcp) => return Ok((udp, tcp, bound)),
+            Err(e) if attempt < attempts => {
+                tracing::debug!(%bound, error = %e, "TCP port taken; trying another");
+            }
+            Err(e) => return Err(bind_error("TCP", bound, e)),
+        }
+    }
+}
+
+impl Shared {
+    /// Screens one message and, for a question to resolve, takes a resolution slot without
+    /// waiting: a full resolver answers SERVFAIL now rather than queueing without bound.
+    fn admit(&self, packet: &[u8], client: IpAddr, transport: Transport) -> Admission {
+        match respond::screen(packet, client, &self.allow) {
+            Screened::Drop => Admission::Immediate(None),
+            Screened::Reply(reply) => Admission::Immediate(reply.encode(transport)),
+            Screened::Resolve(request) => match self.resolving.clone().try_acquire_owned() {
+                Ok(permit) => Admission::Resolve(request, permit),
+                Err(_) => {
+                    tracing::warn!(
+                        question = %format!("{} {}", request.name, request.rtype),
+                        limit = self.resolving_limit,
+                        "overloaded: query answered SERVFAIL without resolving"
+                    );
+                    let reply = respond::overloaded(&request, self.resolving_limit as usize);
+                    Admission::Immediate(reply.encode(transport))
+                }
+            },
+        }
+    }
+
+    /// Resolves an admitted question and encodes the answer for `transport`.
+    async fn resolve(&self, request: &respond::Request, transport: Transport) -> Option<Vec<u8>> {
+        let resolution = self.resolver.resolve(&request.name, request.rtype).await;
+        log_resolution(&resolution);
+        respond::answer(request, &resolution).encode(transport)
+    }
+}
+
+/// One info line per failed resolution: enough to find the trace and see what the client got.
+fn log_resolution(resolution: &Resolution) {
+    let question = format!("{} {}", resolution.name, resolution.rtype);
+    match &resolution.outcome {
+        Outcome::Failed { .. } => {
+            let ede: Vec<u16> = resolution.ede().iter().map(|e| e.code as u16).collect();
+            tracing::info!(
+                trace = %resolution.trace.id,
+                %question,
+                rcode = %resolution.rcode(),
+                ?ede,
+                "resolution failed"
+            );
+        }
+        _ => tracing::debug!(
+            trace = %resolution.trace.id,
+            %question,
+            rcode = %resolution.rcode(),
+            answers = resolution.answers.len(),
+            "resolved"
+        ),
+    }
+}

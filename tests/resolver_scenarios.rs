@@ -1,0 +1,117 @@
+//! The resolver against the lab: every scenario that does not depend on DNSSEC validation is
+//! resolved over real sockets and must give the scenario's RCODE, EDE codes, an answer where
+//! one is expected, and the key events its file lists under `expect.trace`.
+
+mod common;
+
+use std::sync::{Arc, OnceLock};
+
+use hickory_proto::rr::{Name, RecordType};
+use whydns::clock::SystemClock;
+use whydns::config::Config;
+use whydns::resolver::{Resolution, Resolver};
+
+include!(concat!(env!("OUT_DIR"), "/resolver_scenario_tests.rs"));
+
+/// One resolver for the whole binary, pointed at the shared lab (caches shared, as in life).
+fn resolver() -> &'static Resolver {
+    static RESOLVER: OnceLock<Resolver> = OnceLock::new();
+    RESOLVER.get_or_init(|| {
+        let lab = common::lab();
+        let hints = std::env::temp_dir().join(format!("whydns-hints-{}", std::process::id()));
+        std::fs::write(&hints, whydns::lab::lab_root_hints(&lab.lab)).unwrap();
+        let config = Config {
+            root_hints: Some(hints),
+            upstream_port: lab.running.port,
+            ..Config::default()
+        };
+        Resolver::new(&config, Arc::new(SystemClock)).expect("resolver")
+    })
+}
+
+pub fn resolve(name: &str, rtype: RecordType) -> Resolution {
+    let resolver = resolver().clone();
+    let name = Name::from_ascii(name).unwrap();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async move { resolver.resolve(&name, rtype).await })
+}
+
+/// True when the trace holds an event with this tag whose fields contain `detail`.
+fn trace_has(resolution: &Resolution, wanted: &str) -> bool {
+    let (tag, detail) = wanted.split_once(':').unwrap_or((wanted, ""));
+    resolution.trace.entries.iter().any(|entry| {
+        let json = serde_json::to_value(entry).unwrap();
+        json["event"] == tag && (detail.is_empty() || json.to_string().contains(detail))
+    })
+}
+
+fn run_scenario(id: &str) {
+    let shared = common::lab();
+    let scenario = shared
+        .lab
+        .spec
+        .scenarios
+        .iter()
+        .find(|s| s.id == id)
+        .unwrap();
+    let rtype: RecordType = scenario.query.rtype.parse().unwrap();
+    let resolution = resolve(&scenario.query.name, rtype);
+    let story = serde_json::to_string_pretty(&resolution.trace).unwrap();
+    if std::env::var_os("WHYDNS_PRINT_TRACE").is_some() {
+        eprintln!("{id}:\n{story}");
+    }
+
+    assert_eq!(
+        whydns::explain::event::rcode_name(resolution.rcode()),
+        scenario.expect.rcode,
+        "{id}: RCODE; trace:\n{story}"
+    );
+    let codes: Vec<u16> = resolution.ede().iter().map(|e| e.code as u16).collect();
+    match scenario.expect.ede.first() {
+        None => assert!(codes.is_empty(), "{id}: unexpected EDE {codes:?}"),
+        Some(first) => {
+            assert_eq!(
+                codes.first(),
+                Some(first),
+                "{id}: most specific EDE; got {codes:?}\n{story}"
+            );
+            for code in &scenario.expect.ede {
+                assert!(
+                    codes.contains(code),
+                    "{id}: EDE {code} missing from {codes:?}"
+                );
+            }
+            for ede in resolution.ede() {
+                assert!(
+                    ede.text.contains(&resolution.trace.id),
+                    "{id}: EXTRA-TEXT lacks the trace id"
+                );
+            }
+        }
+    }
+    if scenario.expect.rcode == "NOERROR" && scenario.id != "nodata" {
+        assert!(
+            resolution.answers.iter().any(|r| r.record_type() == rtype),
+            "{id}: no {rtype} in the answer: {:?}",
+            resolution.answers
+        );
+    }
+    if scenario.expect.rcode == "NXDOMAIN" {
+        assert!(
+            resolution
+                .authority
+                .iter()
+                .any(|r| r.record_type() == RecordType::SOA),
+            "{id}: NXDOMAIN without SOA"
+        );
+    }
+    for wanted in &scenario.expect.trace {
+        assert!(
+            trace_has(&resolution, wanted),
+            "{id}: trace lacks {wanted:?}:\n{story}"
+        );
+    }
+}
