@@ -449,10 +449,7 @@ impl Iterator {
                     return Ok(ZoneStep::Done(Lookup::Alias { chain, target }))
                 }
                 Classified::NoData { chain, soa } => {
-                    return Ok(ZoneStep::Done(match alias_target(qname, &chain) {
-                        Some(target) if !zone.zone_of(&target) => Lookup::Alias { chain, target },
-                        _ => Lookup::NoData { chain, soa },
-                    }))
+                    return Ok(ZoneStep::Done(Lookup::NoData { chain, soa }))
                 }
                 Classified::NxDomain { chain, soa } => {
                     return Ok(ZoneStep::Done(Lookup::NxDomain { chain, soa }))
@@ -796,13 +793,4 @@ fn addresses_in(records: &[Record], name: &Name) -> Vec<IpAddr> {
             _ => None,
         })
         .collect()
-}
-
-/// The last CNAME target of a chain starting at `qname`, if the chain is non-empty.
-fn alias_target(qname: &Name, chain: &[Record]) -> Option<Name> {
-    let _ = qname;
-    chain.iter().rev().find_map(|r| match &r.data {
-        RData::CNAME(t) => Some(t.0.to_lowercase()),
-        _ => None,
-    })
 }
