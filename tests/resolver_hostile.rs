@@ -28,7 +28,11 @@ fn reply_to(query: &Message) -> Message {
 }
 
 fn a(owner: &str, addr: [u8; 4]) -> Record {
-    Record::from_rdata(name(owner), 300, RData::A(A::new(addr[0], addr[1], addr[2], addr[3])))
+    Record::from_rdata(
+        name(owner),
+        300,
+        RData::A(A::new(addr[0], addr[1], addr[2], addr[3])),
+    )
 }
 
 fn ns(owner: &str, target: &str) -> Record {
@@ -36,7 +40,11 @@ fn ns(owner: &str, target: &str) -> Record {
 }
 
 fn soa(owner: &str) -> Record {
-    Record::from_rdata(name(owner), 300, RData::SOA(SOA::new(name("ns."), name("h."), 1, 60, 60, 60, 60)))
+    Record::from_rdata(
+        name(owner),
+        300,
+        RData::SOA(SOA::new(name("ns."), name("h."), 1, 60, 60, 60, 60)),
+    )
 }
 
 /// A tiny world of scripted servers on one free port.
@@ -49,7 +57,11 @@ struct World {
 impl World {
     /// `servers`: (address, handler). The first one is the root.
     fn new(tag: &str, servers: Vec<(IpAddr, Handler)>) -> World {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
         let port = runtime.block_on(async {
             'attempt: for _ in 0..20 {
                 let mut sockets = Vec::new();
@@ -68,8 +80,12 @@ impl World {
                     tokio::spawn(async move {
                         let mut buf = vec![0u8; 4096];
                         loop {
-                            let Ok((len, peer)) = socket.recv_from(&mut buf).await else { continue };
-                            let Ok(query) = Message::from_vec(&buf[..len]) else { continue };
+                            let Ok((len, peer)) = socket.recv_from(&mut buf).await else {
+                                continue;
+                            };
+                            let Ok(query) = Message::from_vec(&buf[..len]) else {
+                                continue;
+                            };
                             for response in handler(&query) {
                                 let _ = socket.send_to(&response.to_vec().unwrap(), peer).await;
                             }
@@ -81,9 +97,18 @@ impl World {
             panic!("no free port for the hostile world");
         });
         let root = servers[0].0;
-        let hints = std::env::temp_dir().join(format!("whydns-hostile-{tag}-{}", std::process::id()));
-        std::fs::write(&hints, format!(". 3600 NS a.root.\na.root. 3600 A {root}\n")).unwrap();
-        World { runtime, port, hints }
+        let hints =
+            std::env::temp_dir().join(format!("whydns-hostile-{tag}-{}", std::process::id()));
+        std::fs::write(
+            &hints,
+            format!(". 3600 NS a.root.\na.root. 3600 A {root}\n"),
+        )
+        .unwrap();
+        World {
+            runtime,
+            port,
+            hints,
+        }
     }
 
     fn resolver(&self, adjust: impl FnOnce(&mut Config)) -> Resolver {
@@ -169,7 +194,13 @@ fn out_of_bailiwick_glue_is_neither_used_nor_cached() {
     let world = World::new(
         "glue",
         vec![
-            (ip("127.54.1.1"), root_handler(ip("127.54.1.1"), vec![("evil.", ip("127.54.1.2")), ("victim.", ip("127.54.1.3"))])),
+            (
+                ip("127.54.1.1"),
+                root_handler(
+                    ip("127.54.1.1"),
+                    vec![("evil.", ip("127.54.1.2")), ("victim.", ip("127.54.1.3"))],
+                ),
+            ),
             (ip("127.54.1.2"), evil),
             (ip("127.54.1.3"), victim),
             (ip("127.54.1.66"), trap),
@@ -178,12 +209,23 @@ fn out_of_bailiwick_glue_is_neither_used_nor_cached() {
     let resolver = world.resolver(|_| {});
     let first = world.resolve(&resolver, "www.evil.", RecordType::A);
     assert_eq!(first.outcome, Outcome::Answer);
-    assert_eq!(first.answers.len(), 1, "only the answer RRset is kept: {:?}", first.answers);
+    assert_eq!(
+        first.answers.len(),
+        1,
+        "only the answer RRset is kept: {:?}",
+        first.answers
+    );
     let second = world.resolve(&resolver, "www.victim.", RecordType::A);
     assert_eq!(second.outcome, Outcome::Answer);
     assert_eq!(second.answers[0].data, RData::A(A::new(192, 0, 2, 10)));
-    assert_eq!(poisoned.load(Ordering::SeqCst), 0, "the poisoned address was queried");
-    assert!(events(&second).iter().all(|e| !matches!(e, Event::QuerySent { server, .. } if server.ip() == ip("127.54.1.66"))));
+    assert_eq!(
+        poisoned.load(Ordering::SeqCst),
+        0,
+        "the poisoned address was queried"
+    );
+    assert!(events(&second).iter().all(
+        |e| !matches!(e, Event::QuerySent { server, .. } if server.ip() == ip("127.54.1.66"))
+    ));
 }
 
 #[test]
@@ -195,7 +237,10 @@ fn spoofed_responses_are_discarded() {
         wrong_id.metadata.authoritative = true;
         wrong_id.add_answer(a("www.spoof.", [192, 0, 2, 66]));
         let mut wrong_question = Message::response(q.metadata.id, q.metadata.op_code);
-        wrong_question.add_query(hickory_proto::op::Query::query(name("other.spoof."), RecordType::A));
+        wrong_question.add_query(hickory_proto::op::Query::query(
+            name("other.spoof."),
+            RecordType::A,
+        ));
         wrong_question.metadata.authoritative = true;
         wrong_question.add_answer(a("other.spoof.", [192, 0, 2, 67]));
         let mut real = reply_to(q);
@@ -205,12 +250,22 @@ fn spoofed_responses_are_discarded() {
     });
     let world = World::new(
         "spoof",
-        vec![(ip("127.54.2.1"), root_handler(ip("127.54.2.1"), vec![("spoof.", ip("127.54.2.2"))])), (ip("127.54.2.2"), spoofer)],
+        vec![
+            (
+                ip("127.54.2.1"),
+                root_handler(ip("127.54.2.1"), vec![("spoof.", ip("127.54.2.2"))]),
+            ),
+            (ip("127.54.2.2"), spoofer),
+        ],
     );
     let resolver = world.resolver(|c| c.qname_minimisation = false);
     let r = world.resolve(&resolver, "www.spoof.", RecordType::A);
     assert_eq!(r.outcome, Outcome::Answer);
-    assert_eq!(r.answers[0].data, RData::A(A::new(192, 0, 2, 1)), "a spoofed answer was accepted");
+    assert_eq!(
+        r.answers[0].data,
+        RData::A(A::new(192, 0, 2, 1)),
+        "a spoofed answer was accepted"
+    );
     let discarded: Vec<String> = events(&r)
         .iter()
         .filter_map(|e| match e {
@@ -218,8 +273,14 @@ fn spoofed_responses_are_discarded() {
             _ => None,
         })
         .collect();
-    assert!(discarded.iter().any(|d| d.starts_with("ID")), "{discarded:?}");
-    assert!(discarded.iter().any(|d| d.starts_with("question")), "{discarded:?}");
+    assert!(
+        discarded.iter().any(|d| d.starts_with("ID")),
+        "{discarded:?}"
+    );
+    assert!(
+        discarded.iter().any(|d| d.starts_with("question")),
+        "{discarded:?}"
+    );
 }
 
 #[test]
@@ -233,14 +294,39 @@ fn endless_referrals_stop_at_the_referral_depth() {
         m.add_additional(a(&format!("ns.{cut}"), [127, 54, 3, 2]));
         vec![m]
     });
-    let world = World::new("deep", vec![(ip("127.54.3.1"), root_handler(ip("127.54.3.1"), vec![("deep.", ip("127.54.3.2"))])), (ip("127.54.3.2"), deep)]);
+    let world = World::new(
+        "deep",
+        vec![
+            (
+                ip("127.54.3.1"),
+                root_handler(ip("127.54.3.1"), vec![("deep.", ip("127.54.3.2"))]),
+            ),
+            (ip("127.54.3.2"), deep),
+        ],
+    );
     let resolver = world.resolver(|c| c.limits.referral_depth = 8);
     let labels: Vec<String> = (0..40).map(|i| format!("l{i}")).collect();
     let qname = format!("{}.deep.", labels.join("."));
     let r = world.resolve(&resolver, &qname, RecordType::A);
-    assert_eq!(r.outcome, Outcome::Failed { failure: Failure::LimitReached { limit: Limit::ReferralDepth } });
-    assert!(events(&r).iter().any(|e| matches!(e, Event::LimitReached { limit: Limit::ReferralDepth, .. })));
-    let queries = events(&r).iter().filter(|e| matches!(e, Event::QuerySent { .. })).count();
+    assert_eq!(
+        r.outcome,
+        Outcome::Failed {
+            failure: Failure::LimitReached {
+                limit: Limit::ReferralDepth
+            }
+        }
+    );
+    assert!(events(&r).iter().any(|e| matches!(
+        e,
+        Event::LimitReached {
+            limit: Limit::ReferralDepth,
+            ..
+        }
+    )));
+    let queries = events(&r)
+        .iter()
+        .filter(|e| matches!(e, Event::QuerySent { .. }))
+        .count();
     assert!(queries <= 12, "{queries} queries for a bounded walk");
 }
 
@@ -259,15 +345,44 @@ fn endless_cname_chains_and_loops_stop() {
         } else {
             "a.chain.".to_string()
         };
-        m.add_answer(Record::from_rdata(name(&qname), 300, RData::CNAME(CNAME(name(&target)))));
+        m.add_answer(Record::from_rdata(
+            name(&qname),
+            300,
+            RData::CNAME(CNAME(name(&target))),
+        ));
         vec![m]
     });
-    let world = World::new("cname", vec![(ip("127.54.4.1"), root_handler(ip("127.54.4.1"), vec![("chain.", ip("127.54.4.2"))])), (ip("127.54.4.2"), chain)]);
+    let world = World::new(
+        "cname",
+        vec![
+            (
+                ip("127.54.4.1"),
+                root_handler(ip("127.54.4.1"), vec![("chain.", ip("127.54.4.2"))]),
+            ),
+            (ip("127.54.4.2"), chain),
+        ],
+    );
     let resolver = world.resolver(|_| {});
     let r = world.resolve(&resolver, "n0.chain.", RecordType::A);
-    assert_eq!(r.outcome, Outcome::Failed { failure: Failure::LimitReached { limit: Limit::CnameChain } });
+    assert_eq!(
+        r.outcome,
+        Outcome::Failed {
+            failure: Failure::LimitReached {
+                limit: Limit::CnameChain
+            }
+        }
+    );
     let r = world.resolve(&resolver, "a.chain.", RecordType::A);
-    assert!(matches!(r.outcome, Outcome::Failed { failure: Failure::AliasLoop { .. } }), "{:?}", r.outcome);
+    assert!(
+        matches!(
+            r.outcome,
+            Outcome::Failed {
+                failure: Failure::AliasLoop { .. }
+            }
+        ),
+        "{:?}",
+        r.outcome
+    );
 }
 
 #[test]
@@ -282,13 +397,28 @@ fn too_many_glueless_ns_names_are_not_all_chased() {
     });
     let world = World::new(
         "nxns",
-        vec![(ip("127.54.5.1"), root_handler(ip("127.54.5.1"), vec![("nxns.", ip("127.54.5.2"))])), (ip("127.54.5.2"), nxns)],
+        vec![
+            (
+                ip("127.54.5.1"),
+                root_handler(ip("127.54.5.1"), vec![("nxns.", ip("127.54.5.2"))]),
+            ),
+            (ip("127.54.5.2"), nxns),
+        ],
     );
     let resolver = world.resolver(|c| c.limits.ns_names_per_delegation = 3);
     let r = world.resolve(&resolver, "www.nxns.", RecordType::A);
     assert!(matches!(r.outcome, Outcome::Failed { .. }));
-    assert!(events(&r).iter().any(|e| matches!(e, Event::LimitReached { limit: Limit::NsNamesPerDelegation, .. })));
-    let chased = events(&r).iter().filter(|e| matches!(e, Event::SubResolutionStarted { .. })).count();
+    assert!(events(&r).iter().any(|e| matches!(
+        e,
+        Event::LimitReached {
+            limit: Limit::NsNamesPerDelegation,
+            ..
+        }
+    )));
+    let chased = events(&r)
+        .iter()
+        .filter(|e| matches!(e, Event::SubResolutionStarted { .. }))
+        .count();
     assert!(chased <= 3, "{chased} NS names chased");
 }
 
@@ -298,7 +428,13 @@ fn the_query_budget_bounds_total_work() {
     let silent: Handler = Arc::new(|_q: &Message| Vec::new());
     let world = World::new(
         "budget",
-        vec![(ip("127.54.6.1"), root_handler(ip("127.54.6.1"), vec![("silent.", ip("127.54.6.2"))])), (ip("127.54.6.2"), silent)],
+        vec![
+            (
+                ip("127.54.6.1"),
+                root_handler(ip("127.54.6.1"), vec![("silent.", ip("127.54.6.2"))]),
+            ),
+            (ip("127.54.6.2"), silent),
+        ],
     );
     let resolver = world.resolver(|c| {
         c.limits.upstream_queries = resolver_budget;
@@ -306,8 +442,18 @@ fn the_query_budget_bounds_total_work() {
         c.limits.query_timeout_ms = 50;
     });
     let r = world.resolve(&resolver, "www.silent.", RecordType::A);
-    assert_eq!(r.outcome, Outcome::Failed { failure: Failure::LimitReached { limit: Limit::UpstreamQueries } });
-    let sent = events(&r).iter().filter(|e| matches!(e, Event::QuerySent { .. })).count();
+    assert_eq!(
+        r.outcome,
+        Outcome::Failed {
+            failure: Failure::LimitReached {
+                limit: Limit::UpstreamQueries
+            }
+        }
+    );
+    let sent = events(&r)
+        .iter()
+        .filter(|e| matches!(e, Event::QuerySent { .. }))
+        .count();
     assert_eq!(sent, resolver_budget as usize);
     let _ = MessageType::Response;
 }

@@ -47,6 +47,7 @@ pub fn run(args: LabArgs) -> Result<(), String> {
     }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
+        let shutdown = super::shutdown_signal()?;
         let running = lab::start(&lab, StartOptions { port: args.port })
             .await
             .map_err(|e| e.to_string())?;
@@ -92,11 +93,8 @@ pub fn run(args: LabArgs) -> Result<(), String> {
         }
         println!("Press Ctrl-C to stop.");
         match server {
-            Some(server) => server
-                .run(super::wait_for_shutdown())
-                .await
-                .map_err(|e| e.to_string())?,
-            None => super::wait_for_shutdown().await,
+            Some(server) => server.run(shutdown).await.map_err(|e| e.to_string())?,
+            None => shutdown.await,
         }
         running.stop();
         println!("whydns lab: stopped");

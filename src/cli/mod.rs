@@ -54,20 +54,21 @@ pub fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM (service managers, `kill`).
-pub async fn wait_for_shutdown() {
+/// A future that completes on SIGINT (Ctrl-C) or SIGTERM (service managers, `kill`). The
+/// handlers are installed now, not when the future is first polled, so a signal that arrives
+/// while the server is still starting is not lost (nor kills the process uncleanly). Must be
+/// called inside a tokio runtime.
+pub fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, String> {
     use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
+    let install = |kind| signal(kind).map_err(|e| format!("cannot install signal handler: {e}"));
+    let mut terminate = install(SignalKind::terminate())?;
+    let mut interrupt = install(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
         }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
+    })
 }
 
 fn now() -> u64 {

@@ -17,7 +17,7 @@ use serde_json::json;
 
 use super::options::{parse_name, parse_rtype, ResolverOptions};
 use crate::clock::SystemClock;
-use crate::explain::render::render_tree;
+use crate::explain::render::{rcode_mnemonic, render_tree};
 use crate::resolver::{Resolution, Resolver};
 
 #[derive(clap::Args, Debug)]
@@ -33,8 +33,8 @@ pub struct ResolveArgs {
     /// Also print every step of the resolution as an indented tree.
     #[arg(long)]
     pub trace: bool,
-    /// Print the resolution (outcome, EDE, records, trace) as JSON instead.
-    #[arg(long, conflicts_with = "trace")]
+    /// Print the resolution (outcome, EDE, records and always the trace) as JSON instead.
+    #[arg(long)]
     pub json: bool,
 }
 
@@ -70,7 +70,7 @@ pub fn render_answer(resolution: &Resolution) -> String {
     let _ = writeln!(
         out,
         ";; ->>HEADER<<- opcode: QUERY, status: {}, trace: {}",
-        resolution.rcode(),
+        rcode_mnemonic(resolution.rcode()),
         resolution.trace.id
     );
     let _ = writeln!(
@@ -124,7 +124,7 @@ pub fn resolution_json(resolution: &Resolution) -> serde_json::Value {
     json!({
         "name": resolution.name,
         "type": resolution.rtype,
-        "rcode": resolution.rcode().to_string(),
+        "rcode": rcode_mnemonic(resolution.rcode()),
         "outcome": resolution.outcome,
         "ede": resolution.ede().iter().map(|e| json!({
             "code": e.code as u16,

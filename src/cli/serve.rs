@@ -33,8 +33,9 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
+        let shutdown = super::shutdown_signal()?;
         let resolver = Resolver::new(&config, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
-        server::serve(config, resolver, super::wait_for_shutdown())
+        server::serve(config, resolver, shutdown)
             .await
             .map_err(|e| e.to_string())
     })

@@ -9,16 +9,22 @@ use serde::Serialize;
 
 /// The RCODE mnemonic as operators and dig write it (RFC 6895 §2.3).
 pub fn rcode_name(rcode: hickory_proto::op::ResponseCode) -> String {
-    use hickory_proto::op::ResponseCode as R;
+    use hickory_proto::op::ResponseCode;
     match rcode {
-        R::NoError => "NOERROR".into(),
-        R::FormErr => "FORMERR".into(),
-        R::ServFail => "SERVFAIL".into(),
-        R::NXDomain => "NXDOMAIN".into(),
-        R::NotImp => "NOTIMP".into(),
-        R::Refused => "REFUSED".into(),
-        R::YXDomain => "YXDOMAIN".into(),
-        R::NotAuth => "NOTAUTH".into(),
+        ResponseCode::NoError => "NOERROR".into(),
+        ResponseCode::FormErr => "FORMERR".into(),
+        ResponseCode::ServFail => "SERVFAIL".into(),
+        ResponseCode::NXDomain => "NXDOMAIN".into(),
+        ResponseCode::NotImp => "NOTIMP".into(),
+        ResponseCode::Refused => "REFUSED".into(),
+        ResponseCode::YXDomain => "YXDOMAIN".into(),
+        ResponseCode::YXRRSet => "YXRRSET".into(),
+        ResponseCode::NXRRSet => "NXRRSET".into(),
+        ResponseCode::NotAuth => "NOTAUTH".into(),
+        ResponseCode::NotZone => "NOTZONE".into(),
+        // 16 is BADVERS in an OPT context, which is the only one whydns meets.
+        ResponseCode::BADVERS | ResponseCode::BADSIG => "BADVERS".into(),
+        ResponseCode::BADCOOKIE => "BADCOOKIE".into(),
         other => format!("RCODE{}", u16::from(other)),
     }
 }

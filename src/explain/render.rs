@@ -33,22 +33,34 @@ pub fn render_tree(trace: &Trace) -> String {
     out
 }
 
-/// One entry: time since the start, indentation for its depth, then the event.
+/// One entry: time since the start, indentation for its depth, then the event. What a
+/// server said or did in reply to a query is indented one step further, under that query.
 pub fn render_line(entry: &TraceEntry) -> String {
+    let nested = matches!(
+        entry.event,
+        Event::ResponseReceived { .. }
+            | Event::ServerFailed { .. }
+            | Event::SpoofDiscarded { .. }
+            | Event::TcpFallback { .. }
+            | Event::EdnsFallback { .. }
+    );
     format!(
         "{:>6} ms  {}{}",
         entry.at_ms,
-        "  ".repeat(entry.depth as usize),
+        "  ".repeat(entry.depth as usize + usize::from(nested)),
         describe(&entry.event)
     )
 }
+
+/// RCODE mnemonics (one implementation, in `event`).
+pub use super::event::rcode_name as rcode_mnemonic;
 
 /// One event in words.
 pub fn describe(event: &Event) -> String {
     match event {
         Event::ResolutionStarted { name, rtype } => format!("resolve {name} {rtype}"),
         Event::CacheHit { name, rtype, what } => format!("cache hit: {name} {rtype} ({what})"),
-        Event::RootPrimed { servers } => format!("root hints: {servers} server(s)"),
+        Event::RootPrimed { servers } => format!("root primed: {servers} server(s)"),
         Event::QnameMinimised { zone, sent, rtype } => {
             format!("QNAME minimisation: asking the servers of {zone} for {sent} {rtype}")
         }
@@ -84,24 +96,23 @@ pub fn describe(event: &Event) -> String {
                 flags.push("tc");
             }
             format!(
-                "response {server}: {rcode}, {}, flags [{}], {size} bytes in {elapsed_ms} ms",
-                kind_label(*kind),
-                flags.join(" ")
+                "response {server}: {rcode}, flags [{}], {size} bytes in {elapsed_ms} ms -> {}",
+                flags.join(" "),
+                kind_label(*kind)
             )
         }
         Event::ServerFailed {
             server,
             zone,
             failure,
-        } => format!(
-            "{} {server} for {zone}: {}",
-            if failure.is_lame() {
+        } => {
+            let what = if failure.is_lame() {
                 "lame server"
             } else {
-                "server failed:"
-            },
-            failure.describe()
-        ),
+                "server failed"
+            };
+            format!("{what} {server} for {zone}: {}", failure.describe())
+        }
         Event::SpoofDiscarded { server, reason } => {
             format!("discarded a response claiming to come from {server}: {reason}")
         }
@@ -227,6 +238,7 @@ fn limit_label(limit: Limit) -> &'static str {
 mod tests {
     use super::*;
     use crate::explain::event::ServerFailure;
+    use hickory_proto::op::ResponseCode;
 
     #[test]
     fn renders_one_indented_line_per_event() {
@@ -271,7 +283,17 @@ mod tests {
         assert!(lines[1].contains("query 127.53.0.1:53 (zone .): lab. NS over UDP, EDNS 1232"));
         assert!(lines[2].contains("    referral . -> lab."), "{text}");
         assert!(lines[2].contains("rejected: out of bailiwick"), "{text}");
-        assert!(lines[3].contains("lame server 127.53.58.1:53"), "{text}");
+        assert!(
+            lines[3].contains("    lame server 127.53.58.1:53"),
+            "{text}"
+        );
         assert!(lines[4].contains("1 further events not kept"), "{text}");
+    }
+
+    #[test]
+    fn rcodes_read_like_dig() {
+        assert_eq!(rcode_mnemonic(ResponseCode::NXDomain), "NXDOMAIN");
+        assert_eq!(rcode_mnemonic(ResponseCode::from(1, 0)), "BADVERS");
+        assert_eq!(rcode_mnemonic(ResponseCode::from(1, 1)), "RCODE17");
     }
 }

@@ -129,8 +129,14 @@ pub fn classify(qname: &Name, qtype: RecordType, zone: &Name, response: &Message
         // The chain ends inside the zone without the data: NODATA only when the server says
         // so with the zone's SOA; otherwise it simply did not chase, so the target is asked.
         return match credible_soa {
-            Some(soa) => Classified::NoData { chain, soa: Some(soa) },
-            None => Classified::Alias { chain, target: current },
+            Some(soa) => Classified::NoData {
+                chain,
+                soa: Some(soa),
+            },
+            None => Classified::Alias {
+                chain,
+                target: current,
+            },
         };
     }
     if let Some(first) = ns.first() {

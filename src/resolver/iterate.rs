@@ -53,7 +53,7 @@ enum Lookup {
 
 /// What asking one zone's servers ended with.
 enum ZoneStep {
-    Done(Lookup),
+    Done(Box<Lookup>),
     Referral(Delegation),
 }
 
@@ -245,6 +245,7 @@ impl Iterator {
         for _ in 0..ctx.limits.referral_depth {
             match self.query_zone(ctx, &delegation, qname, qtype).await {
                 Ok(ZoneStep::Done(lookup)) => {
+                    let lookup = *lookup;
                     self.store(qname, qtype, &lookup);
                     return lookup;
                 }
@@ -400,7 +401,7 @@ impl Iterator {
                     rtype: "A".into(),
                 });
             }
-            let (class, response) = match self
+            let (class, _response) = match self
                 .ask_servers(ctx, zone, &addresses, &name, rtype, &mut failures)
                 .await
             {
@@ -441,22 +442,21 @@ impl Iterator {
                 }
                 _ if minimised => labels += 1,
                 Classified::Answer { chain, rrset } => {
-                    return Ok(ZoneStep::Done(Lookup::Answer { chain, rrset }))
+                    return Ok(ZoneStep::Done(Box::new(Lookup::Answer { chain, rrset })))
                 }
                 Classified::Alias { chain, target } => {
-                    return Ok(ZoneStep::Done(Lookup::Alias { chain, target }))
+                    return Ok(ZoneStep::Done(Box::new(Lookup::Alias { chain, target })))
                 }
                 Classified::NoData { chain, soa } => {
-                    return Ok(ZoneStep::Done(Lookup::NoData { chain, soa }))
+                    return Ok(ZoneStep::Done(Box::new(Lookup::NoData { chain, soa })))
                 }
                 Classified::NxDomain { chain, soa } => {
-                    return Ok(ZoneStep::Done(Lookup::NxDomain { chain, soa }))
+                    return Ok(ZoneStep::Done(Box::new(Lookup::NxDomain { chain, soa })))
                 }
                 Classified::FormErr(_) | Classified::Unusable(_) => {
                     unreachable!("ask_servers only returns usable classifications")
                 }
             }
-            let _ = response;
         }
     }
 

@@ -28,6 +28,7 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::explain::render::rcode_mnemonic;
 use crate::resolver::{Outcome, Resolution, Resolver};
 use respond::{Screened, Transport};
 
@@ -74,8 +75,9 @@ struct Shared {
 enum Admission {
     /// Send these bytes (or nothing) now.
     Immediate(Option<Vec<u8>>),
-    /// Resolve, holding the permit until the answer is handed to the transport.
-    Resolve(respond::Request, OwnedSemaphorePermit),
+    /// Resolve, holding the permit until the answer is handed to the transport. Boxed: a
+    /// parsed query is large and the other variant is not.
+    Resolve(Box<respond::Request>, OwnedSemaphorePermit),
 }
 
 /// Binds every `config.listen` address and serves until `shutdown` completes.
@@ -201,7 +203,7 @@ impl Shared {
             Screened::Drop => Admission::Immediate(None),
             Screened::Reply(reply) => Admission::Immediate(reply.encode(transport)),
             Screened::Resolve(request) => match self.resolving.clone().try_acquire_owned() {
-                Ok(permit) => Admission::Resolve(request, permit),
+                Ok(permit) => Admission::Resolve(Box::new(request), permit),
                 Err(_) => {
                     tracing::warn!(
                         question = %format!("{} {}", request.name, request.rtype),
@@ -232,7 +234,7 @@ fn log_resolution(resolution: &Resolution) {
             tracing::info!(
                 trace = %resolution.trace.id,
                 %question,
-                rcode = %resolution.rcode(),
+                rcode = %rcode_mnemonic(resolution.rcode()),
                 ?ede,
                 "resolution failed"
             );
@@ -240,7 +242,7 @@ fn log_resolution(resolution: &Resolution) {
         _ => tracing::debug!(
             trace = %resolution.trace.id,
             %question,
-            rcode = %resolution.rcode(),
+            rcode = %rcode_mnemonic(resolution.rcode()),
             answers = resolution.answers.len(),
             "resolved"
         ),

@@ -1,0 +1,476 @@
+//! `whydns serve` on the wire: a whydns server on 127.0.0.1 (free port) recursing through the
+//! shared lab, asked over real UDP and TCP sockets: flags and echoes, refusals with EDE,
+//! EDNS and EDE only for OPT queries, truncation then TCP, pipelining, hostile input, many
+//! clients at once, overload, and graceful shutdown.
+
+mod common;
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use common::{tcp_exchange, tcp_query, udp_exchange, udp_raw, Ask, TcpOutcome};
+use hickory_proto::op::{Message, OpCode, ResponseCode};
+use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
+use hickory_proto::rr::{DNSClass, RecordType};
+use whydns::clock::SystemClock;
+use whydns::config::Config;
+use whydns::resolver::Resolver;
+use whydns::server::Server;
+
+const T: Duration = Duration::from_secs(8);
+
+/// The runtime every test server runs on (the lab has its own).
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    })
+}
+
+/// A configuration whose resolver recurses through the shared lab, listening on a free port.
+fn lab_config() -> Config {
+    let lab = common::lab();
+    let hints = std::env::temp_dir().join(format!("whydns-serve-hints-{}", std::process::id()));
+    std::fs::write(&hints, whydns::lab::lab_root_hints(&lab.lab)).unwrap();
+    Config {
+        listen: vec!["127.0.0.1:0".parse().unwrap()],
+        root_hints: Some(hints),
+        upstream_port: lab.running.port,
+        ..Config::default()
+    }
+}
+
+/// Binds a server for `config`; the caller decides how long it runs.
+fn bind(config: Config) -> Server {
+    runtime().block_on(async {
+        let resolver = Resolver::new(&config, std::sync::Arc::new(SystemClock)).unwrap();
+        Server::bind(&config, resolver).await.unwrap()
+    })
+}
+
+/// Starts a server for `config` that runs until the test binary exits.
+fn start(config: Config) -> SocketAddr {
+    let server = bind(config);
+    let address = server.local_addrs()[0];
+    runtime().spawn(server.run(std::future::pending()));
+    address
+}
+
+/// The server most tests share.
+fn server() -> SocketAddr {
+    static SERVER: OnceLock<SocketAddr> = OnceLock::new();
+    *SERVER.get_or_init(|| start(lab_config()))
+}
+
+/// A recursive query (RD=1), as a stub resolver sends it.
+fn query(name: &str, rtype: RecordType, ask: Ask) -> Message {
+    let mut message = common::query_message(name, rtype, ask);
+    message.metadata.recursion_desired = true;
+    message
+}
+
+fn ask_udp(address: SocketAddr, message: &Message) -> Message {
+    udp_exchange(address, message, T).unwrap_or_else(|| panic!("no answer to {message}"))
+}
+
+fn ede(message: &Message) -> Vec<(u16, String)> {
+    let Some(edns) = &message.edns else {
+        return Vec::new();
+    };
+    edns.options()
+        .get_all(EdnsCode::Unknown(15))
+        .into_iter()
+        .filter_map(|option| match option {
+            EdnsOption::Unknown(15, bytes) => Some((
+                u16::from_be_bytes([bytes[0], bytes[1]]),
+                String::from_utf8_lossy(&bytes[2..]).into_owned(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+fn rcode(message: &Message) -> u16 {
+    u16::from(message.metadata.response_code)
+}
+
+#[test]
+fn valid_name_resolves_with_recursion_flags_and_echoes() {
+    let q = query("valid.lab.", RecordType::A, Ask::default());
+    let reply = ask_udp(server(), &q);
+    assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
+    assert_eq!(reply.metadata.id, q.metadata.id);
+    assert_eq!(reply.queries, q.queries);
+    assert!(reply.metadata.recursion_available, "RA must be set");
+    assert!(reply.metadata.recursion_desired, "RD must be copied");
+    assert!(!reply.metadata.authoritative, "AA must be clear");
+    assert!(reply
+        .answers
+        .iter()
+        .any(|r| r.record_type() == RecordType::A && r.data.to_string() == "192.0.2.1"));
+    let edns = reply.edns.as_ref().expect("OPT answered with OPT");
+    assert_eq!(edns.max_payload(), 1232);
+    assert!(edns.flags().dnssec_ok, "DO must be echoed");
+    assert!(ede(&reply).is_empty());
+}
+
+#[test]
+fn cname_chain_and_nxdomain_come_back_whole() {
+    let chain = ask_udp(
+        server(),
+        &query("www.cname-chain.lab.", RecordType::A, Ask::default()),
+    );
+    assert_eq!(chain.metadata.response_code, ResponseCode::NoError);
+    let types: Vec<RecordType> = chain.answers.iter().map(|r| r.record_type()).collect();
+    assert_eq!(
+        types,
+        [RecordType::CNAME, RecordType::CNAME, RecordType::A],
+        "{chain}"
+    );
+    let nx = ask_udp(
+        server(),
+        &query("nx.valid.lab.", RecordType::A, Ask::default()),
+    );
+    assert_eq!(nx.metadata.response_code, ResponseCode::NXDomain);
+    assert!(
+        nx.authorities
+            .iter()
+            .any(|r| r.record_type() == RecordType::SOA),
+        "NXDOMAIN carries the SOA: {nx}"
+    );
+}
+
+#[test]
+fn rd_clear_is_refused_with_ede_20() {
+    let mut q = query("valid.lab.", RecordType::A, Ask::default());
+    q.metadata.recursion_desired = false;
+    let reply = ask_udp(server(), &q);
+    assert_eq!(reply.metadata.response_code, ResponseCode::Refused);
+    assert_eq!(
+        ede(&reply).iter().map(|e| e.0).collect::<Vec<_>>(),
+        vec![20]
+    );
+    assert!(reply.answers.is_empty());
+}
+
+#[test]
+fn client_outside_allow_is_refused_with_ede_18() {
+    let address = start(Config {
+        allow: vec!["::1/128".parse().unwrap()],
+        ..lab_config()
+    });
+    let reply = ask_udp(address, &query("valid.lab.", RecordType::A, Ask::default()));
+    assert_eq!(reply.metadata.response_code, ResponseCode::Refused);
+    assert!(!reply.metadata.recursion_available);
+    let codes = ede(&reply);
+    assert_eq!(codes.len(), 1);
+    assert_eq!(codes[0].0, 18);
+    assert!(codes[0].1.contains("127.0.0.1"), "{codes:?}");
+    // Over TCP too, and without OPT there is no EDE (and no OPT).
+    let plain = query(
+        "valid.lab.",
+        RecordType::A,
+        Ask {
+            edns: false,
+            ..Ask::default()
+        },
+    );
+    let TcpOutcome::Answer(reply) = tcp_query(address, &plain, T) else {
+        panic!("no TCP answer")
+    };
+    assert_eq!(reply.metadata.response_code, ResponseCode::Refused);
+    assert!(reply.edns.is_none());
+}
+
+#[test]
+fn failing_scenario_carries_ede_22_only_when_asked_with_opt() {
+    let reply = ask_udp(
+        server(),
+        &query("allow-query-none.lab.", RecordType::A, Ask::default()),
+    );
+    assert_eq!(reply.metadata.response_code, ResponseCode::ServFail);
+    let codes = ede(&reply);
+    assert!(codes.iter().any(|(code, _)| *code == 22), "{codes:?}");
+    assert!(
+        codes.iter().all(|(_, text)| text.contains("trace")),
+        "{codes:?}"
+    );
+
+    let plain = query(
+        "allow-query-none.lab.",
+        RecordType::A,
+        Ask {
+            edns: false,
+            ..Ask::default()
+        },
+    );
+    let reply = ask_udp(server(), &plain);
+    assert_eq!(reply.metadata.response_code, ResponseCode::ServFail);
+    assert!(reply.edns.is_none(), "no OPT (so no EDE) without OPT");
+}
+
+#[test]
+fn big_answer_truncates_at_512_and_completes_over_tcp() {
+    for ask in [
+        Ask {
+            payload: 512,
+            ..Ask::default()
+        },
+        Ask {
+            edns: false,
+            ..Ask::default()
+        },
+    ] {
+        let q = query("big-response.lab.", RecordType::TXT, ask);
+        let wire = common::udp_raw(server(), &q.to_vec().unwrap(), T).expect("UDP answer");
+        assert!(wire.len() <= 512, "{} bytes over UDP", wire.len());
+        let udp = Message::from_vec(&wire).unwrap();
+        assert!(udp.metadata.truncation, "TC for payload {}", ask.payload);
+        assert!(udp.answers.is_empty());
+        assert_eq!(udp.queries, q.queries);
+        let TcpOutcome::Answer(tcp) = tcp_query(server(), &q, T) else {
+            panic!("no TCP answer")
+        };
+        assert!(!tcp.metadata.truncation);
+        assert_eq!(tcp.answers.len(), 12, "every TXT record over TCP");
+    }
+    // A 1232-byte buffer holds the ~900-byte answer.
+    let full = ask_udp(
+        server(),
+        &query("big-response.lab.", RecordType::TXT, Ask::default()),
+    );
+    assert!(!full.metadata.truncation);
+    assert_eq!(full.answers.len(), 12);
+}
+
+#[test]
+fn tcp_pipelined_queries_are_all_answered() {
+    let names = ["valid.lab.", "www.cname-chain.lab.", "nx.valid.lab."];
+    let queries: Vec<Message> = names
+        .iter()
+        .map(|name| query(name, RecordType::A, Ask::default()))
+        .collect();
+    let answers = tcp_exchange(server(), &queries, T);
+    assert_eq!(answers.len(), 3, "{answers:?}");
+    // Answers come as each resolution completes, so match them by id.
+    let mut ids = HashSet::new();
+    for outcome in &answers {
+        let TcpOutcome::Answer(reply) = outcome else {
+            panic!("missing answer: {outcome:?}")
+        };
+        let q = queries
+            .iter()
+            .find(|q| q.metadata.id == reply.metadata.id)
+            .expect("answer to one of the queries");
+        assert_eq!(reply.queries, q.queries);
+        let expected = if q.queries[0].name().to_string() == "nx.valid.lab." {
+            ResponseCode::NXDomain
+        } else {
+            ResponseCode::NoError
+        };
+        assert_eq!(reply.metadata.response_code, expected);
+        ids.insert(reply.metadata.id);
+    }
+    assert_eq!(ids.len(), 3);
+}
+
+#[test]
+fn protocol_errors_get_the_rcode_the_rfcs_ask_for() {
+    // EDNS version 1: BADVERS (extended RCODE 16), OPT version 0.
+    let mut q = query("valid.lab.", RecordType::A, Ask::default());
+    q.edns.as_mut().unwrap().set_version(1);
+    let reply = ask_udp(server(), &q);
+    assert_eq!(rcode(&reply), 16);
+    assert_eq!(reply.edns.unwrap().version(), 0);
+    // Not a QUERY: NOTIMP.
+    let mut q = query("valid.lab.", RecordType::SOA, Ask::default());
+    q.metadata.op_code = OpCode::Notify;
+    assert_eq!(
+        ask_udp(server(), &q).metadata.response_code,
+        ResponseCode::NotImp
+    );
+    // Two questions: FORMERR.
+    let mut q = query("valid.lab.", RecordType::A, Ask::default());
+    q.add_query(q.queries[0].clone());
+    assert_eq!(
+        ask_udp(server(), &q).metadata.response_code,
+        ResponseCode::FormErr
+    );
+    // CHAOS class and zone transfers: REFUSED.
+    let mut q = query("version.bind.", RecordType::TXT, Ask::default());
+    q.queries[0].set_query_class(DNSClass::CH);
+    assert_eq!(
+        ask_udp(server(), &q).metadata.response_code,
+        ResponseCode::Refused
+    );
+    let q = query("valid.lab.", RecordType::AXFR, Ask::default());
+    let TcpOutcome::Answer(reply) = tcp_query(server(), &q, T) else {
+        panic!("no TCP answer")
+    };
+    assert_eq!(reply.metadata.response_code, ResponseCode::Refused);
+}
+
+#[test]
+fn garbage_gets_formerr_or_silence_and_the_server_keeps_answering() {
+    let short = Duration::from_millis(300);
+    // Header, then nonsense: FORMERR with the id.
+    let mut packet = vec![0xbe, 0xef, 0x01, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0];
+    packet.extend([0xc0, 0xff, 0xee, 0x00]);
+    let reply = udp_raw(server(), &packet, T).expect("FORMERR");
+    let reply = Message::from_vec(&reply).unwrap();
+    assert_eq!(reply.metadata.id, 0xbeef);
+    assert_eq!(reply.metadata.response_code, ResponseCode::FormErr);
+    // Too short for a header, or a response: silence.
+    assert!(udp_raw(server(), &[1, 2, 3], short).is_none());
+    let mut response = query("valid.lab.", RecordType::A, Ask::default());
+    response.metadata.message_type = hickory_proto::op::MessageType::Response;
+    assert!(udp_raw(server(), &response.to_vec().unwrap(), short).is_none());
+    // Garbage on TCP, then a real query on the same connection.
+    let mut stream = std::net::TcpStream::connect(server()).unwrap();
+    stream.set_read_timeout(Some(T)).unwrap();
+    let good = query("valid.lab.", RecordType::A, Ask::default());
+    let good_wire = good.to_vec().unwrap();
+    let mut frames = vec![0, 3, 9, 9, 9];
+    frames.extend((good_wire.len() as u16).to_be_bytes());
+    frames.extend(&good_wire);
+    use std::io::{Read, Write};
+    stream.write_all(&frames).unwrap();
+    let mut len = [0u8; 2];
+    stream.read_exact(&mut len).unwrap();
+    let mut body = vec![0u8; u16::from_be_bytes(len) as usize];
+    stream.read_exact(&mut body).unwrap();
+    let reply = Message::from_vec(&body).unwrap();
+    assert_eq!(reply.metadata.id, good.metadata.id);
+    assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
+    // And UDP still works.
+    let after = ask_udp(
+        server(),
+        &query("valid.lab.", RecordType::A, Ask::default()),
+    );
+    assert_eq!(after.metadata.response_code, ResponseCode::NoError);
+}
+
+#[test]
+fn two_hundred_clients_at_once_all_get_correct_answers() {
+    let address = server();
+    let cases = [
+        ("valid.lab.", ResponseCode::NoError, 1),
+        ("www.valid.lab.", ResponseCode::NoError, 1),
+        ("www.cname-chain.lab.", ResponseCode::NoError, 3),
+        ("nx.valid.lab.", ResponseCode::NXDomain, 0),
+        ("allow-query-none.lab.", ResponseCode::ServFail, 0),
+    ];
+    let clients: Vec<_> = (0..200)
+        .map(|i| {
+            let (name, expected, answers) = cases[i % cases.len()];
+            std::thread::spawn(move || {
+                let q = query(name, RecordType::A, Ask::default());
+                let reply = if i % 4 == 0 {
+                    match tcp_query(address, &q, T) {
+                        TcpOutcome::Answer(reply) => reply,
+                        other => panic!("client {i}: {other:?}"),
+                    }
+                } else {
+                    // A stub retries a lost datagram; loopback under load may drop one.
+                    (0..3)
+                        .find_map(|_| udp_exchange(address, &q, T))
+                        .unwrap_or_else(|| panic!("client {i}: no answer"))
+                };
+                assert_eq!(reply.metadata.id, q.metadata.id, "client {i}");
+                assert_eq!(reply.queries, q.queries, "client {i}");
+                assert_eq!(reply.metadata.response_code, expected, "client {i} {name}");
+                assert_eq!(reply.answers.len(), answers, "client {i} {name}");
+            })
+        })
+        .collect();
+    for client in clients {
+        client.join().unwrap();
+    }
+}
+
+/// Asks `valid.lab.` until the server says it is overloaded (true) or `busy` has finished
+/// without that ever happening (false).
+fn saw_overload(address: SocketAddr, busy: &std::thread::JoinHandle<Message>) -> bool {
+    while !busy.is_finished() {
+        let reply = ask_udp(address, &query("valid.lab.", RecordType::A, Ask::default()));
+        if reply.metadata.response_code == ResponseCode::ServFail {
+            let codes = ede(&reply);
+            assert_eq!(codes.len(), 1, "{codes:?}");
+            assert_eq!(codes[0].0, 0);
+            assert!(codes[0].1.contains("overloaded"), "{codes:?}");
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// Starts a slow resolution (the lab's slow server answers after 1.5 s) in a thread. If a
+/// probe holds the only slot at that moment, the slow query is turned away: it tries again.
+fn slow_query(address: SocketAddr) -> std::thread::JoinHandle<Message> {
+    std::thread::spawn(move || loop {
+        let q = query("slow-server.lab.", RecordType::A, Ask::default());
+        let TcpOutcome::Answer(reply) = tcp_query(address, &q, Duration::from_secs(20)) else {
+            panic!("no answer to the slow query")
+        };
+        if !ede(&reply)
+            .iter()
+            .any(|(_, text)| text.contains("overloaded"))
+        {
+            return reply;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    })
+}
+
+#[test]
+fn over_the_concurrency_bound_answers_servfail_with_ede_0() {
+    let mut config = lab_config();
+    config.limits.concurrent_queries = 1;
+    let address = start(config);
+    let busy = slow_query(address);
+    std::thread::sleep(Duration::from_millis(100));
+    if !saw_overload(address, &busy) {
+        panic!(
+            "a second query while one resolves must be turned away; slow answer: {:?}",
+            busy.join()
+        );
+    }
+    let slow = busy.join().unwrap();
+    assert_eq!(slow.metadata.response_code, ResponseCode::NoError);
+    // The slot is free again.
+    let reply = ask_udp(address, &query("valid.lab.", RecordType::A, Ask::default()));
+    assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
+}
+
+#[test]
+fn shutdown_finishes_answers_in_flight_then_stops_listening() {
+    let mut config = lab_config();
+    config.limits.concurrent_queries = 1;
+    let server = bind(config);
+    let address = server.local_addrs()[0];
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = runtime().spawn(server.run(async {
+        let _ = stopped.await;
+    }));
+    let busy = slow_query(address);
+    std::thread::sleep(Duration::from_millis(100));
+    // The overload answer proves the slow query is being resolved right now.
+    assert!(saw_overload(address, &busy));
+    stop.send(()).unwrap();
+    let slow = busy.join().unwrap();
+    assert_eq!(slow.metadata.response_code, ResponseCode::NoError);
+    runtime()
+        .block_on(running)
+        .expect("run task")
+        .expect("run returns Ok");
+    let q = query("valid.lab.", RecordType::A, Ask::default());
+    assert!(udp_exchange(address, &q, Duration::from_millis(300)).is_none());
+    assert!(matches!(tcp_query(address, &q, T), TcpOutcome::Refused));
+}
