@@ -45,6 +45,8 @@ pub struct CacheConfig {
     pub delegations: usize,
     /// Upstream servers whose health (RTT, EDNS, lameness) is remembered.
     pub servers: usize,
+    /// Finished UDP answers kept as wire bytes for the fast path.
+    pub packets: usize,
 }
 
 /// Bounds on the work one client query may cause (each hit is recorded in the trace).
@@ -97,6 +99,7 @@ impl Default for CacheConfig {
             negative: 20_000,
             delegations: 10_000,
             servers: 10_000,
+            packets: 20_000,
         }
     }
 }
@@ -182,6 +185,7 @@ impl Config {
             ("cache.negative", self.cache.negative as u64),
             ("cache.delegations", self.cache.delegations as u64),
             ("cache.servers", self.cache.servers as u64),
+            ("cache.packets", self.cache.packets as u64),
         ] {
             if value == 0 {
                 return bad(format!("{name} must be greater than 0"));

@@ -474,3 +474,42 @@ fn shutdown_finishes_answers_in_flight_then_stops_listening() {
     assert!(udp_exchange(address, &q, Duration::from_millis(300)).is_none());
     assert!(matches!(tcp_query(address, &q, T), TcpOutcome::Refused));
 }
+
+#[test]
+fn repeated_answers_come_from_the_packet_cache_but_failures_are_traced_each_time() {
+    let address = start(lab_config());
+    let first = ask_udp(address, &query("mx.lab.", RecordType::MX, Ask::default()));
+    assert_eq!(first.metadata.response_code, ResponseCode::NoError);
+    // Same question in another letter case: same records, this query's ID and spelling.
+    let again = query("Mx.LaB.", RecordType::MX, Ask::default());
+    let second = ask_udp(address, &again);
+    assert_eq!(second.metadata.id, again.metadata.id);
+    assert_eq!(second.queries[0].name().to_string(), "Mx.LaB.");
+    assert_eq!(second.answers.len(), first.answers.len());
+    for (a, b) in first.answers.iter().zip(&second.answers) {
+        assert_eq!(a.data, b.data);
+        assert!(b.ttl <= a.ttl, "TTL went up: {} -> {}", a.ttl, b.ttl);
+    }
+    // A failure is never served from the packet cache: each carries its own trace id.
+    let trace_id = |m: &Message| {
+        ede(m)
+            .first()
+            .map(|(_, text)| text.clone())
+            .unwrap_or_default()
+    };
+    let one = ask_udp(
+        address,
+        &query("allow-query-none.lab.", RecordType::A, Ask::default()),
+    );
+    let two = ask_udp(
+        address,
+        &query("allow-query-none.lab.", RecordType::A, Ask::default()),
+    );
+    assert_eq!(rcode(&one), 2);
+    assert_eq!(rcode(&two), 2);
+    assert_ne!(
+        trace_id(&one),
+        trace_id(&two),
+        "a failure was answered from a cache without a new trace"
+    );
+}

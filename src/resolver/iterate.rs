@@ -69,9 +69,25 @@ fn label_count(name: &Name) -> usize {
     name.iter().count()
 }
 
+/// A short id naming one resolution in EXTRA-TEXT and logs. Not a secret (unlike query IDs,
+/// which come from the CSPRNG in `transport`), so a per-thread xorshift seeded once from the
+/// OS is enough, and keeps a system call off every cache hit.
 fn trace_id() -> String {
-    let id = (u32::from(transport::random_id()) << 16) | u32::from(transport::random_id());
-    format!("{:06x}", id & 0xff_ffff)
+    thread_local! {
+        static STATE: std::cell::Cell<u64> = std::cell::Cell::new(
+            (u64::from(transport::random_id()) << 32 | u64::from(transport::random_id()) << 16 | 1)
+                | 1,
+        );
+    }
+    let value = STATE.with(|state| {
+        let mut x = state.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        state.set(x);
+        x
+    });
+    format!("{:06x}", value & 0xff_ffff)
 }
 
 impl Iterator {

@@ -208,6 +208,11 @@ impl Resolver {
         self.inner.resolve(name, rtype).await
     }
 
+    /// Now, by the resolver's clock (seconds since the epoch).
+    pub fn now(&self) -> u64 {
+        self.inner.clock.now()
+    }
+
     /// Cache statistics: (hits, misses).
     pub fn cache_stats(&self) -> (u64, u64) {
         self.inner.cache_stats()

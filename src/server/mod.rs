@@ -13,6 +13,7 @@
 //! Limitations: no DNS cookies (RFC 7873), no DoT/DoH, no rate limiting beyond the bounds on
 //! in-flight queries and TCP connections.
 
+mod packet_cache;
 pub mod respond;
 mod tcp;
 mod udp;
@@ -69,6 +70,8 @@ struct Shared {
     connections: Arc<Semaphore>,
     /// Becomes true when shutdown starts; TCP connections stop reading.
     stopping: watch::Receiver<bool>,
+    /// Finished UDP answers, for the fast path.
+    packets: packet_cache::PacketCache,
 }
 
 /// The outcome of admitting one message.
@@ -77,7 +80,7 @@ enum Admission {
     Immediate(Option<Vec<u8>>),
     /// Resolve, holding the permit until the answer is handed to the transport. Boxed: a
     /// parsed query is large and the other variant is not.
-    Resolve(Box<respond::Request>, OwnedSemaphorePermit),
+    Resolve(Box<respond::Request>, OwnedSemaphorePermit, Option<Vec<u8>>),
 }
 
 /// Binds every `config.listen` address and serves until `shutdown` completes.
@@ -118,6 +121,7 @@ impl Server {
                 resolving_limit,
                 connections: Arc::new(Semaphore::new(MAX_TCP_CONNECTIONS)),
                 stopping,
+                packets: packet_cache::PacketCache::new(config.cache.packets),
             }),
         })
     }
@@ -179,9 +183,7 @@ async fn bind_pair(
             transport,
             source,
         };
-        let udp = UdpSocket::bind(address)
-            .await
-            .map_err(|e| bind_error("UDP", address, e))?;
+        let udp = udp::bind_shared(address).map_err(|e| bind_error("UDP", address, e))?;
         let bound = udp
             .local_addr()
             .map_err(|e| bind_error("UDP", address, e))?;
@@ -199,11 +201,23 @@ impl Shared {
     /// Screens one message and, for a question to resolve, takes a resolution slot without
     /// waiting: a full resolver answers SERVFAIL now rather than queueing without bound.
     fn admit(&self, packet: &[u8], client: IpAddr, transport: Transport) -> Admission {
+        // UDP fast path: a plain question from an allowed client whose answer is cached whole.
+        let key = match transport {
+            Transport::Udp if self.allow.iter().any(|net| net.contains(&client)) => {
+                packet_cache::query_key(packet)
+            }
+            _ => None,
+        };
+        if let Some(key) = &key {
+            if let Some(reply) = self.packets.lookup(key, packet, self.resolver.now()) {
+                return Admission::Immediate(Some(reply));
+            }
+        }
         match respond::screen(packet, client, &self.allow) {
             Screened::Drop => Admission::Immediate(None),
             Screened::Reply(reply) => Admission::Immediate(reply.encode(transport)),
             Screened::Resolve(request) => match self.resolving.clone().try_acquire_owned() {
-                Ok(permit) => Admission::Resolve(Box::new(request), permit),
+                Ok(permit) => Admission::Resolve(Box::new(request), permit, key),
                 Err(_) => {
                     tracing::warn!(
                         question = %format!("{} {}", request.name, request.rtype),
@@ -218,10 +232,19 @@ impl Shared {
     }
 
     /// Resolves an admitted question and encodes the answer for `transport`.
-    async fn resolve(&self, request: &respond::Request, transport: Transport) -> Option<Vec<u8>> {
+    async fn resolve(
+        &self,
+        request: &respond::Request,
+        transport: Transport,
+        key: Option<Vec<u8>>,
+    ) -> Option<Vec<u8>> {
         let resolution = self.resolver.resolve(&request.name, request.rtype).await;
         log_resolution(&resolution);
-        respond::answer(request, &resolution).encode(transport)
+        let reply = respond::answer(request, &resolution).encode(transport)?;
+        if let Some(key) = key {
+            self.packets.store(key, &reply, self.resolver.now());
+        }
+        Some(reply)
     }
 }
 

@@ -92,10 +92,10 @@ async fn connection(
                     break;
                 }
             }
-            Admission::Resolve(request, permit) => {
+            Admission::Resolve(request, permit, _) => {
                 let (shared, answers) = (shared.clone(), answers.clone());
                 tokio::spawn(async move {
-                    let reply = shared.resolve(&request, Transport::Tcp).await;
+                    let reply = shared.resolve(&request, Transport::Tcp, None).await;
                     // The resolution slot is free once resolved: a client slow to read its
                     // answers holds only its own connection's slots, not the resolver's.
                     drop(permit);

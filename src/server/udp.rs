@@ -17,7 +17,50 @@ use super::{Admission, Shared};
 const ERROR_PAUSE: Duration = Duration::from_millis(5);
 
 pub(super) async fn serve(shared: Arc<Shared>, socket: UdpSocket) {
-    let socket = Arc::new(socket);
+    // One receive loop per worker thread on the same socket, so reading and screening
+    // queries is not serialised on a single task.
+    let loops = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let mut sockets = vec![socket];
+    if let Ok(local) = sockets[0].local_addr() {
+        for _ in 1..loops {
+            match bind_shared(local) {
+                Ok(extra) => sockets.push(extra),
+                Err(e) => {
+                    tracing::debug!(error = %e, "no extra SO_REUSEPORT socket; fewer receive loops");
+                    break;
+                }
+            }
+        }
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for socket in sockets {
+        tasks.spawn(receive_loop(shared.clone(), Arc::new(socket)));
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+/// A UDP socket with SO_REUSEPORT, so one listen address can have a socket (and a receive
+/// loop) per worker thread and the kernel spreads clients across them (as unbound's
+/// so-reuseport does).
+pub(super) fn bind_shared(address: std::net::SocketAddr) -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(
+        Domain::for_address(address),
+        Type::DGRAM,
+        Some(Protocol::UDP),
+    )?;
+    if address.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_port(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&address.into())?;
+    UdpSocket::from_std(socket.into())
+}
+
+async fn receive_loop(shared: Arc<Shared>, socket: Arc<UdpSocket>) {
     let mut buf = vec![0u8; 65535];
     loop {
         let (len, peer) = match socket.recv_from(&mut buf).await {
@@ -34,15 +77,38 @@ pub(super) async fn serve(shared: Arc<Shared>, socket: UdpSocket) {
             Admission::Immediate(Some(reply)) => {
                 let _ = socket.send_to(&reply, peer).await;
             }
-            Admission::Resolve(request, permit) => {
-                let (shared, socket) = (shared.clone(), socket.clone());
-                tokio::spawn(async move {
-                    if let Some(reply) = shared.resolve(&request, Transport::Udp).await {
-                        let _ = socket.send_to(&reply, peer).await;
-                    }
+            Admission::Resolve(request, permit, key) => {
+                let shared = shared.clone();
+                let mut resolution = Box::pin(async move {
+                    let reply = shared.resolve(&request, Transport::Udp, key).await;
                     drop(permit);
+                    reply
                 });
+                // A cache hit completes on its first poll: answer it here, without a task.
+                // Anything that has to wait for the network moves to its own task.
+                match poll_once(resolution.as_mut()) {
+                    std::task::Poll::Ready(reply) => {
+                        if let Some(reply) = reply {
+                            let _ = socket.send_to(&reply, peer).await;
+                        }
+                    }
+                    std::task::Poll::Pending => {
+                        let socket = socket.clone();
+                        tokio::spawn(async move {
+                            if let Some(reply) = resolution.await {
+                                let _ = socket.send_to(&reply, peer).await;
+                            }
+                        });
+                    }
+                }
             }
         }
     }
+}
+
+/// Polls a future once with a waker that does nothing: a future that is still pending is then
+/// handed to a task, whose own waker takes over (a future may be re-polled with a new waker).
+fn poll_once<F: std::future::Future>(future: std::pin::Pin<&mut F>) -> std::task::Poll<F::Output> {
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    future.poll(&mut context)
 }
