@@ -8,6 +8,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-3}
+# One core for the resolver under test, the other for dnsperf, so the two resolvers get the
+# same CPU and the load generator does not steal from them (this machine has 2 cores).
+SERVER_CPU=${SERVER_CPU:-1}
+LOAD_CPU=${LOAD_CPU:-0}
 CLIENTS=${CLIENTS:-20}
 WORK=$(mktemp -d /tmp/whydns-bench.XXXXXX)
 WHYDNS_PORT=5301
@@ -32,7 +37,7 @@ awk '$3 != "SERVFAIL" {print $1, $2}' "$WORK/all.txt" >"$WORK/hits.txt"
 awk '{print $1, $2}' "$WORK/all.txt" >"$WORK/cold.txt"
 
 start_whydns() {
-  $BIN serve --listen "127.0.0.1:$WHYDNS_PORT" --root-hints "$WORK/lab/lab-root.hints" >"$WORK/whydns.log" 2>&1 &
+  taskset -c "$SERVER_CPU" $BIN serve --listen "127.0.0.1:$WHYDNS_PORT" --root-hints "$WORK/lab/lab-root.hints" >"$WORK/whydns.log" 2>&1 &
   WHYDNS_PID=$!; pids+=($WHYDNS_PID); sleep 0.5
 }
 start_unbound() {
@@ -47,7 +52,7 @@ server:
   pidfile: ""
   use-syslog: no
   logfile: "$WORK/unbound.log"
-  num-threads: 2
+  num-threads: 1
   do-not-query-localhost: no
   root-hints: "$WORK/lab/lab-root.hints"
   module-config: "iterator"
@@ -57,14 +62,14 @@ server:
 remote-control:
   control-enable: no
 CONF
-  unbound -c "$WORK/unbound.conf" &
+  taskset -c "$SERVER_CPU" unbound -c "$WORK/unbound.conf" &
   UNBOUND_PID=$!; pids+=($UNBOUND_PID); sleep 0.5
 }
 rss_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 
 # dnsperf -v prints "> RCODE name type seconds" per query: percentiles from those lines.
 measure() { # port file seconds -> "qps p50_ms p99_ms"
-  dnsperf -s 127.0.0.1 -p "$1" -d "$2" -l "$3" -c "$CLIENTS" -q 200 -v 2>/dev/null >"$WORK/run.txt" || true
+  taskset -c "$LOAD_CPU" dnsperf -s 127.0.0.1 -p "$1" -d "$2" -l "$3" -c "$CLIENTS" -q 200 -v 2>/dev/null >"$WORK/run.txt" || true
   python3 - "$WORK/run.txt" <<'PY'
 import sys, re
 lat = []; qps = 0.0
@@ -95,10 +100,26 @@ echo "whydns ${W_COLD}s  unbound ${U_COLD}s"
 echo "== cache hits: $(wc -l <"$WORK/hits.txt") names, ${DURATION}s, $CLIENTS clients"
 dnsperf -s 127.0.0.1 -p $WHYDNS_PORT -d "$WORK/hits.txt" -n 2 >/dev/null 2>&1 || true
 dnsperf -s 127.0.0.1 -p $UNBOUND_PORT -d "$WORK/hits.txt" -n 2 >/dev/null 2>&1 || true
-read -r W_QPS W_P50 W_P99 < <(measure $WHYDNS_PORT "$WORK/hits.txt" "$DURATION")
-read -r U_QPS U_P50 U_P99 < <(measure $UNBOUND_PORT "$WORK/hits.txt" "$DURATION")
+# Alternate the two, ROUNDS times each, and report the median round of each.
+: >"$WORK/rounds.txt"
+for round in $(seq "$ROUNDS"); do
+  echo "whydns $(measure $WHYDNS_PORT "$WORK/hits.txt" "$DURATION")" >>"$WORK/rounds.txt"
+  echo "unbound $(measure $UNBOUND_PORT "$WORK/hits.txt" "$DURATION")" >>"$WORK/rounds.txt"
+done
 W_RSS=$(rss_kib $WHYDNS_PID); U_RSS=$(rss_kib $UNBOUND_PID)
-printf "%-8s %10s %9s %9s %12s\n" "" "qps" "p50 ms" "p99 ms" "peak RSS KiB"
-printf "%-8s %10s %9s %9s %12s\n" whydns "$W_QPS" "$W_P50" "$W_P99" "$W_RSS"
-printf "%-8s %10s %9s %9s %12s\n" unbound "$U_QPS" "$U_P50" "$U_P99" "$U_RSS"
-python3 -c "print(f'ratio whydns/unbound (cache-hit qps): {$W_QPS/$U_QPS:.2f}')"
+python3 - "$WORK/rounds.txt" "$W_RSS" "$U_RSS" <<'PY'
+import sys, statistics
+rows = {}
+for line in open(sys.argv[1]):
+    who, qps, p50, p99 = line.split()
+    rows.setdefault(who, []).append((float(qps), float(p50), float(p99)))
+rss = {"whydns": sys.argv[2], "unbound": sys.argv[3]}
+print(f"{'':8} {'qps (median)':>13} {'p50 ms':>8} {'p99 ms':>8} {'peak RSS KiB':>13}  rounds (qps)")
+median = {}
+for who in ("whydns", "unbound"):
+    runs = sorted(rows[who])
+    mid = runs[len(runs) // 2]
+    median[who] = mid[0]
+    print(f"{who:8} {mid[0]:13.0f} {mid[1]:8.3f} {mid[2]:8.3f} {rss[who]:>13}  {' '.join(f'{r[0]:.0f}' for r in rows[who])}")
+print(f"ratio whydns/unbound (cache-hit qps, medians): {median['whydns'] / median['unbound']:.2f}")
+PY

@@ -13,6 +13,8 @@
 //! Limitations: no DNS cookies (RFC 7873), no DoT/DoH, no rate limiting beyond the bounds on
 //! in-flight queries and TCP connections.
 
+#[cfg(target_os = "linux")]
+mod mmsg;
 mod packet_cache;
 pub mod respond;
 mod tcp;

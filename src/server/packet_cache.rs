@@ -178,16 +178,15 @@ impl PacketCache {
         }
         let age = (now - entry.stored) as u32;
         let mut wire = entry.wire.clone();
-        let ttls = entry.ttls.clone();
+        for &(at, ttl) in &entry.ttls {
+            wire[at..at + 4].copy_from_slice(&ttl.saturating_sub(age).to_be_bytes());
+        }
         drop(entries);
         wire[..2].copy_from_slice(&packet[..2]);
         // The question as the client wrote it (same length: only letter case may differ).
         let qname_len = skip_name(packet, 12)? - 12;
         wire.get_mut(12..12 + qname_len)?
             .copy_from_slice(&packet[12..12 + qname_len]);
-        for (at, ttl) in ttls {
-            wire[at..at + 4].copy_from_slice(&ttl.saturating_sub(age).to_be_bytes());
-        }
         Some(wire)
     }
 

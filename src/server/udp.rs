@@ -5,6 +5,7 @@
 //! Limitations: no response rate limiting; replies are sent from the receiving socket, so a
 //! wildcard listen address answers from the kernel's chosen source address.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -60,11 +61,21 @@ pub(super) fn bind_shared(address: std::net::SocketAddr) -> std::io::Result<UdpS
     UdpSocket::from_std(socket.into())
 }
 
+/// Linux: batches of datagrams per system call (recvmmsg/sendmmsg).
+#[cfg(target_os = "linux")]
 async fn receive_loop(shared: Arc<Shared>, socket: Arc<UdpSocket>) {
-    let mut buf = vec![0u8; 65535];
+    use super::mmsg::{self, BATCH, MAX_QUERY};
+    let mut bufs: Vec<Vec<u8>> = (0..BATCH).map(|_| vec![0u8; MAX_QUERY]).collect();
+    let mut replies: Vec<(Vec<u8>, SocketAddr)> = Vec::with_capacity(BATCH);
     loop {
-        let (len, peer) = match socket.recv_from(&mut buf).await {
+        let received = match mmsg::recv_batch(&socket, &mut bufs) {
             Ok(received) => received,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if socket.readable().await.is_err() {
+                    tokio::time::sleep(ERROR_PAUSE).await;
+                }
+                continue;
+            }
             Err(e) => {
                 // ICMP errors from earlier sends surface here on Linux; they are not fatal.
                 tracing::debug!(error = %e, "UDP receive error");
@@ -72,34 +83,82 @@ async fn receive_loop(shared: Arc<Shared>, socket: Arc<UdpSocket>) {
                 continue;
             }
         };
-        match shared.admit(&buf[..len], peer.ip(), Transport::Udp) {
-            Admission::Immediate(None) => {}
-            Admission::Immediate(Some(reply)) => {
-                let _ = socket.send_to(&reply, peer).await;
+        for (buf, (len, peer)) in bufs.iter().zip(received) {
+            // Length 0: empty or larger than a buffer; neither is a query worth an answer.
+            if len == 0 {
+                continue;
             }
-            Admission::Resolve(request, permit, key) => {
-                let shared = shared.clone();
-                let mut resolution = Box::pin(async move {
-                    let reply = shared.resolve(&request, Transport::Udp, key).await;
-                    drop(permit);
-                    reply
-                });
-                // A cache hit completes on its first poll: answer it here, without a task.
-                // Anything that has to wait for the network moves to its own task.
-                match poll_once(resolution.as_mut()) {
-                    std::task::Poll::Ready(reply) => {
-                        if let Some(reply) = reply {
+            if let Some(reply) = handle(&shared, &socket, &buf[..len], peer) {
+                replies.push((reply, peer));
+            }
+        }
+        while !replies.is_empty() {
+            match mmsg::send_batch(&socket, &replies) {
+                Ok(sent) => {
+                    replies.drain(..sent.max(1).min(replies.len()));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if socket.writable().await.is_err() {
+                        replies.clear();
+                    }
+                }
+                Err(_) => {
+                    // The first datagram could not be sent (e.g. no route): skip it.
+                    replies.remove(0);
+                }
+            }
+        }
+    }
+}
+
+/// Elsewhere: one datagram per system call.
+#[cfg(not(target_os = "linux"))]
+async fn receive_loop(shared: Arc<Shared>, socket: Arc<UdpSocket>) {
+    let mut buf = vec![0u8; 65535];
+    loop {
+        let (len, peer) = match socket.recv_from(&mut buf).await {
+            Ok(received) => received,
+            Err(e) => {
+                tracing::debug!(error = %e, "UDP receive error");
+                tokio::time::sleep(ERROR_PAUSE).await;
+                continue;
+            }
+        };
+        if let Some(reply) = handle(&shared, &socket, &buf[..len], peer) {
+            let _ = socket.send_to(&reply, peer).await;
+        }
+    }
+}
+
+/// Screens one datagram. Returns the reply to send now (refusals, packet-cache and record
+/// cache hits); a question that must wait for the network gets its own task, which sends
+/// its reply itself.
+fn handle(
+    shared: &Arc<Shared>,
+    socket: &Arc<UdpSocket>,
+    packet: &[u8],
+    peer: SocketAddr,
+) -> Option<Vec<u8>> {
+    match shared.admit(packet, peer.ip(), Transport::Udp) {
+        Admission::Immediate(reply) => reply,
+        Admission::Resolve(request, permit, key) => {
+            let shared = shared.clone();
+            let mut resolution = Box::pin(async move {
+                let reply = shared.resolve(&request, Transport::Udp, key).await;
+                drop(permit);
+                reply
+            });
+            // A cache hit completes on its first poll: answer it here, without a task.
+            match poll_once(resolution.as_mut()) {
+                std::task::Poll::Ready(reply) => reply,
+                std::task::Poll::Pending => {
+                    let socket = socket.clone();
+                    tokio::spawn(async move {
+                        if let Some(reply) = resolution.await {
                             let _ = socket.send_to(&reply, peer).await;
                         }
-                    }
-                    std::task::Poll::Pending => {
-                        let socket = socket.clone();
-                        tokio::spawn(async move {
-                            if let Some(reply) = resolution.await {
-                                let _ = socket.send_to(&reply, peer).await;
-                            }
-                        });
-                    }
+                    });
+                    None
                 }
             }
         }
