@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod dnssec;
 pub mod explain;
 pub mod lab;
 pub mod resolver;

@@ -1,0 +1,21 @@
+//! The DNSSEC validator's pure parts: signature checks that return counters, DS matching,
+//! the algorithms whydns validates, and trust anchors.
+//!
+//! RFCs: 4033–4035, 5011 (revocation), 5702, 6605, 8080, 8624, 4509; RFC 7958 for the root
+//! anchors. The chain of trust and denial proofs will build on these modules.
+//!
+//! # Limitations
+//! Nothing here fetches records or reads the clock; wiring into the resolver comes later.
+
+pub mod anchor;
+pub mod crypto;
+pub mod ds;
+pub mod rrsig;
+
+pub use anchor::{Anchor, AnchorError, TrustAnchors};
+pub use crypto::{algorithm_supported, verify_signature, CryptoFailure};
+pub use ds::{digest_supported, ds_matches, key_tag, DsMatch};
+pub use rrsig::{
+    check_signatures, signed_data, SignatureCheck, SignatureDetail, SignatureVerdict,
+    VerificationBudget, MAX_KEYS_PER_SIGNATURE,
+};
