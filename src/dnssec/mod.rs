@@ -11,6 +11,7 @@ pub mod anchor;
 pub mod crypto;
 pub mod ds;
 pub mod rrsig;
+pub mod verdict;
 
 pub use anchor::{Anchor, AnchorError, TrustAnchors};
 pub use crypto::{algorithm_supported, verify_signature, CryptoFailure};
@@ -19,3 +20,4 @@ pub use rrsig::{
     check_signatures, signed_data, SignatureCheck, SignatureDetail, SignatureVerdict,
     VerificationBudget, MAX_KEYS_PER_SIGNATURE,
 };
+pub use verdict::{BogusReason, InsecureReason, Security, SignatureFailure};

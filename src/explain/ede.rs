@@ -14,20 +14,44 @@ pub const EDE_OPTION: u16 = 15;
 #[repr(u16)]
 pub enum EdeCode {
     OtherError = 0,
+    UnsupportedDnskeyAlgorithm = 1,
+    UnsupportedDsDigestType = 2,
+    DnssecIndeterminate = 5,
+    DnssecBogus = 6,
+    SignatureExpired = 7,
+    SignatureNotYetValid = 8,
+    DnskeyMissing = 9,
+    RrsigsMissing = 10,
+    NoZoneKeyBitSet = 11,
+    NsecMissing = 12,
     Prohibited = 18,
     NotAuthoritative = 20,
     NoReachableAuthority = 22,
     NetworkError = 23,
+    SignatureExpiredBeforeValid = 25,
+    UnsupportedNsec3Iterations = 27,
 }
 
 impl EdeCode {
     pub fn name(self) -> &'static str {
         match self {
             EdeCode::OtherError => "Other Error",
+            EdeCode::UnsupportedDnskeyAlgorithm => "Unsupported DNSKEY Algorithm",
+            EdeCode::UnsupportedDsDigestType => "Unsupported DS Digest Type",
+            EdeCode::DnssecIndeterminate => "DNSSEC Indeterminate",
+            EdeCode::DnssecBogus => "DNSSEC Bogus",
+            EdeCode::SignatureExpired => "Signature Expired",
+            EdeCode::SignatureNotYetValid => "Signature Not Yet Valid",
+            EdeCode::DnskeyMissing => "DNSKEY Missing",
+            EdeCode::RrsigsMissing => "RRSIGs Missing",
+            EdeCode::NoZoneKeyBitSet => "No Zone Key Bit Set",
+            EdeCode::NsecMissing => "NSEC Missing",
             EdeCode::Prohibited => "Prohibited",
             EdeCode::NotAuthoritative => "Not Authoritative",
             EdeCode::NoReachableAuthority => "No Reachable Authority",
             EdeCode::NetworkError => "Network Error",
+            EdeCode::SignatureExpiredBeforeValid => "Signature Expired before Valid",
+            EdeCode::UnsupportedNsec3Iterations => "Unsupported NSEC3 Iterations Value",
         }
     }
 }
