@@ -26,17 +26,9 @@ fn main() {
     let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap());
     std::fs::write(out_dir.join("scenario_tests.rs"), out).unwrap();
 
-    // Resolver tests: every scenario whose outcome does not depend on DNSSEC validation.
+    // Resolver tests: every scenario, validation included.
     let mut resolver = String::new();
     for id in &ids {
-        let text =
-            std::fs::read_to_string(format!("testzones/scenarios/{id}.toml")).unwrap_or_default();
-        if text
-            .lines()
-            .any(|l| l.replace(' ', "") == "category=\"dnssec\"")
-        {
-            continue;
-        }
         let fn_name = id.replace(['-', '.'], "_");
         let _ = writeln!(
             resolver,

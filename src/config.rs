@@ -15,8 +15,10 @@ pub struct Config {
     pub listen: Vec<SocketAddr>,
     /// Root hints file (named.root format); None: the built-in IANA hints.
     pub root_hints: Option<PathBuf>,
-    /// Trust anchor files (DS or DNSKEY lines); None: the built-in IANA root anchors.
+    /// Trust anchor files (DS or DNSKEY lines); empty: the built-in IANA root anchors.
     pub trust_anchors: Vec<PathBuf>,
+    /// DNSSEC validation (RFC 4035 §5); off only for debugging (`--no-validate`).
+    pub validate: bool,
     /// RFC 9156 QNAME minimisation (relaxed: falls back to the full name on NXDOMAIN).
     pub qname_minimisation: bool,
     /// Source addresses for upstream queries (None: chosen by the kernel).
@@ -69,6 +71,14 @@ pub struct Limits {
     pub concurrent_queries: usize,
     /// Events kept per trace.
     pub trace_events: usize,
+    /// Signature verifications per client query (KeyTrap, CVE-2023-50387).
+    pub signature_checks: u32,
+    /// NSEC3 hash computations per client query (CVE-2023-50868).
+    pub nsec3_hashes: u32,
+    /// NSEC3 proofs above this many iterations make the answer insecure (RFC 9276 §3.2).
+    pub nsec3_max_iterations: u16,
+    /// ... and above this many, SERVFAIL.
+    pub nsec3_servfail_iterations: u16,
 }
 
 impl Default for Config {
@@ -77,6 +87,7 @@ impl Default for Config {
             listen: vec!["127.0.0.1:53".parse().unwrap(), "[::1]:53".parse().unwrap()],
             root_hints: None,
             trust_anchors: Vec::new(),
+            validate: true,
             qname_minimisation: true,
             source_v4: None,
             source_v6: None,
@@ -117,6 +128,10 @@ impl Default for Limits {
             rounds: 2,
             concurrent_queries: 2000,
             trace_events: 2000,
+            signature_checks: 64,
+            nsec3_hashes: 64,
+            nsec3_max_iterations: 150,
+            nsec3_servfail_iterations: 500,
         }
     }
 }
@@ -181,6 +196,8 @@ impl Config {
             ("limits.rounds", l.rounds as u64),
             ("limits.concurrent_queries", l.concurrent_queries as u64),
             ("limits.trace_events", l.trace_events as u64),
+            ("limits.signature_checks", l.signature_checks as u64),
+            ("limits.nsec3_hashes", l.nsec3_hashes as u64),
             ("cache.records", self.cache.records as u64),
             ("cache.negative", self.cache.negative as u64),
             ("cache.delegations", self.cache.delegations as u64),

@@ -1,6 +1,6 @@
-//! The resolver against the lab: every scenario that does not depend on DNSSEC validation is
-//! resolved over real sockets and must give the scenario's RCODE, EDE codes, an answer where
-//! one is expected, and the key events its file lists under `expect.trace`.
+//! The resolver against the lab: every scenario is resolved over real sockets, validating
+//! against the lab's trust anchor, and must give the scenario's RCODE, EDE codes, AD bit, an
+//! answer where one is expected, and the key events its file lists under `expect.trace`.
 
 mod common;
 
@@ -22,6 +22,7 @@ fn resolver() -> &'static Resolver {
         std::fs::write(&hints, whydns::lab::lab_root_hints(&lab.lab)).unwrap();
         let config = Config {
             root_hints: Some(hints),
+            trust_anchors: vec![common::lab_anchor_file()],
             upstream_port: lab.running.port,
             ..Config::default()
         };
@@ -30,13 +31,17 @@ fn resolver() -> &'static Resolver {
 }
 
 pub fn resolve(name: &str, rtype: RecordType) -> Resolution {
+    resolve_with(name, rtype, false)
+}
+
+pub fn resolve_with(name: &str, rtype: RecordType, checking_disabled: bool) -> Resolution {
     let resolver = resolver().clone();
     let name = Name::from_ascii(name).unwrap();
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
-        .block_on(async move { resolver.resolve(&name, rtype).await })
+        .block_on(async move { resolver.resolve_with(&name, rtype, checking_disabled).await })
 }
 
 /// True when the trace holds an event with this tag whose fields contain `detail`.
@@ -92,6 +97,12 @@ fn run_scenario(id: &str) {
             }
         }
     }
+    assert_eq!(
+        resolution.authenticated(),
+        scenario.expect.ad,
+        "{id}: AD; security {:?}\n{story}",
+        resolution.security
+    );
     if scenario.expect.rcode == "NOERROR" && scenario.id != "nodata" {
         assert!(
             resolution.answers.iter().any(|r| r.record_type() == rtype),
@@ -106,6 +117,21 @@ fn run_scenario(id: &str) {
                 .iter()
                 .any(|r| r.record_type() == RecordType::SOA),
             "{id}: NXDOMAIN without SOA"
+        );
+    }
+    // "+cd makes it work -> it is DNSSEC": every bogus answer comes back with CD set.
+    if scenario.category == whydns::lab::Category::Dnssec && scenario.expect.rcode == "SERVFAIL" {
+        let unchecked = resolve_with(&scenario.query.name, rtype, true);
+        let rcode = whydns::explain::event::rcode_name(unchecked.rcode());
+        assert!(
+            rcode == "NOERROR" || rcode == "NXDOMAIN",
+            "{id}: with CD: {rcode}"
+        );
+        assert!(!unchecked.authenticated(), "{id}: AD with CD");
+        assert!(
+            unchecked.ede().is_empty(),
+            "{id}: EDE with CD: {:?}",
+            unchecked.ede()
         );
     }
     for wanted in &scenario.expect.trace {

@@ -36,11 +36,17 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 /// A configuration whose resolver recurses through the shared lab, listening on a free port.
 fn lab_config() -> Config {
     let lab = common::lab();
-    let hints = std::env::temp_dir().join(format!("whydns-serve-hints-{}", std::process::id()));
-    std::fs::write(&hints, whydns::lab::lab_root_hints(&lab.lab)).unwrap();
+    // Written once: tests run in parallel and must not read a half-written file.
+    static HINTS: OnceLock<std::path::PathBuf> = OnceLock::new();
+    let hints = HINTS.get_or_init(|| {
+        let hints = std::env::temp_dir().join(format!("whydns-serve-hints-{}", std::process::id()));
+        std::fs::write(&hints, whydns::lab::lab_root_hints(&lab.lab)).unwrap();
+        hints
+    });
     Config {
         listen: vec!["127.0.0.1:0".parse().unwrap()],
-        root_hints: Some(hints),
+        root_hints: Some(hints.clone()),
+        trust_anchors: vec![common::lab_anchor_file()],
         upstream_port: lab.running.port,
         ..Config::default()
     }
@@ -127,7 +133,13 @@ fn cname_chain_and_nxdomain_come_back_whole() {
         &query("www.cname-chain.lab.", RecordType::A, Ask::default()),
     );
     assert_eq!(chain.metadata.response_code, ResponseCode::NoError);
-    let types: Vec<RecordType> = chain.answers.iter().map(|r| r.record_type()).collect();
+    // DO was set, so RRSIGs come along; the chain itself is CNAME, CNAME, A.
+    let types: Vec<RecordType> = chain
+        .answers
+        .iter()
+        .map(|r| r.record_type())
+        .filter(|t| *t != RecordType::RRSIG)
+        .collect();
     assert_eq!(
         types,
         [RecordType::CNAME, RecordType::CNAME, RecordType::A],
@@ -385,7 +397,12 @@ fn two_hundred_clients_at_once_all_get_correct_answers() {
                 assert_eq!(reply.metadata.id, q.metadata.id, "client {i}");
                 assert_eq!(reply.queries, q.queries, "client {i}");
                 assert_eq!(reply.metadata.response_code, expected, "client {i} {name}");
-                assert_eq!(reply.answers.len(), answers, "client {i} {name}");
+                let data = reply
+                    .answers
+                    .iter()
+                    .filter(|r| r.record_type() != RecordType::RRSIG)
+                    .count();
+                assert_eq!(data, answers, "client {i} {name}");
             })
         })
         .collect();
@@ -512,4 +529,59 @@ fn repeated_answers_come_from_the_packet_cache_but_failures_are_traced_each_time
         trace_id(&two),
         "a failure was answered from a cache without a new trace"
     );
+}
+
+#[test]
+fn dnssec_flags_ad_do_and_cd_behave_as_rfc_4035_says() {
+    let address = server();
+    // Secure data with DO: AD set, RRSIGs included.
+    let secure = ask_udp(address, &query("valid.lab.", RecordType::A, Ask::default()));
+    assert_eq!(secure.metadata.response_code, ResponseCode::NoError);
+    assert!(secure.metadata.authentic_data, "{secure}");
+    assert!(secure
+        .answers
+        .iter()
+        .any(|r| r.record_type() == RecordType::RRSIG));
+    // Without DO (and without AD in the query): no AD, no RRSIG.
+    let plain = ask_udp(
+        address,
+        &query(
+            "valid.lab.",
+            RecordType::A,
+            Ask {
+                dnssec_ok: false,
+                ..Ask::default()
+            },
+        ),
+    );
+    assert!(!plain.metadata.authentic_data);
+    assert!(plain
+        .answers
+        .iter()
+        .all(|r| r.record_type() == RecordType::A));
+    // Insecure data: no AD even with DO.
+    let insecure = ask_udp(
+        address,
+        &query("unsigned.lab.", RecordType::A, Ask::default()),
+    );
+    assert_eq!(insecure.metadata.response_code, ResponseCode::NoError);
+    assert!(!insecure.metadata.authentic_data);
+    // Bogus data: SERVFAIL with the specific EDE; with CD the data comes back, without AD.
+    let bogus = ask_udp(
+        address,
+        &query("rrsig-exp-a.lab.", RecordType::A, Ask::default()),
+    );
+    assert_eq!(bogus.metadata.response_code, ResponseCode::ServFail);
+    assert_eq!(ede(&bogus)[0].0, 7, "{:?}", ede(&bogus));
+    assert!(bogus.answers.is_empty());
+    let mut cd = query("rrsig-exp-a.lab.", RecordType::A, Ask::default());
+    cd.metadata.checking_disabled = true;
+    let unchecked = ask_udp(address, &cd);
+    assert_eq!(unchecked.metadata.response_code, ResponseCode::NoError);
+    assert!(unchecked.metadata.checking_disabled);
+    assert!(!unchecked.metadata.authentic_data);
+    assert!(unchecked
+        .answers
+        .iter()
+        .any(|r| r.record_type() == RecordType::A));
 }

@@ -9,12 +9,17 @@
 
 pub mod anchor;
 pub mod crypto;
+pub mod denial;
 pub mod ds;
 pub mod rrsig;
 pub mod verdict;
 
 pub use anchor::{Anchor, AnchorError, TrustAnchors};
 pub use crypto::{algorithm_supported, verify_signature, CryptoFailure};
+pub use denial::{
+    prove_no_ds, prove_nodata, prove_nxdomain, prove_wildcard_expansion, DenialHow, DenialLimits,
+    DenialVerdict, HashBudget,
+};
 pub use ds::{digest_supported, ds_matches, key_tag, DsMatch};
 pub use rrsig::{
     check_signatures, signed_data, SignatureCheck, SignatureDetail, SignatureVerdict,

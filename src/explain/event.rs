@@ -227,6 +227,30 @@ pub enum Event {
         zone: String,
         servers: Vec<(SocketAddr, ServerFailure)>,
     },
+    /// The RRSIGs over one RRset were checked against the zone's keys.
+    SignaturesChecked {
+        owner: String,
+        rtype: String,
+        zone: String,
+        valid: bool,
+        /// The counters and per-signature verdicts (dnssec::SignatureCheck) as data.
+        check: serde_json::Value,
+    },
+    /// A denial of existence (NXDOMAIN, NODATA, no DS, wildcard) was checked.
+    DenialChecked {
+        name: String,
+        claim: String,
+        verdict: serde_json::Value,
+    },
+    /// The security of a zone's keys was established (secure, insecure, bogus).
+    ZoneSecurity {
+        zone: String,
+        security: serde_json::Value,
+    },
+    /// The verdict on the answer as a whole.
+    AnswerSecurity {
+        security: serde_json::Value,
+    },
     ResolutionFinished {
         rcode: String,
         answers: usize,

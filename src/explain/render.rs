@@ -169,6 +169,26 @@ pub fn describe(event: &Event) -> String {
                     .join("; ")
             }
         ),
+        Event::SignaturesChecked {
+            owner,
+            rtype,
+            zone,
+            valid,
+            check,
+        } => format!(
+            "signatures over {owner} {rtype} with the keys of {zone}: {} {}",
+            if *valid { "valid" } else { "NOT valid" },
+            summarise(check)
+        ),
+        Event::DenialChecked {
+            name,
+            claim,
+            verdict,
+        } => {
+            format!("denial check ({claim}) for {name}: {}", summarise(verdict))
+        }
+        Event::ZoneSecurity { zone, security } => format!("zone {zone}: {}", summarise(security)),
+        Event::AnswerSecurity { security } => format!("answer: {}", summarise(security)),
         Event::ResolutionFinished {
             rcode,
             answers,
@@ -231,6 +251,28 @@ fn limit_label(limit: Limit) -> &'static str {
         Limit::CnameChain => "CNAME chain length",
         Limit::SubResolutionDepth => "sub-resolution depth",
         Limit::Deadline => "deadline",
+    }
+}
+
+/// A compact one-line form of a serialised verdict: non-zero counters and short fields.
+fn summarise(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .filter(|(key, v)| {
+                *key != "signatures"
+                    && !matches!(v, serde_json::Value::Null | serde_json::Value::Bool(false))
+                    && v.as_u64() != Some(0)
+            })
+            .map(|(key, v)| match v {
+                serde_json::Value::String(s) => format!("{key}={s}"),
+                serde_json::Value::Object(_) => format!("{key}=({})", summarise(v)),
+                other => format!("{key}={other}"),
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 

@@ -121,7 +121,7 @@ impl Iterator {
                 name: name.clone(),
                 rtype,
                 edns,
-                dnssec_ok: false,
+                dnssec_ok: self.config.validate,
                 timeout,
                 tcp,
             };

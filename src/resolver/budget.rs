@@ -7,6 +7,8 @@ use std::time::Instant;
 use hickory_proto::rr::Name;
 
 use crate::config::Limits;
+use crate::dnssec::denial::HashBudget;
+use crate::dnssec::VerificationBudget;
 use crate::explain::event::{Event, Limit};
 use crate::explain::Trace;
 
@@ -18,6 +20,10 @@ pub struct Ctx {
     deadline: Instant,
     /// (zone, NS name) for every sub-resolution in progress, outermost first.
     pub resolving: Vec<(Name, Name)>,
+    /// Signature verifications left for this query (KeyTrap).
+    pub signatures: VerificationBudget,
+    /// NSEC3 hashes left for this query.
+    pub hashes: HashBudget,
 }
 
 impl Ctx {
@@ -25,6 +31,8 @@ impl Ctx {
         let deadline = Instant::now() + std::time::Duration::from_millis(limits.deadline_ms);
         Ctx {
             trace,
+            signatures: VerificationBudget::new(limits.signature_checks),
+            hashes: HashBudget::new(limits.nsec3_hashes),
             limits,
             queries_sent: 0,
             depth: 0,

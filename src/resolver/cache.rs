@@ -20,13 +20,38 @@ pub enum NegativeKind {
 
 struct Entry {
     records: Vec<Record>,
+    evidence: Evidence,
     expires: u64,
 }
 
 struct Negative {
     kind: NegativeKind,
     soa: Option<Record>,
+    evidence: Evidence,
     expires: u64,
+}
+
+/// What a validator needs besides the records: the zone that served them and the DNSSEC
+/// records that came with them (RRSIGs over them; NSEC/NSEC3 proofs and their RRSIGs).
+#[derive(Debug, Clone, Default)]
+pub struct Evidence {
+    pub zone: Option<Name>,
+    pub dnssec: Vec<Record>,
+}
+
+impl Evidence {
+    /// The RRSIGs over `owner`/`rtype` among the evidence.
+    pub fn signatures_over(&self, owner: &Name, rtype: RecordType) -> Vec<Record> {
+        self.dnssec
+            .iter()
+            .filter(|r| &r.name == owner)
+            .filter(|r| {
+                matches!(&r.data, RData::DNSSEC(hickory_proto::dnssec::rdata::DNSSECRData::RRSIG(sig))
+                    if sig.input().type_covered == rtype)
+            })
+            .cloned()
+            .collect()
+    }
 }
 
 pub struct Cache {
@@ -69,23 +94,34 @@ impl Cache {
     }
 
     /// A cached RRset with TTLs aged to `now`.
-    pub fn rrset(&self, name: &Name, rtype: RecordType, now: u64) -> Option<Vec<Record>> {
+    pub fn rrset(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        now: u64,
+    ) -> Option<(Vec<Record>, Evidence)> {
         let key = (name.to_lowercase(), rtype);
         let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
         let found = match records.get(&key) {
             Some(entry) if entry.expires > now => {
                 let left = (entry.expires - now) as u32;
-                Some(
-                    entry
-                        .records
+                let age = |records: &[Record]| -> Vec<Record> {
+                    records
                         .iter()
                         .map(|r| {
                             let mut r = r.clone();
-                            r.ttl = left;
+                            r.ttl = r.ttl.min(left);
                             r
                         })
-                        .collect(),
-                )
+                        .collect()
+                };
+                let evidence = Evidence {
+                    zone: entry.evidence.zone.clone(),
+                    dnssec: age(&entry.evidence.dnssec),
+                };
+                let mut records = age(&entry.records);
+                records.iter_mut().for_each(|r| r.ttl = left);
+                Some((records, evidence))
             }
             Some(_) => {
                 records.pop(&key);
@@ -97,8 +133,8 @@ impl Cache {
         found
     }
 
-    /// Stores one RRset (all records share owner and type).
-    pub fn store_rrset(&self, rrset: &[Record], now: u64) {
+    /// Stores one RRset (all records share owner and type) with the RRSIGs over it.
+    pub fn store_rrset(&self, rrset: &[Record], evidence: &Evidence, now: u64) {
         let Some(first) = rrset.first() else { return };
         let ttl = self.clamp(rrset.iter().map(|r| r.ttl).min().unwrap_or(0));
         if ttl == 0 {
@@ -107,6 +143,10 @@ impl Cache {
         let key = (first.name.to_lowercase(), first.record_type());
         let entry = Entry {
             records: rrset.to_vec(),
+            evidence: Evidence {
+                zone: evidence.zone.clone(),
+                dnssec: evidence.signatures_over(&first.name, first.record_type()),
+            },
             expires: now + ttl as u64,
         };
         self.records
@@ -116,7 +156,7 @@ impl Cache {
     }
 
     /// Groups `records` by owner and type and stores each RRset.
-    pub fn store_all(&self, records: &[Record], now: u64) {
+    pub fn store_all(&self, records: &[Record], evidence: &Evidence, now: u64) {
         let mut sets: Vec<Vec<Record>> = Vec::new();
         for r in records {
             match sets
@@ -128,7 +168,7 @@ impl Cache {
             }
         }
         for set in sets {
-            self.store_rrset(&set, now);
+            self.store_rrset(&set, evidence, now);
         }
     }
 
@@ -137,7 +177,7 @@ impl Cache {
         name: &Name,
         rtype: RecordType,
         now: u64,
-    ) -> Option<(NegativeKind, Option<Record>)> {
+    ) -> Option<(NegativeKind, Option<Record>, Evidence)> {
         let mut negative = self.negative.lock().unwrap_or_else(|e| e.into_inner());
         for key in [
             (name.to_lowercase(), ANY_TYPE),
@@ -149,7 +189,7 @@ impl Cache {
                     if let Some(s) = soa.as_mut() {
                         s.ttl = (entry.expires - now) as u32;
                     }
-                    return Some((entry.kind, soa));
+                    return Some((entry.kind, soa, entry.evidence.clone()));
                 }
                 negative.pop(&key);
             }
@@ -164,6 +204,7 @@ impl Cache {
         rtype: RecordType,
         kind: NegativeKind,
         soa: Option<Record>,
+        evidence: &Evidence,
         now: u64,
     ) {
         let ttl = soa
@@ -187,6 +228,7 @@ impl Cache {
             Negative {
                 kind,
                 soa,
+                evidence: evidence.clone(),
                 expires: now + ttl as u64,
             },
         );

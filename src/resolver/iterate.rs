@@ -11,16 +11,19 @@ use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use hickory_proto::op::Message;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::budget::Ctx;
-use super::cache::{Cache, NegativeKind};
+use super::cache::{Cache, Evidence, NegativeKind};
 use super::classify::Classified;
 use super::delegation::{Delegation, NsServer, RootHint};
 use super::servers::ServerHealth;
+use super::validate::KeyVerdict;
 use super::{Failure, Outcome, Resolution};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::dnssec::{InsecureReason, Security, TrustAnchors};
 use crate::explain::event::{Event, Limit};
 use crate::explain::Trace;
 use crate::transport;
@@ -31,7 +34,7 @@ pub(super) const EDNS_PAYLOAD: u16 = 1232;
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// What one name lookup (no alias following) ended with.
-enum Lookup {
+pub(super) enum Lookup {
     Answer {
         chain: Vec<Record>,
         rrset: Vec<Record>,
@@ -51,9 +54,73 @@ enum Lookup {
     Failed(Failure),
 }
 
+/// What a resolution collected along its alias chain.
+struct Chained {
+    outcome: Outcome,
+    answers: Vec<Record>,
+    authority: Vec<Record>,
+    /// RRSIGs over the answer records (for DO clients).
+    signatures: Vec<Record>,
+    /// NSEC/NSEC3 proofs and their RRSIGs, and the RRSIG over the SOA (for DO clients).
+    proofs: Vec<Record>,
+    /// None: nothing was validated (validation off, or the lookup failed).
+    security: Option<Security>,
+}
+
+impl Default for Chained {
+    fn default() -> Self {
+        Chained {
+            outcome: Outcome::NoData,
+            answers: Vec::new(),
+            authority: Vec::new(),
+            signatures: Vec::new(),
+            proofs: Vec::new(),
+            security: None,
+        }
+    }
+}
+
+impl Chained {
+    /// Keeps the DNSSEC records a DO client should see with this step's records.
+    fn collect_dnssec(&mut self, lookup: &Lookup, evidence: &Evidence) {
+        let (records, negative): (Vec<&Record>, bool) = match lookup {
+            Lookup::Answer { chain, rrset } => (chain.iter().chain(rrset).collect(), false),
+            Lookup::Alias { chain, .. } => (chain.iter().collect(), false),
+            Lookup::NoData { chain, soa } | Lookup::NxDomain { chain, soa } => {
+                let mut all: Vec<&Record> = chain.iter().collect();
+                all.extend(soa.iter());
+                (all, true)
+            }
+            Lookup::Failed(_) => return,
+        };
+        for record in records {
+            for sig in evidence.signatures_over(&record.name, record.record_type()) {
+                let target = if record.record_type() == RecordType::SOA {
+                    &mut self.proofs
+                } else {
+                    &mut self.signatures
+                };
+                if !target.contains(&sig) {
+                    target.push(sig);
+                }
+            }
+        }
+        if negative {
+            for record in evidence.dnssec.iter() {
+                let is_proof = matches!(record.record_type(), RecordType::NSEC | RecordType::NSEC3)
+                    || matches!(&record.data, RData::DNSSEC(hickory_proto::dnssec::rdata::DNSSECRData::RRSIG(sig))
+                        if matches!(sig.input().type_covered, RecordType::NSEC | RecordType::NSEC3));
+                if is_proof && !self.proofs.contains(record) {
+                    self.proofs.push(record.clone());
+                }
+            }
+        }
+    }
+}
+
 /// What asking one zone's servers ended with.
 enum ZoneStep {
-    Done(Box<Lookup>),
+    Done(Box<(Lookup, Evidence)>),
     Referral(Delegation),
 }
 
@@ -63,6 +130,9 @@ pub(super) struct Iterator {
     pub(super) cache: Cache,
     pub(super) servers: ServerHealth,
     pub(super) clock: Arc<dyn Clock>,
+    pub(super) anchors: TrustAnchors,
+    /// Key verdicts per zone, with their reason, until they expire.
+    pub(super) keys: std::sync::Mutex<lru::LruCache<Name, (KeyVerdict, u64)>>,
 }
 
 fn label_count(name: &Name) -> usize {
@@ -91,8 +161,17 @@ fn trace_id() -> String {
 }
 
 impl Iterator {
-    pub fn new(config: Config, hints: Vec<RootHint>, clock: Arc<dyn Clock>) -> Iterator {
+    pub fn new(
+        config: Config,
+        hints: Vec<RootHint>,
+        anchors: TrustAnchors,
+        clock: Arc<dyn Clock>,
+    ) -> Iterator {
+        let key_capacity =
+            std::num::NonZeroUsize::new(config.cache.delegations.max(1)).expect("non-zero");
         Iterator {
+            anchors,
+            keys: std::sync::Mutex::new(lru::LruCache::new(key_capacity)),
             cache: Cache::new(&config),
             servers: ServerHealth::new(config.cache.servers),
             config,
@@ -108,7 +187,12 @@ impl Iterator {
         )
     }
 
-    pub async fn resolve(&self, name: &Name, rtype: RecordType) -> Resolution {
+    pub async fn resolve(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        checking_disabled: bool,
+    ) -> Resolution {
         let name = name.to_lowercase();
         let trace = Trace::new(trace_id(), self.config.limits.trace_events);
         let mut ctx = Ctx::new(trace, self.config.limits.clone());
@@ -116,72 +200,110 @@ impl Iterator {
             name: name.to_string(),
             rtype: rtype.to_string(),
         });
-        let (outcome, answers, authority) = self.resolve_chain(&mut ctx, name.clone(), rtype).await;
-        let rcode = match &outcome {
-            Outcome::Answer | Outcome::NoData => "NOERROR",
-            Outcome::NxDomain => "NXDOMAIN",
-            Outcome::Failed { .. } => "SERVFAIL",
+        // CD=1 (RFC 4035 §3.2.2): the client validates, or wants to see the data regardless.
+        let validate = self.config.validate && !checking_disabled;
+        let chained = self
+            .resolve_chain(&mut ctx, name.clone(), rtype, validate)
+            .await;
+        let security = match (&chained.security, validate) {
+            (Some(security), _) => security.clone(),
+            (None, false) => Security::Insecure {
+                reason: InsecureReason::ValidationDisabled,
+            },
+            (None, true) => Security::Secure,
         };
-        let elapsed_ms = ctx.trace.elapsed_ms();
-        ctx.record(Event::ResolutionFinished {
-            rcode: rcode.into(),
-            answers: answers.len(),
-            elapsed_ms,
-        });
-        Resolution {
+        if validate && !matches!(chained.outcome, Outcome::Failed { .. }) {
+            ctx.record(Event::AnswerSecurity {
+                security: serde_json::to_value(&security).unwrap_or_default(),
+            });
+        }
+        let resolution = Resolution {
             name: name.to_string(),
             rtype: rtype.to_string(),
-            outcome,
-            answers,
-            authority,
+            outcome: chained.outcome,
+            answers: chained.answers,
+            authority: chained.authority,
+            dnssec_answers: chained.signatures,
+            dnssec_authority: chained.proofs,
+            security,
+            checking_disabled,
             trace: ctx.trace,
-        }
+        };
+        let rcode = crate::explain::event::rcode_name(resolution.rcode());
+        let mut resolution = resolution;
+        let elapsed_ms = resolution.trace.elapsed_ms();
+        resolution.trace.record(
+            0,
+            Event::ResolutionFinished {
+                rcode,
+                answers: resolution.answers.len(),
+                elapsed_ms,
+            },
+        );
+        resolution
     }
 
-    /// Resolves `name`, following CNAME/DNAME chains (RFC 1034 §3.6.2) with loop detection.
+    /// Resolves `name`, following CNAME/DNAME chains (RFC 1034 §3.6.2) with loop detection,
+    /// validating each step when `validate`.
     fn resolve_chain<'a>(
         &'a self,
         ctx: &'a mut Ctx,
         name: Name,
         rtype: RecordType,
-    ) -> BoxFuture<'a, (Outcome, Vec<Record>, Vec<Record>)> {
+        validate: bool,
+    ) -> BoxFuture<'a, Chained> {
         Box::pin(async move {
-            let mut answers: Vec<Record> = Vec::new();
+            let mut out = Chained::default();
             let mut current = name;
             let mut seen = vec![current.clone()];
             for _ in 0..=ctx.limits.cname_chain {
-                let lookup = self.lookup(ctx, &current, rtype).await;
+                let (lookup, evidence) = self.lookup(ctx, &current, rtype).await;
                 record_chain(ctx, &lookup);
+                if validate {
+                    if let Some(step) = self
+                        .validate(ctx, &current, rtype, &lookup, &evidence)
+                        .await
+                    {
+                        out.security = Some(match out.security.take() {
+                            Some(so_far) => super::validate::combine(so_far, step),
+                            None => step,
+                        });
+                    }
+                }
+                out.collect_dnssec(&lookup, &evidence);
                 match lookup {
                     Lookup::Answer { chain, rrset } => {
-                        answers.extend(chain);
-                        answers.extend(rrset);
-                        return (Outcome::Answer, answers, Vec::new());
+                        out.answers.extend(chain);
+                        out.answers.extend(rrset);
+                        out.outcome = Outcome::Answer;
+                        return out;
                     }
                     Lookup::NoData { chain, soa } => {
-                        answers.extend(chain);
-                        return (Outcome::NoData, answers, soa.into_iter().collect());
+                        out.answers.extend(chain);
+                        out.authority.extend(soa);
+                        out.outcome = Outcome::NoData;
+                        return out;
                     }
                     Lookup::NxDomain { chain, soa } => {
-                        answers.extend(chain);
-                        return (Outcome::NxDomain, answers, soa.into_iter().collect());
+                        out.answers.extend(chain);
+                        out.authority.extend(soa);
+                        out.outcome = Outcome::NxDomain;
+                        return out;
                     }
                     Lookup::Failed(failure) => {
-                        return (Outcome::Failed { failure }, answers, Vec::new())
+                        out.outcome = Outcome::Failed { failure };
+                        return out;
                     }
                     Lookup::Alias { chain, target } => {
-                        answers.extend(chain);
+                        out.answers.extend(chain);
                         let target = target.to_lowercase();
                         if seen.contains(&target) {
                             seen.push(target);
                             let chain = seen.iter().map(|n| n.to_string()).collect();
-                            return (
-                                Outcome::Failed {
-                                    failure: Failure::AliasLoop { chain },
-                                },
-                                answers,
-                                Vec::new(),
-                            );
+                            out.outcome = Outcome::Failed {
+                                failure: Failure::AliasLoop { chain },
+                            };
+                            return out;
                         }
                         seen.push(target.clone());
                         current = target;
@@ -189,91 +311,91 @@ impl Iterator {
                 }
             }
             let limit = ctx.hit(Limit::CnameChain, ctx.limits.cname_chain as u64);
-            (
-                Outcome::Failed {
-                    failure: Failure::LimitReached { limit },
-                },
-                answers,
-                Vec::new(),
-            )
+            out.outcome = Outcome::Failed {
+                failure: Failure::LimitReached { limit },
+            };
+            out
         })
     }
 
     /// One name, no alias following: from the cache, or by walking down from the closest cut.
-    async fn lookup(&self, ctx: &mut Ctx, qname: &Name, qtype: RecordType) -> Lookup {
+    pub(super) async fn lookup(
+        &self,
+        ctx: &mut Ctx,
+        qname: &Name,
+        qtype: RecordType,
+    ) -> (Lookup, Evidence) {
         let now = self.clock.now();
-        if let Some(rrset) = self.cache.rrset(qname, qtype, now) {
+        let hit = |ctx: &mut Ctx, rtype: String, what: &str| {
             ctx.record(Event::CacheHit {
                 name: qname.to_string(),
-                rtype: qtype.to_string(),
-                what: "answer".into(),
-            });
-            return Lookup::Answer {
-                chain: Vec::new(),
-                rrset,
-            };
+                rtype,
+                what: what.into(),
+            })
+        };
+        if let Some((rrset, evidence)) = self.cache.rrset(qname, qtype, now) {
+            hit(ctx, qtype.to_string(), "answer");
+            let chain = Vec::new();
+            return (Lookup::Answer { chain, rrset }, evidence);
         }
         if qtype != RecordType::CNAME {
-            if let Some(cname) = self.cache.rrset(qname, RecordType::CNAME, now) {
+            if let Some((cname, evidence)) = self.cache.rrset(qname, RecordType::CNAME, now) {
                 if let Some(RData::CNAME(target)) = cname.first().map(|r| r.data.clone()) {
-                    ctx.record(Event::CacheHit {
-                        name: qname.to_string(),
-                        rtype: "CNAME".into(),
-                        what: "alias".into(),
-                    });
-                    return Lookup::Alias {
+                    hit(ctx, "CNAME".into(), "alias");
+                    let lookup = Lookup::Alias {
                         chain: cname,
                         target: target.0,
                     };
+                    return (lookup, evidence);
                 }
             }
         }
-        if let Some((kind, soa)) = self.cache.negative(qname, qtype, now) {
-            let what = match kind {
-                NegativeKind::NxDomain => "NXDOMAIN",
-                NegativeKind::NoData => "NODATA",
+        if let Some((kind, soa, evidence)) = self.cache.negative(qname, qtype, now) {
+            let chain = Vec::new();
+            let lookup = match kind {
+                NegativeKind::NxDomain => {
+                    hit(ctx, qtype.to_string(), "NXDOMAIN");
+                    Lookup::NxDomain { chain, soa }
+                }
+                NegativeKind::NoData => {
+                    hit(ctx, qtype.to_string(), "NODATA");
+                    Lookup::NoData { chain, soa }
+                }
             };
-            ctx.record(Event::CacheHit {
-                name: qname.to_string(),
-                rtype: qtype.to_string(),
-                what: what.into(),
-            });
-            return match kind {
-                NegativeKind::NxDomain => Lookup::NxDomain {
-                    chain: Vec::new(),
-                    soa,
-                },
-                NegativeKind::NoData => Lookup::NoData {
-                    chain: Vec::new(),
-                    soa,
-                },
-            };
+            return (lookup, evidence);
         }
-        let mut delegation = match self.closest_delegation(ctx, qname).await {
-            Some(d) => d,
-            None => {
-                return Lookup::Failed(Failure::NoReachableAuthority {
-                    zone: ".".into(),
-                    servers: Vec::new(),
-                })
-            }
+        // A DS lives at the parent side of the cut (RFC 4035 §3.1.4.1): start above the name.
+        let start = if qtype == RecordType::DS && !qname.is_root() {
+            qname.base_name()
+        } else {
+            qname.clone()
+        };
+        let Some(mut delegation) = self.closest_delegation(ctx, &start).await else {
+            let failure = Failure::NoReachableAuthority {
+                zone: ".".into(),
+                servers: Vec::new(),
+            };
+            return (Lookup::Failed(failure), Evidence::default());
         };
         for _ in 0..ctx.limits.referral_depth {
             match self.query_zone(ctx, &delegation, qname, qtype).await {
-                Ok(ZoneStep::Done(lookup)) => {
-                    let lookup = *lookup;
-                    self.store(qname, qtype, &lookup);
-                    return lookup;
+                Ok(ZoneStep::Done(found)) => {
+                    let (lookup, evidence) = *found;
+                    self.store(qname, qtype, &lookup, &evidence);
+                    return (lookup, evidence);
                 }
                 Ok(ZoneStep::Referral(next)) => delegation = next,
-                Err(failure) => return Lookup::Failed(failure),
+                Err(failure) => return (Lookup::Failed(failure), Evidence::default()),
             }
         }
         let limit = ctx.hit(Limit::ReferralDepth, ctx.limits.referral_depth as u64);
-        Lookup::Failed(Failure::LimitReached { limit })
+        (
+            Lookup::Failed(Failure::LimitReached { limit }),
+            Evidence::default(),
+        )
     }
 
-    fn store(&self, qname: &Name, qtype: RecordType, lookup: &Lookup) {
+    fn store(&self, qname: &Name, qtype: RecordType, lookup: &Lookup, evidence: &Evidence) {
         let now = self.clock.now();
         let denied_name = |chain: &[Record]| {
             chain
@@ -285,32 +407,19 @@ impl Iterator {
                 })
                 .unwrap_or_else(|| qname.clone())
         };
+        let negative = |chain: &[Record], kind, soa: &Option<Record>| {
+            self.cache.store_all(chain, evidence, now);
+            self.cache
+                .store_negative(&denied_name(chain), qtype, kind, soa.clone(), evidence, now);
+        };
         match lookup {
             Lookup::Answer { chain, rrset } => {
-                self.cache.store_all(chain, now);
-                self.cache.store_rrset(rrset, now);
+                self.cache.store_all(chain, evidence, now);
+                self.cache.store_rrset(rrset, evidence, now);
             }
-            Lookup::Alias { chain, .. } => self.cache.store_all(chain, now),
-            Lookup::NoData { chain, soa } => {
-                self.cache.store_all(chain, now);
-                self.cache.store_negative(
-                    &denied_name(chain),
-                    qtype,
-                    NegativeKind::NoData,
-                    soa.clone(),
-                    now,
-                );
-            }
-            Lookup::NxDomain { chain, soa } => {
-                self.cache.store_all(chain, now);
-                self.cache.store_negative(
-                    &denied_name(chain),
-                    qtype,
-                    NegativeKind::NxDomain,
-                    soa.clone(),
-                    now,
-                );
-            }
+            Lookup::Alias { chain, .. } => self.cache.store_all(chain, evidence, now),
+            Lookup::NoData { chain, soa } => negative(chain, NegativeKind::NoData, soa),
+            Lookup::NxDomain { chain, soa } => negative(chain, NegativeKind::NxDomain, soa),
             Lookup::Failed(_) => {}
         }
     }
@@ -417,12 +526,16 @@ impl Iterator {
                     rtype: "A".into(),
                 });
             }
-            let (class, _response) = match self
+            let (class, response) = match self
                 .ask_servers(ctx, zone, &addresses, &name, rtype, &mut failures)
                 .await
             {
                 Ok(reply) => reply,
                 Err(failure) => return Err(failure),
+            };
+            let evidence = Evidence {
+                zone: Some(zone.clone()),
+                dnssec: dnssec_records(zone, &response),
             };
             match class {
                 Classified::Referral { cut, ns, glue } => {
@@ -458,16 +571,28 @@ impl Iterator {
                 }
                 _ if minimised => labels += 1,
                 Classified::Answer { chain, rrset } => {
-                    return Ok(ZoneStep::Done(Box::new(Lookup::Answer { chain, rrset })))
+                    return Ok(ZoneStep::Done(Box::new((
+                        Lookup::Answer { chain, rrset },
+                        evidence,
+                    ))))
                 }
                 Classified::Alias { chain, target } => {
-                    return Ok(ZoneStep::Done(Box::new(Lookup::Alias { chain, target })))
+                    return Ok(ZoneStep::Done(Box::new((
+                        Lookup::Alias { chain, target },
+                        evidence,
+                    ))))
                 }
                 Classified::NoData { chain, soa } => {
-                    return Ok(ZoneStep::Done(Box::new(Lookup::NoData { chain, soa })))
+                    return Ok(ZoneStep::Done(Box::new((
+                        Lookup::NoData { chain, soa },
+                        evidence,
+                    ))))
                 }
                 Classified::NxDomain { chain, soa } => {
-                    return Ok(ZoneStep::Done(Box::new(Lookup::NxDomain { chain, soa })))
+                    return Ok(ZoneStep::Done(Box::new((
+                        Lookup::NxDomain { chain, soa },
+                        evidence,
+                    ))))
                 }
                 Classified::FormErr(_) | Classified::Unusable(_) => {
                     unreachable!("ask_servers only returns usable classifications")
@@ -489,7 +614,9 @@ impl Iterator {
         for server in servers.iter_mut().filter(|s| s.addresses.is_empty()) {
             for rtype in [RecordType::A, RecordType::AAAA] {
                 if let Some(rrset) = self.cache.rrset(&server.name, rtype, now) {
-                    server.addresses.extend(addresses_in(&rrset, &server.name));
+                    server
+                        .addresses
+                        .extend(addresses_in(&rrset.0, &server.name));
                 }
             }
         }
@@ -542,7 +669,11 @@ impl Iterator {
             } else {
                 RecordType::AAAA
             };
-            let (outcome, answers, _) = self.resolve_chain(ctx, server.name.clone(), rtype).await;
+            let Chained {
+                outcome, answers, ..
+            } = self
+                .resolve_chain(ctx, server.name.clone(), rtype, false)
+                .await;
             ctx.depth -= 1;
             ctx.resolving.pop();
             let found: Vec<IpAddr> = answers
@@ -611,6 +742,24 @@ fn record_chain(ctx: &mut Ctx, lookup: &Lookup) {
             _ => {}
         }
     }
+}
+
+/// RRSIG, NSEC and NSEC3 records of a response, from the answer and authority sections, owned
+/// inside the zone that was asked (RFC 2181 §5.4.1: nothing else is believed).
+fn dnssec_records(zone: &Name, response: &Message) -> Vec<Record> {
+    response
+        .answers
+        .iter()
+        .chain(&response.authorities)
+        .filter(|r| {
+            matches!(
+                r.record_type(),
+                RecordType::RRSIG | RecordType::NSEC | RecordType::NSEC3
+            )
+        })
+        .filter(|r| zone.zone_of(&r.name))
+        .cloned()
+        .collect()
 }
 
 /// Addresses for `name` among `records`.

@@ -14,6 +14,7 @@ mod classify;
 mod delegation;
 mod iterate;
 mod servers;
+mod validate;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use serde::Serialize;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::dnssec::{Security, TrustAnchors};
 use crate::explain::event::{Limit, ServerFailure};
 use crate::explain::{Ede, EdeCode, Trace};
 
@@ -145,11 +147,23 @@ pub struct Resolution {
     pub answers: Vec<Record>,
     /// SOA of the zone that denied, for negative answers (RFC 2308).
     pub authority: Vec<Record>,
+    /// RRSIGs over the answer records, for clients that set DO.
+    pub dnssec_answers: Vec<Record>,
+    /// NSEC/NSEC3 proofs and RRSIGs for the authority section, for clients that set DO.
+    pub dnssec_authority: Vec<Record>,
+    /// The DNSSEC verdict on the answer.
+    pub security: Security,
+    /// The client set CD: the data is returned whatever the verdict.
+    pub checking_disabled: bool,
     pub trace: Trace,
 }
 
 impl Resolution {
     pub fn rcode(&self) -> ResponseCode {
+        // RFC 4035 §5.5: bogus data is not returned (unless the client asked with CD).
+        if self.security.is_failure() && !self.checking_disabled {
+            return ResponseCode::ServFail;
+        }
         match &self.outcome {
             Outcome::Answer | Outcome::NoData => ResponseCode::NoError,
             Outcome::NxDomain => ResponseCode::NXDomain,
@@ -161,8 +175,13 @@ impl Resolution {
     pub fn ede(&self) -> Vec<Ede> {
         match &self.outcome {
             Outcome::Failed { failure } => failure.ede(&self.trace.id),
-            _ => Vec::new(),
+            _ => self.security.ede(&format!(" [trace {}]", self.trace.id)),
         }
+    }
+
+    /// Whether the answer is authenticated (the AD bit, RFC 4035 §3.2.3).
+    pub fn authenticated(&self) -> bool {
+        self.security.is_secure() && !matches!(self.outcome, Outcome::Failed { .. })
     }
 }
 
@@ -171,6 +190,8 @@ impl Resolution {
 pub enum ResolverError {
     #[error("root hints {path}: {message}")]
     RootHints { path: String, message: String },
+    #[error("trust anchor {path}: {message}")]
+    TrustAnchor { path: String, message: String },
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
 }
@@ -197,15 +218,50 @@ impl Resolver {
             }
             None => builtin_root_hints(),
         };
+        let anchors = if config.trust_anchors.is_empty() {
+            TrustAnchors::iana_root()
+        } else {
+            let mut anchors = TrustAnchors::default();
+            for path in &config.trust_anchors {
+                let bad = |message: String| ResolverError::TrustAnchor {
+                    path: path.display().to_string(),
+                    message,
+                };
+                let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+                let parsed = TrustAnchors::parse(&text).map_err(|e| bad(e.to_string()))?;
+                for (owner, list) in parsed.iter() {
+                    for anchor in list {
+                        anchors.insert(owner.clone(), anchor.clone());
+                    }
+                }
+            }
+            anchors
+        };
         Ok(Resolver {
-            inner: Arc::new(iterate::Iterator::new(config.clone(), hints, clock)),
+            inner: Arc::new(iterate::Iterator::new(
+                config.clone(),
+                hints,
+                anchors,
+                clock,
+            )),
         })
     }
 
     /// Resolves `name`/`rtype` from the cache or by iteration. Never fails: failures are
     /// outcomes with their reason.
     pub async fn resolve(&self, name: &Name, rtype: RecordType) -> Resolution {
-        self.inner.resolve(name, rtype).await
+        self.inner.resolve(name, rtype, false).await
+    }
+
+    /// As [`Resolver::resolve`], with the client's CD bit: when set, the data comes back
+    /// unvalidated (RFC 4035 §3.2.2), the first step of every DNSSEC troubleshooting.
+    pub async fn resolve_with(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        checking_disabled: bool,
+    ) -> Resolution {
+        self.inner.resolve(name, rtype, checking_disabled).await
     }
 
     /// Now, by the resolver's clock (seconds since the epoch).

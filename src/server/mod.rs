@@ -240,7 +240,11 @@ impl Shared {
         transport: Transport,
         key: Option<Vec<u8>>,
     ) -> Option<Vec<u8>> {
-        let resolution = self.resolver.resolve(&request.name, request.rtype).await;
+        let checking_disabled = request.query.metadata.checking_disabled;
+        let resolution = self
+            .resolver
+            .resolve_with(&request.name, request.rtype, checking_disabled)
+            .await;
         log_resolution(&resolution);
         let reply = respond::answer(request, &resolution).encode(transport)?;
         if let Some(key) = key {

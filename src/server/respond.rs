@@ -135,16 +135,33 @@ pub fn is_allowed(client: IpAddr, allow: &[IpNet]) -> bool {
 /// RCODE and records of the resolution, and its EDE options if the client sent OPT.
 pub fn answer(request: &Request, resolution: &Resolution) -> Reply {
     let mut reply = Reply::to(&request.query);
-    reply.message.metadata.response_code = resolution.rcode();
-    reply.message.answers = resolution.answers.clone();
-    reply.message.authorities = resolution.authority.clone();
+    let rcode = resolution.rcode();
+    reply.message.metadata.response_code = rcode;
     // RFC 4035 §3.2.1: without DO, DNSSEC records are left out unless explicitly asked for.
     let dnssec_ok = request
         .query
         .edns
         .as_ref()
         .is_some_and(|e| e.flags().dnssec_ok);
-    reply.message = reply.message.maybe_strip_dnssec_records(dnssec_ok);
+    if rcode != ResponseCode::ServFail {
+        reply.message.answers = resolution.answers.clone();
+        reply.message.authorities = resolution.authority.clone();
+        if dnssec_ok {
+            reply
+                .message
+                .answers
+                .extend(resolution.dnssec_answers.iter().cloned());
+            reply
+                .message
+                .authorities
+                .extend(resolution.dnssec_authority.iter().cloned());
+        }
+        reply.message = reply.message.maybe_strip_dnssec_records(dnssec_ok);
+        // RFC 6840 §5.7-5.8: AD only for authenticated data, and only to a client that
+        // signalled it understands it (DO or AD in the query).
+        reply.message.metadata.authentic_data =
+            resolution.authenticated() && (dnssec_ok || request.query.metadata.authentic_data);
+    }
     for ede in resolution.ede() {
         reply.add_ede(ede);
     }

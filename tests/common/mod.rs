@@ -189,3 +189,14 @@ pub fn ask(addr: SocketAddr, name: &str, rtype: RecordType, ask: Ask) -> Message
     udp_exchange(addr, &query, ask.timeout)
         .unwrap_or_else(|| panic!("no answer from {addr} for {name} {rtype}"))
 }
+
+/// The shared lab's trust anchor (its root DS), written once to a file for resolvers.
+pub fn lab_anchor_file() -> PathBuf {
+    static FILE: OnceLock<PathBuf> = OnceLock::new();
+    FILE.get_or_init(|| {
+        let path = std::env::temp_dir().join(format!("whydns-lab-anchor-{}", std::process::id()));
+        std::fs::write(&path, whydns::lab::lab_trust_anchor(&lab().lab)).unwrap();
+        path
+    })
+    .clone()
+}
