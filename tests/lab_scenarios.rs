@@ -574,6 +574,43 @@ fn check_zone_fault(shared: &SharedLab, apex: &Name, fault: &ZoneFault) {
                 "{apex}: proof not stripped"
             );
         }
+        ZoneFault::Keytrap { keys, signatures } => {
+            // Both answers exceed any UDP size: ask over TCP.
+            let addr = addr_of(shared, healthy_server_for(shared, apex));
+            let over_tcp = |rtype| match tcp_query(
+                addr,
+                &query_message(&apex.to_string(), rtype, Ask::default()),
+                Duration::from_secs(3),
+            ) {
+                TcpOutcome::Answer(msg) => msg,
+                other => panic!("{apex}: no TCP answer: {other:?}"),
+            };
+            let key_records = records_of(&over_tcp(RecordType::DNSKEY), RecordType::DNSKEY);
+            let msg = over_tcp(RecordType::A);
+            let rrset = records_of(&msg, RecordType::A);
+            let sigs = sigs_covering(&msg, RecordType::A);
+            assert_eq!(
+                sigs.len(),
+                usize::from(*signatures),
+                "{apex}: junk RRSIG count"
+            );
+            let tag = rrsigs(&sigs)[0].input().key_tag;
+            let colliding: Vec<_> = dnskeys(&key_records)
+                .into_iter()
+                .filter(|k| key_tag(k) == tag)
+                .collect();
+            assert!(
+                colliding.len() > usize::from(*keys),
+                "{apex}: {} keys share tag {tag}",
+                colliding.len()
+            );
+            for sig in rrsigs(&sigs).iter().take(3) {
+                assert!(
+                    colliding.iter().all(|k| !verifies(sig, &rrset, k)),
+                    "{apex}: a junk RRSIG verifies"
+                );
+            }
+        }
         ZoneFault::Nsec3OwnerCorrupt | ZoneFault::Nsec3NextCorrupt => {
             let zone = &shared.lab.zones[apex];
             let params = zone.nsec3_params.clone().expect("NSEC3 zone");

@@ -33,6 +33,27 @@ pub enum EdeCode {
 }
 
 impl EdeCode {
+    /// Every code whydns emits (docs/ede.md must list exactly these; a test checks).
+    pub const ALL: [EdeCode; 17] = [
+        EdeCode::OtherError,
+        EdeCode::UnsupportedDnskeyAlgorithm,
+        EdeCode::UnsupportedDsDigestType,
+        EdeCode::DnssecIndeterminate,
+        EdeCode::DnssecBogus,
+        EdeCode::SignatureExpired,
+        EdeCode::SignatureNotYetValid,
+        EdeCode::DnskeyMissing,
+        EdeCode::RrsigsMissing,
+        EdeCode::NoZoneKeyBitSet,
+        EdeCode::NsecMissing,
+        EdeCode::Prohibited,
+        EdeCode::NotAuthoritative,
+        EdeCode::NoReachableAuthority,
+        EdeCode::NetworkError,
+        EdeCode::SignatureExpiredBeforeValid,
+        EdeCode::UnsupportedNsec3Iterations,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             EdeCode::OtherError => "Other Error",
@@ -78,5 +99,23 @@ impl Ede {
             out.extend(self.text.as_bytes());
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `ALL` must hold every variant once: `name` is an exhaustive match, so a new variant
+    /// fails to compile until it is named, and then this count fails until `ALL` has it.
+    #[test]
+    fn all_lists_every_variant_once() {
+        let mut names: Vec<&str> = EdeCode::ALL.iter().map(|c| c.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), EdeCode::ALL.len());
+        let distinct_codes: std::collections::BTreeSet<u16> =
+            EdeCode::ALL.iter().map(|c| *c as u16).collect();
+        assert_eq!(distinct_codes.len(), 17);
     }
 }

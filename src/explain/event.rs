@@ -122,6 +122,10 @@ pub enum Limit {
     CnameChain,
     SubResolutionDepth,
     Deadline,
+    /// Signature verifications per query (KeyTrap, CVE-2023-50387).
+    SignatureChecks,
+    /// NSEC3 hash computations per query (CVE-2023-50868).
+    Nsec3Hashes,
 }
 
 /// One glue record of a referral and what became of it.

@@ -251,6 +251,8 @@ fn limit_label(limit: Limit) -> &'static str {
         Limit::CnameChain => "CNAME chain length",
         Limit::SubResolutionDepth => "sub-resolution depth",
         Limit::Deadline => "deadline",
+        Limit::SignatureChecks => "signature checks",
+        Limit::Nsec3Hashes => "NSEC3 hashes",
     }
 }
 

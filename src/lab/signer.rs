@@ -86,6 +86,15 @@ pub fn sign_zone(
             zone.insert(key.record(&apex, key_ttl));
         }
     }
+    let keytrap = faults.iter().find_map(|f| match f {
+        ZoneFault::Keytrap { keys, signatures } => Some((*keys, *signatures)),
+        _ => None,
+    });
+    if let Some((keys, _)) = keytrap {
+        for junk in colliding_keys(&zsk, keys) {
+            zone.insert(junk.record(&apex, key_ttl));
+        }
+    }
 
     match spec.denial {
         Denial::Nsec => add_nsec_chain(zone),
@@ -102,6 +111,9 @@ pub fn sign_zone(
     };
     sign_rrsets(zone, &signers, faults, now)?;
     apply_signature_faults(zone, faults);
+    if let Some((_, signatures)) = keytrap {
+        replace_with_junk_signatures(zone, signatures);
+    }
     zone.signed = true;
 
     Ok(ds_for_parent(&apex, &ksk, faults))
@@ -258,6 +270,68 @@ fn apply_signature_faults(zone: &mut Zone, faults: &[ZoneFault]) {
             }
             _ => {}
         }
+    }
+}
+
+/// Public keys of the ZSK's length, algorithm and key tag, each different: a validator
+/// that finds an RRSIG with that tag has `count` more candidates to try.
+fn colliding_keys(zsk: &PublishedKey, count: u16) -> Vec<PublishedKey> {
+    let target = zsk.tag();
+    let mut out = Vec::new();
+    let mut seed: u32 = 0x9e37_79b9;
+    while out.len() < usize::from(count) {
+        let mut public_key: Vec<u8> = (0..zsk.public_key.len())
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                seed as u8
+            })
+            .collect();
+        let n = public_key.len();
+        // The key tag is a 16-bit sum: two trailing bytes can steer it to any value.
+        for last in 0..=u16::MAX {
+            public_key[n - 2..].copy_from_slice(&last.to_be_bytes());
+            let candidate = PublishedKey {
+                flags: zsk.flags,
+                algorithm: zsk.algorithm,
+                public_key: public_key.clone(),
+                published: true,
+            };
+            if candidate.tag() == target {
+                out.push(candidate);
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// Replaces the apex A RRset's signatures by `count` copies claiming the same key but
+/// carrying garbage, so none verifies with any key.
+fn replace_with_junk_signatures(zone: &mut Zone, count: u16) {
+    let apex = zone.apex.clone();
+    let Some(genuine) = zone.signatures(&apex, RecordType::A).first().cloned() else {
+        return;
+    };
+    let RData::DNSSEC(DNSSECRData::RRSIG(sig)) = &genuine.data else {
+        return;
+    };
+    let junk: Vec<Record> = (0..count)
+        .map(|i| {
+            let bytes: Vec<u8> = (0..sig.sig().len())
+                .map(|j| (i as usize * 31 + j * 7) as u8)
+                .collect();
+            let mut record = genuine.clone();
+            record.data = RData::DNSSEC(DNSSECRData::RRSIG(RRSIG::from_sig(
+                sig.input().clone(),
+                bytes,
+            )));
+            record
+        })
+        .collect();
+    if let Some(by_type) = zone.rrsigs.get_mut(&apex) {
+        by_type.insert(RecordType::A, junk);
     }
 }
 

@@ -161,6 +161,13 @@ pub enum ZoneFault {
     DenialStrip,
     Nsec3OwnerCorrupt,
     Nsec3NextCorrupt,
+    /// KeyTrap (CVE-2023-50387): `keys` extra DNSKEYs whose key tag and algorithm collide
+    /// with the ZSK's, and the apex A RRset signed only by `signatures` RRSIGs that claim
+    /// that tag and verify with none of them.
+    Keytrap {
+        keys: u16,
+        signatures: u16,
+    },
 }
 
 #[derive(Debug, Clone, Deserialize)]

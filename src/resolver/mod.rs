@@ -134,6 +134,8 @@ fn limit_name(limit: Limit) -> &'static str {
         Limit::CnameChain => "CNAME chain",
         Limit::SubResolutionDepth => "sub-resolution depth",
         Limit::Deadline => "deadline",
+        Limit::SignatureChecks => "signature check",
+        Limit::Nsec3Hashes => "NSEC3 hash",
     }
 }
 

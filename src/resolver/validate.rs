@@ -25,7 +25,7 @@ use crate::dnssec::{
     algorithm_supported, check_signatures, denial, digest_supported, ds_matches, Anchor,
     BogusReason, DsMatch, InsecureReason, Security,
 };
-use crate::explain::event::Event;
+use crate::explain::event::{Event, Limit};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -185,6 +185,10 @@ impl Iterator {
                 valid: check.is_valid(),
                 check: to_json(&check),
             });
+            if check.budget_exhausted {
+                let limit = ctx.limits.signature_checks;
+                ctx.hit(Limit::SignatureChecks, u64::from(limit));
+            }
             if !check.is_valid() {
                 let reason =
                     BogusReason::from_check(&owner.to_string(), &rtype.to_string(), &check);
@@ -363,9 +367,15 @@ impl Iterator {
                     detail: detail.clone(),
                 })
             }
-            denial::DenialVerdict::BudgetExhausted => bogus(BogusReason::BudgetExhausted {
-                detail: format!("NSEC3 hashes while proving {claim} for {name}"),
-            }),
+            denial::DenialVerdict::BudgetExhausted => {
+                ctx.hit(
+                    Limit::Nsec3Hashes,
+                    u64::from(self.config.limits.nsec3_hashes),
+                );
+                bogus(BogusReason::BudgetExhausted {
+                    detail: format!("NSEC3 hashes while proving {claim} for {name}"),
+                })
+            }
         }
     }
 

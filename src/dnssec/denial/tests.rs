@@ -1,4 +1,7 @@
-use hickory_proto::dnssec::rdata::{NSEC, NSEC3};
+use data_encoding::BASE32_DNSSEC;
+use hickory_proto::dnssec::rdata::{DNSSECRData, NSEC, NSEC3};
+use hickory_proto::dnssec::Nsec3HashAlgorithm;
+use hickory_proto::rr::RData;
 
 use super::*;
 
