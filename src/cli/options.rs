@@ -29,6 +29,9 @@ pub struct ResolverOptions {
     /// Send the full query name to every server (RFC 9156 QNAME minimisation off).
     #[arg(long)]
     pub no_qname_minimisation: bool,
+    /// Do not validate DNSSEC (answers are never AD; for debugging only).
+    #[arg(long)]
+    pub no_validate: bool,
     /// Port of authoritative servers (53 except in a lab on another port).
     #[arg(long, value_name = "PORT")]
     pub upstream_port: Option<u16>,
@@ -67,6 +70,9 @@ impl ResolverOptions {
         }
         if self.no_qname_minimisation {
             config.qname_minimisation = false;
+        }
+        if self.no_validate {
+            config.validate = false;
         }
         if let Some(port) = self.upstream_port {
             config.upstream_port = port;
@@ -141,11 +147,13 @@ mod tests {
         let options = ResolverOptions {
             upstream_port: Some(5300),
             no_qname_minimisation: true,
+            no_validate: true,
             ..ResolverOptions::default()
         };
         let config = options.config().unwrap();
         assert_eq!(config.upstream_port, 5300);
         assert!(!config.qname_minimisation);
+        assert!(!config.validate);
 
         let both_off = ResolverOptions {
             no_ipv4: true,
