@@ -36,4 +36,15 @@ fn main() {
         );
     }
     std::fs::write(out_dir.join("resolver_scenario_tests.rs"), resolver).unwrap();
+
+    // The same scenarios through `whydns serve` on the wire.
+    let mut serve = String::new();
+    for id in &ids {
+        let fn_name = id.replace(['-', '.'], "_");
+        let _ = writeln!(
+            serve,
+            "#[test]\nfn serve_{fn_name}() {{\n    run_scenario({id:?});\n}}\n"
+        );
+    }
+    std::fs::write(out_dir.join("serve_scenario_tests.rs"), serve).unwrap();
 }
