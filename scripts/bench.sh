@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmarks whydns against unbound, both recursing through the same lab on loopback.
+# Benchmarks whydns against unbound, both recursing (and validating) through the same lab
+# on loopback, with the lab's root hints and trust anchor.
 #   - cache hits: dnsperf for DURATION seconds over the lab names that resolve, after a warm-up
 #   - cold: every lab scenario's query once, from an empty cache
 # Prints queries per second, whydns/unbound ratio, p50/p99 latency and peak RSS.
@@ -37,7 +38,8 @@ awk '$3 != "SERVFAIL" {print $1, $2}' "$WORK/all.txt" >"$WORK/hits.txt"
 awk '{print $1, $2}' "$WORK/all.txt" >"$WORK/cold.txt"
 
 start_whydns() {
-  taskset -c "$SERVER_CPU" $BIN serve --listen "127.0.0.1:$WHYDNS_PORT" --root-hints "$WORK/lab/lab-root.hints" >"$WORK/whydns.log" 2>&1 &
+  taskset -c "$SERVER_CPU" $BIN serve --listen "127.0.0.1:$WHYDNS_PORT" --root-hints "$WORK/lab/lab-root.hints" \
+    --trust-anchor "$WORK/lab/lab-root.ds" >"$WORK/whydns.log" 2>&1 &
   WHYDNS_PID=$!; pids+=($WHYDNS_PID); sleep 0.5
 }
 start_unbound() {
@@ -55,7 +57,8 @@ server:
   num-threads: 1
   do-not-query-localhost: no
   root-hints: "$WORK/lab/lab-root.hints"
-  module-config: "iterator"
+  module-config: "validator iterator"
+  trust-anchor-file: "$WORK/lab/lab-root.ds"
   discard-timeout: 0
   access-control: 127.0.0.0/8 allow
   local-zone: "test." nodefault
