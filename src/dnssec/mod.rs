@@ -8,6 +8,7 @@
 //! Nothing here fetches records or reads the clock; wiring into the resolver comes later.
 
 pub mod anchor;
+pub mod budget;
 pub mod crypto;
 pub mod denial;
 pub mod ds;

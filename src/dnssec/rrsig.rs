@@ -31,32 +31,7 @@ const ZONE_KEY_FLAG: u16 = 0x0100;
 const REVOKE_FLAG: u16 = 0x0080;
 
 /// Signature verifications still allowed for one client query, shared by every check it makes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerificationBudget {
-    remaining: u32,
-}
-
-impl VerificationBudget {
-    pub fn new(verifications: u32) -> Self {
-        Self {
-            remaining: verifications,
-        }
-    }
-
-    pub fn remaining(&self) -> u32 {
-        self.remaining
-    }
-
-    fn spend(&mut self) -> bool {
-        match self.remaining.checked_sub(1) {
-            Some(left) => {
-                self.remaining = left;
-                true
-            }
-            None => false,
-        }
-    }
-}
+pub type VerificationBudget = super::budget::WorkBudget;
 
 /// What became of one RRSIG.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

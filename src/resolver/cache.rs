@@ -31,6 +31,21 @@ struct Negative {
     expires: u64,
 }
 
+/// Splits records into RRsets (same owner and type), keeping their order.
+pub fn rrsets(records: &[Record]) -> Vec<Vec<Record>> {
+    let mut sets: Vec<Vec<Record>> = Vec::new();
+    for r in records {
+        match sets
+            .iter_mut()
+            .find(|s| s[0].name == r.name && s[0].record_type() == r.record_type())
+        {
+            Some(set) => set.push(r.clone()),
+            None => sets.push(vec![r.clone()]),
+        }
+    }
+    sets
+}
+
 /// What a validator needs besides the records: the zone that served them and the DNSSEC
 /// records that came with them (RRSIGs over them; NSEC/NSEC3 proofs and their RRSIGs).
 #[derive(Debug, Clone, Default)]
@@ -157,17 +172,7 @@ impl Cache {
 
     /// Groups `records` by owner and type and stores each RRset.
     pub fn store_all(&self, records: &[Record], evidence: &Evidence, now: u64) {
-        let mut sets: Vec<Vec<Record>> = Vec::new();
-        for r in records {
-            match sets
-                .iter_mut()
-                .find(|s| s[0].name == r.name && s[0].record_type() == r.record_type())
-            {
-                Some(set) => set.push(r.clone()),
-                None => sets.push(vec![r.clone()]),
-            }
-        }
-        for set in sets {
+        for set in rrsets(records) {
             self.store_rrset(&set, evidence, now);
         }
     }

@@ -19,7 +19,7 @@ use hickory_proto::dnssec::PublicKey;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::budget::Ctx;
-use super::cache::Evidence;
+use super::cache::{rrsets, Evidence};
 use super::iterate::{Iterator, Lookup};
 use crate::dnssec::{
     algorithm_supported, check_signatures, denial, digest_supported, ds_matches, Anchor,
@@ -67,21 +67,6 @@ pub(super) fn combine(a: Security, b: Security) -> Security {
     } else {
         a
     }
-}
-
-/// Splits records into RRsets (owner, type), keeping their order.
-fn rrsets(records: &[Record]) -> Vec<Vec<Record>> {
-    let mut sets: Vec<Vec<Record>> = Vec::new();
-    for r in records {
-        match sets
-            .iter_mut()
-            .find(|s| s[0].name == r.name && s[0].record_type() == r.record_type())
-        {
-            Some(set) => set.push(r.clone()),
-            None => sets.push(vec![r.clone()]),
-        }
-    }
-    sets
 }
 
 fn signer_of(sigs: &[Record]) -> Option<Name> {

@@ -65,33 +65,12 @@ impl Default for DenialLimits {
 }
 
 /// NSEC3 hashes still allowed for one client query, shared by every proof it needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HashBudget {
-    remaining: u32,
-}
+pub type HashBudget = super::budget::WorkBudget;
 
-impl HashBudget {
-    pub fn new(hashes: u32) -> Self {
-        Self { remaining: hashes }
-    }
-
-    /// A fresh budget of `limits.max_hashes`.
-    pub fn from_limits(limits: &DenialLimits) -> Self {
-        Self::new(limits.max_hashes)
-    }
-
-    pub fn remaining(&self) -> u32 {
-        self.remaining
-    }
-
-    fn spend(&mut self) -> bool {
-        match self.remaining.checked_sub(1) {
-            Some(left) => {
-                self.remaining = left;
-                true
-            }
-            None => false,
-        }
+impl DenialLimits {
+    /// A fresh budget of `max_hashes`.
+    pub fn budget(&self) -> HashBudget {
+        HashBudget::new(self.max_hashes)
     }
 }
 

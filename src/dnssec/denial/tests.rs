@@ -18,13 +18,13 @@ fn nx(qname: &str, zone: &str, records: &[Record]) -> DenialVerdict {
         &name(zone),
         records,
         &limits,
-        &mut HashBudget::from_limits(&limits),
+        &mut limits.budget(),
     )
 }
 
 fn nodata(qname: &str, qtype: RecordType, zone: &str, records: &[Record]) -> DenialVerdict {
     let limits = DenialLimits::default();
-    let mut budget = HashBudget::from_limits(&limits);
+    let mut budget = limits.budget();
     prove_nodata(
         &name(qname),
         qtype,
@@ -42,13 +42,13 @@ fn no_ds(delegation: &str, zone: &str, records: &[Record]) -> DenialVerdict {
         &name(zone),
         records,
         &limits,
-        &mut HashBudget::from_limits(&limits),
+        &mut limits.budget(),
     )
 }
 
 fn expansion(qname: &str, source: &str, zone: &str, records: &[Record]) -> DenialVerdict {
     let limits = DenialLimits::default();
-    let mut budget = HashBudget::from_limits(&limits);
+    let mut budget = limits.budget();
     let (qname, source, zone) = (name(qname), name(source), name(zone));
     prove_wildcard_expansion(&qname, &source, &zone, records, &limits, &mut budget)
 }
@@ -463,7 +463,7 @@ fn nsec3_no_ds_matching_and_opt_out() {
 fn nsec3_iterations_checked_before_hashing() {
     let limits = DenialLimits::default();
     for (iterations, servfail) in [(200, false), (2500, true)] {
-        let mut budget = HashBudget::from_limits(&limits);
+        let mut budget = limits.budget();
         let chain = chain_with(iterations, b"\xab\xcd", false);
         let verdict = prove_nxdomain(
             &name("nx.nsec3.lab."),
