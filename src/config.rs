@@ -36,6 +36,28 @@ pub struct Config {
     pub limits: Limits,
     /// Clients allowed to query; everyone else gets REFUSED with EDE 18.
     pub allow: Vec<IpNet>,
+    pub explain: ExplainConfig,
+}
+
+/// The explanation log: which resolutions are kept, and how many.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExplainConfig {
+    /// Keep every resolution, not only those that are not a plain success.
+    pub keep_all: bool,
+    pub max_entries: usize,
+    /// Bound on the serialised size of all entries together.
+    pub max_bytes: usize,
+}
+
+impl Default for ExplainConfig {
+    fn default() -> Self {
+        ExplainConfig {
+            keep_all: false,
+            max_entries: 10_000,
+            max_bytes: 64 * 1024 * 1024,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -99,6 +121,7 @@ impl Default for Config {
             cache: CacheConfig::default(),
             limits: Limits::default(),
             allow: vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()],
+            explain: ExplainConfig::default(),
         }
     }
 }
@@ -203,6 +226,8 @@ impl Config {
             ("cache.delegations", self.cache.delegations as u64),
             ("cache.servers", self.cache.servers as u64),
             ("cache.packets", self.cache.packets as u64),
+            ("explain.max_entries", self.explain.max_entries as u64),
+            ("explain.max_bytes", self.explain.max_bytes as u64),
         ] {
             if value == 0 {
                 return bad(format!("{name} must be greater than 0"));

@@ -585,3 +585,35 @@ fn dnssec_flags_ad_do_and_cd_behave_as_rfc_4035_says() {
         .iter()
         .any(|r| r.record_type() == RecordType::A));
 }
+
+#[test]
+fn failures_are_kept_in_the_explanation_log_under_the_id_in_their_ede() {
+    let server = bind(lab_config());
+    let address = server.local_addrs()[0];
+    let log = server.explanations();
+    runtime().spawn(server.run(std::future::pending()));
+    let reply = ask_udp(
+        address,
+        &query("rrsig-exp-a.lab.", RecordType::A, Ask::default()),
+    );
+    let (code, text) = ede(&reply)[0].clone();
+    assert_eq!(code, 7);
+    let id = text
+        .rsplit_once("[trace ")
+        .and_then(|(_, rest)| rest.strip_suffix(']'))
+        .unwrap_or_else(|| panic!("no trace id in {text:?}"));
+    let explanation = log.get(id).expect("the failure is in the log");
+    assert_eq!(explanation.name, "rrsig-exp-a.lab.");
+    assert_eq!(explanation.rcode, "SERVFAIL");
+    assert_eq!(explanation.ede[0].0, 7);
+    assert_eq!(explanation.client, Some("127.0.0.1".parse().unwrap()));
+    assert!(!explanation.trace.entries.is_empty());
+    // A plain success is not kept (by default).
+    let ok = ask_udp(address, &query("valid.lab.", RecordType::A, Ask::default()));
+    assert_eq!(ok.metadata.response_code, ResponseCode::NoError);
+    let filter = whydns::explain::log::Filter {
+        name: Some("valid.lab.".into()),
+        ..Default::default()
+    };
+    assert!(log.find(&filter).is_empty());
+}

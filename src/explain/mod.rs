@@ -4,6 +4,7 @@
 
 pub mod ede;
 pub mod event;
+pub mod log;
 pub mod render;
 
 pub use ede::{Ede, EdeCode};

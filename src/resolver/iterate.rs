@@ -157,7 +157,7 @@ fn trace_id() -> String {
         state.set(x);
         x
     });
-    format!("{:06x}", value & 0xff_ffff)
+    format!("{:08x}", value & 0xffff_ffff)
 }
 
 impl Iterator {

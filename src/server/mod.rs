@@ -31,6 +31,7 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::explain::log::{Explanation, ExplanationLog};
 use crate::explain::render::rcode_mnemonic;
 use crate::resolver::{Outcome, Resolution, Resolver};
 use respond::{Screened, Transport};
@@ -74,6 +75,9 @@ struct Shared {
     stopping: watch::Receiver<bool>,
     /// Finished UDP answers, for the fast path.
     packets: packet_cache::PacketCache,
+    /// Resolutions worth explaining, looked up by the id in their EDE text.
+    explanations: Arc<ExplanationLog>,
+    keep_all: bool,
 }
 
 /// The outcome of admitting one message.
@@ -124,8 +128,18 @@ impl Server {
                 connections: Arc::new(Semaphore::new(MAX_TCP_CONNECTIONS)),
                 stopping,
                 packets: packet_cache::PacketCache::new(config.cache.packets),
+                explanations: Arc::new(ExplanationLog::new(
+                    config.explain.max_entries,
+                    config.explain.max_bytes,
+                )),
+                keep_all: config.explain.keep_all,
             }),
         })
+    }
+
+    /// The explanation log this server fills.
+    pub fn explanations(&self) -> Arc<ExplanationLog> {
+        self.shared.explanations.clone()
     }
 
     /// The bound addresses (UDP and TCP share each), in `config.listen` order.
@@ -246,11 +260,38 @@ impl Shared {
             .resolve_with(&request.name, request.rtype, checking_disabled)
             .await;
         log_resolution(&resolution);
+        self.remember(request, &resolution);
         let reply = respond::answer(request, &resolution).encode(transport)?;
         if let Some(key) = key {
             self.packets.store(key, &reply, self.resolver.now());
         }
         Some(reply)
+    }
+}
+
+impl Shared {
+    /// Keeps the resolution in the explanation log unless it is a plain success.
+    fn remember(&self, request: &respond::Request, resolution: &Resolution) {
+        let ede = resolution.ede();
+        let plain =
+            resolution.rcode() == hickory_proto::op::ResponseCode::NoError && ede.is_empty();
+        if plain && !self.keep_all {
+            return;
+        }
+        self.explanations.push(Explanation {
+            id: resolution.trace.id.clone(),
+            time: self.resolver.now(),
+            client: Some(request.client),
+            name: resolution.name.clone(),
+            rtype: resolution.rtype.clone(),
+            rcode: rcode_mnemonic(resolution.rcode()),
+            ede: ede
+                .iter()
+                .map(|e| (e.code as u16, e.text.clone()))
+                .collect(),
+            duration_ms: resolution.trace.elapsed_ms(),
+            trace: resolution.trace.clone(),
+        });
     }
 }
 

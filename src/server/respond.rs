@@ -50,6 +50,8 @@ pub struct Request {
     pub query: Message,
     pub name: Name,
     pub rtype: RecordType,
+    /// Who asked (kept in the explanation log).
+    pub client: std::net::IpAddr,
 }
 
 /// A response under construction. EDE options are kept apart from the message so that
@@ -121,6 +123,7 @@ pub fn screen(packet: &[u8], client: IpAddr, allow: &[IpNet]) -> Screened {
         name: question.name().clone(),
         rtype: question.query_type(),
         query,
+        client,
     })
 }
 
@@ -398,6 +401,7 @@ mod tests {
             query: query(Some(512)),
             name: Name::from_ascii("example.lab.").unwrap(),
             rtype: RecordType::TXT,
+            client: "127.0.0.1".parse().unwrap(),
         };
         let mut reply = Reply::to(&request.query);
         let txt = |len: usize| {

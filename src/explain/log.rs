@@ -1,0 +1,282 @@
+//! The explanation log: every resolution worth explaining (by default, each one that is not a
+//! plain success) kept with its question, outcome, EDE and full trace, so an operator can look
+//! it up by the id in an EDE's EXTRA-TEXT, by name (and subdomains), RCODE, EDE code or time.
+//!
+//! Bounded in entries and in bytes (the serialised size of each entry): the oldest go first.
+//!
+//! Limitations: in memory only for now (the JSON-lines file, the DNS/HTTP/CLI lookups and the
+//! diagnosis come with the explanation-log issue); lookups scan newest-first, which is fine
+//! for the bounded sizes a resolver keeps.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+
+use super::Trace;
+
+/// One explained resolution.
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    pub id: String,
+    /// Seconds since the epoch when the answer was sent.
+    pub time: u64,
+    pub client: Option<IpAddr>,
+    pub name: String,
+    pub rtype: String,
+    pub rcode: String,
+    /// (INFO-CODE, EXTRA-TEXT) as sent.
+    pub ede: Vec<(u16, String)>,
+    pub duration_ms: u64,
+    pub trace: Trace,
+}
+
+/// What to look for; every field narrows the search.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// This name or any name below it (case-insensitive, trailing dot optional).
+    pub name: Option<String>,
+    pub rcode: Option<String>,
+    pub ede: Option<u16>,
+    pub since: Option<u64>,
+    pub until: Option<u64>,
+    pub limit: Option<usize>,
+}
+
+fn normalise(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    if lower.ends_with('.') {
+        lower
+    } else {
+        format!("{lower}.")
+    }
+}
+
+impl Filter {
+    fn matches(&self, e: &Explanation) -> bool {
+        if let Some(name) = &self.name {
+            let wanted = normalise(name);
+            let have = normalise(&e.name);
+            let below = wanted == "." || have == wanted || have.ends_with(&format!(".{wanted}"));
+            if !below {
+                return false;
+            }
+        }
+        if let Some(rcode) = &self.rcode {
+            if !e.rcode.eq_ignore_ascii_case(rcode) {
+                return false;
+            }
+        }
+        if let Some(code) = self.ede {
+            if !e.ede.iter().any(|(c, _)| *c == code) {
+                return false;
+            }
+        }
+        self.since.is_none_or(|t| e.time >= t) && self.until.is_none_or(|t| e.time <= t)
+    }
+}
+
+struct Stored {
+    explanation: Arc<Explanation>,
+    bytes: usize,
+}
+
+struct Inner {
+    entries: VecDeque<Stored>,
+    by_id: HashMap<String, Arc<Explanation>>,
+    bytes: usize,
+}
+
+/// The bounded store; cheap to share (`Arc`).
+pub struct ExplanationLog {
+    inner: Mutex<Inner>,
+    max_entries: usize,
+    max_bytes: usize,
+}
+
+impl ExplanationLog {
+    pub fn new(max_entries: usize, max_bytes: usize) -> ExplanationLog {
+        ExplanationLog {
+            inner: Mutex::new(Inner {
+                entries: VecDeque::new(),
+                by_id: HashMap::new(),
+                bytes: 0,
+            }),
+            max_entries: max_entries.max(1),
+            max_bytes: max_bytes.max(1),
+        }
+    }
+
+    /// Keeps `explanation`, dropping the oldest entries while over either bound. An entry
+    /// larger than the whole byte bound is not kept.
+    pub fn push(&self, explanation: Explanation) {
+        let bytes = serde_json::to_vec(&explanation)
+            .map(|v| v.len())
+            .unwrap_or(0);
+        if bytes > self.max_bytes {
+            return;
+        }
+        let explanation = Arc::new(explanation);
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        while !inner.entries.is_empty()
+            && (inner.entries.len() >= self.max_entries || inner.bytes + bytes > self.max_bytes)
+        {
+            if let Some(old) = inner.entries.pop_front() {
+                inner.bytes -= old.bytes;
+                // Ids are random: a newer entry may have reused this one's; keep its index.
+                if inner
+                    .by_id
+                    .get(&old.explanation.id)
+                    .is_some_and(|current| Arc::ptr_eq(current, &old.explanation))
+                {
+                    inner.by_id.remove(&old.explanation.id);
+                }
+            }
+        }
+        inner
+            .by_id
+            .insert(explanation.id.clone(), explanation.clone());
+        inner.bytes += bytes;
+        inner.entries.push_back(Stored { explanation, bytes });
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<Explanation>> {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.by_id.get(id).cloned()
+    }
+
+    /// Matching entries, newest first, at most `filter.limit` (default 100).
+    pub fn find(&self, filter: &Filter) -> Vec<Arc<Explanation>> {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner
+            .entries
+            .iter()
+            .rev()
+            .map(|s| &s.explanation)
+            .filter(|e| filter.matches(e))
+            .take(filter.limit.unwrap_or(100))
+            .cloned()
+            .collect()
+    }
+
+    /// The most recent entry.
+    pub fn last(&self) -> Option<Arc<Explanation>> {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.entries.back().map(|s| s.explanation.clone())
+    }
+
+    /// (entries, bytes) held now.
+    pub fn size(&self) -> (usize, usize) {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        (inner.entries.len(), inner.bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(i: u64, name: &str, rcode: &str, ede: &[u16]) -> Explanation {
+        Explanation {
+            id: format!("{i:06x}"),
+            time: 1_000 + i,
+            client: None,
+            name: name.into(),
+            rtype: "A".into(),
+            rcode: rcode.into(),
+            ede: ede.iter().map(|c| (*c, format!("code {c}"))).collect(),
+            duration_ms: 1,
+            trace: Trace::new(format!("{i:06x}"), 10),
+        }
+    }
+
+    #[test]
+    fn finds_by_id_name_rcode_ede_and_time_newest_first() {
+        let log = ExplanationLog::new(100, 1 << 20);
+        log.push(entry(1, "www.bad.lab.", "SERVFAIL", &[7]));
+        log.push(entry(2, "nx.good.lab.", "NXDOMAIN", &[]));
+        log.push(entry(3, "bad.lab.", "SERVFAIL", &[22]));
+        assert_eq!(log.get("000002").unwrap().name, "nx.good.lab.");
+        let bad: Vec<String> = log
+            .find(&Filter {
+                name: Some("BAD.lab".into()),
+                ..Filter::default()
+            })
+            .iter()
+            .map(|e| e.id.clone())
+            .collect();
+        assert_eq!(bad, ["000003", "000001"]);
+        assert_eq!(
+            log.find(&Filter {
+                ede: Some(7),
+                ..Filter::default()
+            })
+            .len(),
+            1
+        );
+        assert_eq!(
+            log.find(&Filter {
+                rcode: Some("servfail".into()),
+                ..Filter::default()
+            })
+            .len(),
+            2
+        );
+        assert_eq!(
+            log.find(&Filter {
+                since: Some(1_002),
+                ..Filter::default()
+            })
+            .len(),
+            2
+        );
+        assert_eq!(
+            log.find(&Filter {
+                name: Some("ad.lab".into()),
+                ..Filter::default()
+            })
+            .len(),
+            0
+        );
+        assert_eq!(log.last().unwrap().id, "000003");
+    }
+
+    #[test]
+    fn a_reused_id_keeps_pointing_at_the_newest_entry() {
+        let log = ExplanationLog::new(2, 1 << 20);
+        let mut first = entry(1, "a.lab.", "SERVFAIL", &[22]);
+        first.id = "same".into();
+        let mut second = entry(2, "b.lab.", "SERVFAIL", &[22]);
+        second.id = "same".into();
+        log.push(first);
+        log.push(second);
+        log.push(entry(3, "c.lab.", "SERVFAIL", &[22])); // evicts the first "same"
+        assert_eq!(log.get("same").unwrap().name, "b.lab.");
+    }
+
+    #[test]
+    fn stays_within_its_bounds_under_100_000_entries() {
+        let log = ExplanationLog::new(1_000, 256 * 1024);
+        for i in 0..100_000 {
+            log.push(entry(i, "x.lab.", "SERVFAIL", &[22]));
+            let (entries, bytes) = log.size();
+            assert!(
+                entries <= 1_000 && bytes <= 256 * 1024,
+                "{entries} entries, {bytes} bytes"
+            );
+        }
+        // The newest survive, the oldest are gone, and the id index agrees.
+        assert!(log.get(&format!("{:06x}", 99_999)).is_some());
+        assert!(log.get(&format!("{:06x}", 0)).is_none());
+        let (entries, _) = log.size();
+        assert_eq!(
+            log.find(&Filter {
+                limit: Some(usize::MAX),
+                ..Filter::default()
+            })
+            .len(),
+            entries
+        );
+    }
+}
