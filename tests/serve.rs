@@ -617,3 +617,91 @@ fn failures_are_kept_in_the_explanation_log_under_the_id_in_their_ede() {
     };
     assert!(log.find(&filter).is_empty());
 }
+
+/// The id at the end of an EDE's EXTRA-TEXT.
+fn trace_id_of(text: &str) -> String {
+    text.rsplit_once("[trace ")
+        .and_then(|(_, rest)| rest.strip_suffix(']'))
+        .unwrap_or_else(|| panic!("no trace id in {text:?}"))
+        .to_string()
+}
+
+#[test]
+fn explanations_answer_over_dns_as_ch_txt() {
+    let address = server();
+    let reply = ask_udp(
+        address,
+        &query("allow-query-none.lab.", RecordType::A, Ask::default()),
+    );
+    let id = trace_id_of(&ede(&reply)[0].1);
+    let mut ask = query(
+        &format!("{id}.explain.whydns."),
+        RecordType::TXT,
+        Ask::default(),
+    );
+    ask.queries[0].set_query_class(DNSClass::CH);
+    let TcpOutcome::Answer(story) = tcp_query(address, &ask, T) else {
+        panic!("no TCP answer")
+    };
+    assert_eq!(story.metadata.response_code, ResponseCode::NoError);
+    let text: String = story
+        .answers
+        .iter()
+        .map(|r| r.data.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(text.contains("allow-query-none.lab."), "{text}");
+    assert!(
+        text.contains("SERVFAIL") && text.contains("EDE 22"),
+        "{text}"
+    );
+    assert!(
+        text.contains("REFUSED"),
+        "the trace shows the refusing server: {text}"
+    );
+    // By name (and subdomains), and an unknown id.
+    let mut by_name = query(
+        "allow-query-none.lab.name.explain.whydns.",
+        RecordType::TXT,
+        Ask::default(),
+    );
+    by_name.queries[0].set_query_class(DNSClass::CH);
+    let TcpOutcome::Answer(named) = tcp_query(address, &by_name, T) else {
+        panic!("no TCP answer")
+    };
+    assert!(!named.answers.is_empty());
+    let mut unknown = query("nosuchid.explain.whydns.", RecordType::TXT, Ask::default());
+    unknown.queries[0].set_query_class(DNSClass::CH);
+    assert_eq!(
+        ask_udp(address, &unknown).metadata.response_code,
+        ResponseCode::NXDomain
+    );
+}
+
+#[test]
+fn real_dig_shows_the_ede_line_and_fetches_the_explanation() {
+    let address = server();
+    let port = address.port().to_string();
+    let dig = |args: &[&str]| {
+        let out = std::process::Command::new("dig")
+            .args(["@127.0.0.1", "-p", &port, "+time=10", "+tries=1"])
+            .args(args)
+            .output()
+            .expect("dig (bind9-dnsutils) must be installed: scripts/test.sh installs it");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let out = dig(&["rrsig-exp-a.lab.", "A", "+dnssec"]);
+    assert!(out.contains("status: SERVFAIL"), "{out}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("; EDE: 7 (Signature Expired)"))
+        .unwrap_or_else(|| panic!("no EDE line:\n{out}"));
+    assert!(line.contains("rrsig-exp-a.lab. A expired"), "{line}");
+    let id = trace_id_of(line.trim_end_matches(')'));
+    // (dig 9.18 reads `-c CH TXT name` as two names; the class and type go after the name.)
+    let story = dig(&[&format!("{id}.explain.whydns."), "CH", "TXT", "+short"]);
+    assert!(
+        story.contains("rrsig-exp-a.lab.") && story.contains("EDE 7"),
+        "{story}"
+    );
+}

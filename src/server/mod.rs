@@ -13,6 +13,7 @@
 //! Limitations: no DNS cookies (RFC 7873), no DoT/DoH, no rate limiting beyond the bounds on
 //! in-flight queries and TCP connections.
 
+mod explain_dns;
 #[cfg(target_os = "linux")]
 mod mmsg;
 mod packet_cache;
@@ -232,6 +233,10 @@ impl Shared {
         match respond::screen(packet, client, &self.allow) {
             Screened::Drop => Admission::Immediate(None),
             Screened::Reply(reply) => Admission::Immediate(reply.encode(transport)),
+            Screened::Explain(request, reply) => {
+                let reply = explain_dns::answer(&request, &self.explanations, reply);
+                Admission::Immediate(reply.encode(transport))
+            }
             Screened::Resolve(request) => match self.resolving.clone().try_acquire_owned() {
                 Ok(permit) => Admission::Resolve(Box::new(request), permit, key),
                 Err(_) => {

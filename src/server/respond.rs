@@ -42,6 +42,8 @@ pub enum Screened {
     Reply(Reply),
     /// A well-formed recursive question from an allowed client.
     Resolve(Request),
+    /// `CH TXT ….explain.whydns.` from an allowed client: answered from the explanation log.
+    Explain(Request, Reply),
 }
 
 /// An accepted question and the parts of the query the answer must echo.
@@ -114,6 +116,18 @@ pub fn screen(packet: &[u8], client: IpAddr, allow: &[IpNet]) -> Screened {
         return Screened::Reply(reply.with_rcode(ResponseCode::Refused));
     }
     let question = &query.queries[0];
+    if question.query_class() == DNSClass::CH
+        && question.query_type() == RecordType::TXT
+        && super::explain_dns::suffix().zone_of(&question.name().to_lowercase())
+    {
+        let request = Request {
+            name: question.name().clone(),
+            rtype: question.query_type(),
+            query: query.clone(),
+            client,
+        };
+        return Screened::Explain(request, reply);
+    }
     if question.query_class() != DNSClass::IN
         || matches!(question.query_type(), RecordType::AXFR | RecordType::IXFR)
     {

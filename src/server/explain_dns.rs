@@ -1,0 +1,108 @@
+//! The explanation log over DNS: `dig <id>.explain.whydns. CH TXT` returns the explanation
+//! with that id, `last.explain.whydns.` the most recent one, and
+//! `<name>.name.explain.whydns.` the latest ones for that name and its subdomains, as TXT
+//! strings (class CH, TTL 0, like `version.bind`). Only allowed clients get here (the ACL
+//! is checked first). Long answers are truncated over UDP; dig retries over TCP.
+//!
+//! Limitations: the diagnosis sentences come with the explanation-log issue; this gives the
+//! question, outcome, EDE and the trace tree.
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::rdata::TXT;
+use hickory_proto::rr::{DNSClass, Name, RData, Record};
+
+use super::respond::{Reply, Request};
+use crate::explain::log::{Explanation, ExplanationLog, Filter};
+use crate::explain::render::render_tree;
+
+/// The suffix every explanation query ends in.
+pub fn suffix() -> Name {
+    Name::from_ascii("explain.whydns.").expect("a valid name")
+}
+
+/// What the query name asks for.
+enum Wanted {
+    Id(String),
+    Last,
+    Name(String),
+}
+
+fn wanted(qname: &Name) -> Option<Wanted> {
+    let qname = qname.to_lowercase();
+    let suffix = suffix();
+    if !suffix.zone_of(&qname) || qname == suffix {
+        return None;
+    }
+    let labels: Vec<String> = qname
+        .iter()
+        .take(qname.iter().count() - suffix.iter().count())
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .collect();
+    match labels.as_slice() {
+        [one] if one == "last" => Some(Wanted::Last),
+        [id] => Some(Wanted::Id(id.clone())),
+        [name @ .., tag] if tag == "name" && !name.is_empty() => Some(Wanted::Name(name.join("."))),
+        _ => None,
+    }
+}
+
+/// The TXT lines telling one explanation.
+fn lines(e: &Explanation) -> Vec<String> {
+    let mut out = vec![
+        format!(
+            "explanation {} at {}",
+            e.id,
+            crate::clock::format_utc(e.time as i64)
+        ),
+        format!(
+            "question {} {} from {}",
+            e.name,
+            e.rtype,
+            e.client
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "-".into())
+        ),
+        format!("answer {} in {} ms", e.rcode, e.duration_ms),
+    ];
+    out.extend(
+        e.ede
+            .iter()
+            .map(|(code, text)| format!("EDE {code}: {text}")),
+    );
+    out.extend(render_tree(&e.trace).lines().map(str::to_string));
+    out
+}
+
+/// Answers an explanation query from `log`.
+pub fn answer(request: &Request, log: &ExplanationLog, mut reply: Reply) -> Reply {
+    let found: Vec<std::sync::Arc<Explanation>> = match wanted(&request.name) {
+        Some(Wanted::Id(id)) => log.get(&id).into_iter().collect(),
+        Some(Wanted::Last) => log.last().into_iter().collect(),
+        Some(Wanted::Name(name)) => log.find(&Filter {
+            name: Some(name),
+            limit: Some(5),
+            ..Filter::default()
+        }),
+        None => Vec::new(),
+    };
+    if found.is_empty() {
+        reply.message.metadata.response_code = ResponseCode::NXDomain;
+        return reply;
+    }
+    reply.message.metadata.authoritative = true;
+    for explanation in found {
+        for line in lines(&explanation) {
+            // A TXT string holds at most 255 bytes (RFC 1035 §3.3): split long lines.
+            let chunks: Vec<String> = line
+                .as_bytes()
+                .chunks(255)
+                .map(|c| String::from_utf8_lossy(c).into_owned())
+                .collect();
+            let mut record =
+                Record::from_rdata(request.name.clone(), 0, RData::TXT(TXT::new(chunks)));
+            record.dns_class = DNSClass::CH;
+            reply.message.add_answer(record);
+        }
+    }
+    reply
+}
