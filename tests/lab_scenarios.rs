@@ -18,13 +18,7 @@ include!(concat!(env!("OUT_DIR"), "/scenario_tests.rs"));
 
 fn run_scenario(id: &str) {
     let shared = lab();
-    let scenario = shared
-        .lab
-        .spec
-        .scenarios
-        .iter()
-        .find(|s| s.id == id)
-        .expect("scenario loaded");
+    let scenario = common::scenario(id);
     for server in shared.lab.servers_of(id) {
         check_server(shared, scenario, server);
     }

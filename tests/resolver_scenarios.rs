@@ -54,14 +54,7 @@ fn trace_has(resolution: &Resolution, wanted: &str) -> bool {
 }
 
 fn run_scenario(id: &str) {
-    let shared = common::lab();
-    let scenario = shared
-        .lab
-        .spec
-        .scenarios
-        .iter()
-        .find(|s| s.id == id)
-        .unwrap();
+    let scenario = common::scenario(id);
     let rtype: RecordType = scenario.query.rtype.parse().unwrap();
     let resolution = resolve(&scenario.query.name, rtype);
     let story = serde_json::to_string_pretty(&resolution.trace).unwrap();
@@ -75,27 +68,12 @@ fn run_scenario(id: &str) {
         "{id}: RCODE; trace:\n{story}"
     );
     let codes: Vec<u16> = resolution.ede().iter().map(|e| e.code as u16).collect();
-    match scenario.expect.ede.first() {
-        None => assert!(codes.is_empty(), "{id}: unexpected EDE {codes:?}"),
-        Some(first) => {
-            assert_eq!(
-                codes.first(),
-                Some(first),
-                "{id}: most specific EDE; got {codes:?}\n{story}"
-            );
-            for code in &scenario.expect.ede {
-                assert!(
-                    codes.contains(code),
-                    "{id}: EDE {code} missing from {codes:?}"
-                );
-            }
-            for ede in resolution.ede() {
-                assert!(
-                    ede.text.contains(&resolution.trace.id),
-                    "{id}: EXTRA-TEXT lacks the trace id"
-                );
-            }
-        }
+    common::assert_ede(id, &codes, &scenario.expect.ede, &story);
+    for ede in resolution.ede() {
+        assert!(
+            ede.text.contains(&resolution.trace.id),
+            "{id}: EXTRA-TEXT lacks the trace id"
+        );
     }
     assert_eq!(
         resolution.authenticated(),

@@ -200,3 +200,30 @@ pub fn lab_anchor_file() -> PathBuf {
     })
     .clone()
 }
+
+/// The scenario with this id from the shared lab.
+pub fn scenario(id: &str) -> &'static whydns::lab::Scenario {
+    lab()
+        .lab
+        .spec
+        .scenarios
+        .iter()
+        .find(|s| s.id == id)
+        .unwrap_or_else(|| panic!("no scenario {id}"))
+}
+
+/// The EDE codes a resolver gave match the scenario's: none when none are expected, else the
+/// same most specific (first) code and every expected code present.
+pub fn assert_ede(id: &str, got: &[u16], expected: &[u16], context: &str) {
+    assert_eq!(
+        got.first(),
+        expected.first(),
+        "{id}: most specific EDE; got {got:?}\n{context}"
+    );
+    if expected.is_empty() {
+        assert!(got.is_empty(), "{id}: unexpected EDE {got:?}");
+    }
+    for code in expected {
+        assert!(got.contains(code), "{id}: EDE {code} missing from {got:?}");
+    }
+}
