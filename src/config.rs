@@ -37,6 +37,9 @@ pub struct Config {
     /// Clients allowed to query; everyone else gets REFUSED with EDE 18.
     pub allow: Vec<IpNet>,
     pub explain: ExplainConfig,
+    /// The HTTP control API (explanations, metrics); None: off. `whydns lab` turns it on at
+    /// 127.0.0.1:8053. It has no authentication: keep it on loopback or behind a proxy.
+    pub control: Option<SocketAddr>,
 }
 
 /// The explanation log: which resolutions are kept, and how many.
@@ -48,6 +51,8 @@ pub struct ExplainConfig {
     pub max_entries: usize,
     /// Bound on the serialised size of all entries together.
     pub max_bytes: usize,
+    /// Also append every kept entry to this file as one JSON line.
+    pub file: Option<PathBuf>,
 }
 
 impl Default for ExplainConfig {
@@ -56,6 +61,7 @@ impl Default for ExplainConfig {
             keep_all: false,
             max_entries: 10_000,
             max_bytes: 64 * 1024 * 1024,
+            file: None,
         }
     }
 }
@@ -122,6 +128,7 @@ impl Default for Config {
             limits: Limits::default(),
             allow: vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()],
             explain: ExplainConfig::default(),
+            control: None,
         }
     }
 }

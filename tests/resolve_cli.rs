@@ -119,6 +119,56 @@ fn resolve_json_parses_with_ede_and_trace() {
 }
 
 #[test]
+fn resolve_explain_prints_diagnosis_remedy_and_trace() {
+    let out = resolve(&["--explain", "not-auth.lab", "A"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for wanted in [
+        "question not-auth.lab. A",
+        "answer SERVFAIL",
+        "EDE 22: ",
+        "cause: lame-delegation",
+        "diagnosis: ns1.not-auth.lab. (",
+        "remedy: ",
+        "evidence #",
+        ";; trace ",
+    ] {
+        assert!(text.contains(wanted), "no {wanted:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn explain_without_a_server_says_what_to_check() {
+    // A port nothing listens on (bound, then released).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = Command::new(BIN)
+        .args(["explain", "1a2b3c4d", "--server"])
+        .arg(format!("http://127.0.0.1:{port}"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("is `whydns serve --control`"),
+        "{}",
+        stderr(&out)
+    );
+    let bad_id = Command::new(BIN)
+        .args(["explain", "../../etc"])
+        .output()
+        .unwrap();
+    assert_eq!(bad_id.status.code(), Some(1));
+    assert!(
+        stderr(&bad_id).contains("not an explanation id"),
+        "{}",
+        stderr(&bad_id)
+    );
+}
+
+#[test]
 fn bad_flags_and_files_are_refused_with_a_clear_message() {
     // Values the configuration rejects: exit 1, naming the setting.
     let out = Command::new(BIN)
@@ -287,6 +337,7 @@ fn lab_starts_a_resolver_that_recurses_through_it() {
     let out_dir = std::env::temp_dir().join(format!("whydns-lab-out-{}", std::process::id()));
     let child = Command::new(BIN)
         .args(["lab", "--port", "0", "--resolver-listen", "127.0.0.1:0"])
+        .args(["--control", "127.0.0.1:0"])
         .arg("--zones")
         .arg(common::testzones())
         .arg("--out")
@@ -316,5 +367,27 @@ fn lab_starts_a_resolver_that_recurses_through_it() {
     q.metadata.recursion_desired = true;
     let reply = udp_exchange(address, &q, Duration::from_secs(8)).expect("answer");
     assert_eq!(reply.metadata.response_code, ResponseCode::ServFail);
+    // The lab's control API explains that answer: `whydns explain` finds it by name.
+    let control = seen
+        .iter()
+        .find_map(|l| l.strip_prefix("Control API:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("control API address printed")
+        .trim_end_matches('/')
+        .to_string();
+    let explained = Command::new(BIN)
+        .args([
+            "explain",
+            "--name",
+            "allow-query-none.lab",
+            "--server",
+            &control,
+        ])
+        .output()
+        .unwrap();
+    assert!(explained.status.success(), "{}", stderr(&explained));
+    let text = stdout(&explained);
+    assert!(text.contains("cause: lame-delegation"), "{text}");
+    assert!(text.contains("REFUSED"), "{text}");
     assert_eq!(child.terminate().map(|s| s.code()), Some(Some(0)));
 }

@@ -118,4 +118,14 @@ fn run_scenario(id: &str) {
             "{id}: trace lacks {wanted:?}:\n{story}"
         );
     }
+    let diagnosis = resolution.diagnose();
+    common::assert_diagnosis(id, &diagnosis, &scenario.expect, &diagnosis.render());
+    // Evidence points at real events of this trace.
+    for e in &diagnosis.evidence {
+        assert!(
+            e.event < resolution.trace.entries.len(),
+            "{id}: evidence #{}",
+            e.event
+        );
+    }
 }

@@ -1,6 +1,11 @@
 //! Every lab scenario through a running whydns server, as a stub or `dig` sees it: one UDP
 //! query with DO (TCP when truncated), then the RCODE, the AD bit and the EDE options on the
 //! wire must be the scenario's; a bogus answer must come back with CD set.
+//!
+//! Then the explanation: the id at the end of every EXTRA-TEXT (or, for an answer without
+//! EDE, the log's entry for the name) is fetched over DNS (CH TXT), over HTTP (the control
+//! API, JSON and text) and with the `whydns explain` CLI. The three texts must be the same,
+//! and the diagnosis must give the scenario's cause and name what its file blames.
 
 mod common;
 
@@ -11,7 +16,7 @@ use std::time::Duration;
 use common::{query_message, tcp_query, udp_exchange, Ask, TcpOutcome};
 use hickory_proto::op::Message;
 use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
-use hickory_proto::rr::RecordType;
+use hickory_proto::rr::{DNSClass, RData, RecordType};
 use whydns::clock::SystemClock;
 use whydns::config::Config;
 use whydns::resolver::Resolver;
@@ -19,9 +24,20 @@ use whydns::server::Server;
 
 include!(concat!(env!("OUT_DIR"), "/serve_scenario_tests.rs"));
 
-/// One server for the binary, recursing through the shared lab with the lab's anchor.
+/// The server's DNS address.
 fn server() -> SocketAddr {
-    static ADDRESS: OnceLock<SocketAddr> = OnceLock::new();
+    addresses().0
+}
+
+/// The server's control API (HTTP) address.
+fn control() -> SocketAddr {
+    addresses().1
+}
+
+/// One server for the binary, recursing through the shared lab with the lab's anchor; it
+/// keeps every resolution in its explanation log and serves the control API.
+fn addresses() -> (SocketAddr, SocketAddr) {
+    static ADDRESS: OnceLock<(SocketAddr, SocketAddr)> = OnceLock::new();
     *ADDRESS.get_or_init(|| {
         let lab = common::lab();
         let hints =
@@ -32,6 +48,11 @@ fn server() -> SocketAddr {
             root_hints: Some(hints),
             trust_anchors: vec![common::lab_anchor_file()],
             upstream_port: lab.running.port,
+            control: Some("127.0.0.1:0".parse().unwrap()),
+            explain: whydns::config::ExplainConfig {
+                keep_all: true,
+                ..Default::default()
+            },
             ..Config::default()
         };
         let (tx, rx) = std::sync::mpsc::channel();
@@ -44,7 +65,8 @@ fn server() -> SocketAddr {
             runtime.block_on(async move {
                 let resolver = Resolver::new(&config, std::sync::Arc::new(SystemClock)).unwrap();
                 let server = Server::bind(&config, resolver).await.unwrap();
-                tx.send(server.local_addrs()[0]).unwrap();
+                tx.send((server.local_addrs()[0], server.control_addr().unwrap()))
+                    .unwrap();
                 let _ = server.run(std::future::pending::<()>()).await;
             });
         });
@@ -69,7 +91,8 @@ fn ask(name: &str, rtype: RecordType, checking_disabled: bool) -> Message {
     }
 }
 
-fn ede_codes(message: &Message) -> Vec<u16> {
+/// (INFO-CODE, EXTRA-TEXT) of every EDE option.
+fn ede(message: &Message) -> Vec<(u16, String)> {
     let Some(edns) = &message.edns else {
         return Vec::new();
     };
@@ -77,12 +100,108 @@ fn ede_codes(message: &Message) -> Vec<u16> {
         .get_all(EdnsCode::Unknown(15))
         .into_iter()
         .filter_map(|option| match option {
-            EdnsOption::Unknown(15, bytes) if bytes.len() >= 2 => {
-                Some(u16::from_be_bytes([bytes[0], bytes[1]]))
-            }
+            EdnsOption::Unknown(15, bytes) if bytes.len() >= 2 => Some((
+                u16::from_be_bytes([bytes[0], bytes[1]]),
+                String::from_utf8_lossy(&bytes[2..]).into_owned(),
+            )),
             _ => None,
         })
         .collect()
+}
+
+/// The id in "... [trace 1a2b3c4d]".
+fn trace_id(text: &str) -> String {
+    let start = text
+        .rfind("[trace ")
+        .unwrap_or_else(|| panic!("no trace id in {text:?}"));
+    text[start + 7..].trim_end_matches(']').to_string()
+}
+
+fn http_get(path: &str) -> String {
+    let url = format!("http://{}{path}", control());
+    ureq::get(&url)
+        .call()
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .body_mut()
+        .read_to_string()
+        .unwrap()
+}
+
+/// The explanation's lines as `dig <id>.explain.whydns. CH TXT` returns them (over TCP:
+/// explanations are longer than a UDP answer).
+fn explanation_over_dns(id: &str) -> Vec<String> {
+    let mut query = query_message(
+        &format!("{id}.explain.whydns."),
+        RecordType::TXT,
+        Ask::default(),
+    );
+    query.queries[0].set_query_class(DNSClass::CH);
+    let TcpOutcome::Answer(reply) = tcp_query(server(), &query, Duration::from_secs(10)) else {
+        panic!("{id}: no TCP answer to the explanation query")
+    };
+    assert!(
+        !reply.answers.is_empty(),
+        "{id}: no explanation over DNS: {reply}"
+    );
+    reply
+        .answers
+        .iter()
+        .map(|r| match &r.data {
+            RData::TXT(txt) => txt
+                .txt_data
+                .iter()
+                .map(|chunk| String::from_utf8_lossy(chunk).into_owned())
+                .collect::<String>(),
+            other => panic!("{id}: not TXT: {other:?}"),
+        })
+        .collect()
+}
+
+fn explanation_over_cli(id: &str) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_whydns"))
+        .args(["explain", id, "--server", &format!("http://{}", control())])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "whydns explain {id}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Fetches the explanation `id` three ways; they agree; the diagnosis is the scenario's.
+fn check_explanation(scenario: &whydns::lab::Scenario, id: &str, codes: &[u16]) {
+    let sid = &scenario.id;
+    let json: serde_json::Value =
+        serde_json::from_str(&http_get(&format!("/api/explanations/{id}"))).unwrap();
+    assert_eq!(json["id"], id, "{sid}");
+    assert_eq!(json["name"], scenario.query.name.as_str(), "{sid}");
+    assert_eq!(json["rcode"], scenario.expect.rcode.as_str(), "{sid}");
+    let logged: Vec<u16> = json["ede"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|pair| pair[0].as_u64().unwrap() as u16)
+        .collect();
+    assert_eq!(logged, codes, "{sid}: the log holds the EDE the client got");
+    let diagnosis: whydns::explain::diagnosis::Diagnosis =
+        serde_json::from_value(json["diagnosis"].clone()).unwrap();
+    let text = http_get(&format!("/api/explanations/{id}.txt"));
+    common::assert_diagnosis(sid, &diagnosis, &scenario.expect, &text);
+    assert!(
+        text.contains(&format!("diagnosis: {}", diagnosis.summary))
+            && text.contains(&format!("remedy: {}", diagnosis.remedy)),
+        "{sid}: the text shows the diagnosis and remedy:\n{text}"
+    );
+    let dns = explanation_over_dns(id);
+    let http: Vec<&str> = text.lines().collect();
+    assert_eq!(dns, http, "{sid}: DNS and HTTP tell the same explanation");
+    assert_eq!(
+        explanation_over_cli(id),
+        text,
+        "{sid}: the CLI prints what HTTP serves"
+    );
 }
 
 fn run_scenario(id: &str) {
@@ -95,8 +214,31 @@ fn run_scenario(id: &str) {
         reply.metadata.authentic_data, scenario.expect.ad,
         "{id}: AD\n{reply}"
     );
-    let codes = ede_codes(&reply);
+    let options = ede(&reply);
+    let codes: Vec<u16> = options.iter().map(|(code, _)| *code).collect();
     common::assert_ede(id, &codes, &scenario.expect.ede, &reply.to_string());
+    let explanation = match options.first() {
+        Some((_, text)) => {
+            let trace = trace_id(text);
+            for (_, text) in &options {
+                assert_eq!(trace_id(text), trace, "{id}: one id in every EXTRA-TEXT");
+            }
+            trace
+        }
+        // No EDE: the server keeps every resolution here, so the log has this one by name.
+        None => {
+            let list: serde_json::Value = serde_json::from_str(&http_get(&format!(
+                "/api/explanations?name={}&limit=1",
+                scenario.query.name
+            )))
+            .unwrap();
+            list["explanations"][0]["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{id}: not in the log: {list}"))
+                .to_string()
+        }
+    };
+    check_explanation(scenario, &explanation, &codes);
     if scenario.category == whydns::lab::Category::Dnssec && scenario.expect.rcode == "SERVFAIL" {
         let unchecked = ask(&scenario.query.name, rtype, true);
         let rcode = whydns::explain::event::rcode_name(unchecked.metadata.response_code);

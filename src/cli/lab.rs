@@ -37,6 +37,13 @@ pub struct LabArgs {
     /// Serve only the lab, without a whydns resolver.
     #[arg(long)]
     pub no_resolver: bool,
+    /// Where the resolver's HTTP control API (explanations, metrics) listens.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8053",
+          value_parser = super::options::parse_listen)]
+    pub control: SocketAddr,
+    /// Do not serve the HTTP control API.
+    #[arg(long)]
+    pub no_control: bool,
 }
 
 pub fn run(args: LabArgs) -> Result<(), String> {
@@ -60,6 +67,7 @@ pub fn run(args: LabArgs) -> Result<(), String> {
                 root_hints: Some(written.root_hints.clone()),
                 trust_anchors: vec![written.trust_anchor.clone()],
                 upstream_port: running.port,
+                control: (!args.no_control).then_some(args.control),
                 ..Config::default()
             };
             let resolver =
@@ -67,12 +75,15 @@ pub fn run(args: LabArgs) -> Result<(), String> {
             Some(
                 Server::bind(&config, resolver)
                     .await
-                    .map_err(|e| format!("{e} (use --resolver-listen or --no-resolver)"))?,
+                    .map_err(|e| {
+                        format!("{e} (use --resolver-listen, --control, --no-control or --no-resolver)")
+                    })?,
             )
         };
         let resolver_address = server
             .as_ref()
             .and_then(|s| s.local_addrs().first().copied());
+        let control_address = server.as_ref().and_then(|s| s.control_addr());
         println!(
             "whydns lab: {} servers, {} zones, {} scenarios (signed at {})\n",
             lab.servers.len(),
@@ -90,6 +101,11 @@ pub fn run(args: LabArgs) -> Result<(), String> {
         );
         if let Some(address) = resolver_address {
             println!("Resolver:     {address} (UDP and TCP), recursing through the lab");
+        }
+        if let Some(address) = control_address {
+            println!(
+                "Control API:  http://{address}/ (explanations: whydns explain --server http://{address} <id>)"
+            );
         }
         println!("Press Ctrl-C to stop.");
         match server {

@@ -1,10 +1,11 @@
 //! The command line as a library, so `main.rs` only parses and wires: subcommands `serve`
-//! (the recursive server), `resolve` (one question, with its trace), `lab` (the failure lab
-//! and a resolver pointed at it).
+//! (the recursive server), `resolve` (one question, with its trace), `explain` (explanations
+//! from a running server), `lab` (the failure lab and a resolver pointed at it).
 //!
 //! Errors are returned as one-line messages that name the file, flag or address at fault;
 //! `main` prints them and exits 1. clap's own usage errors exit 2.
 
+pub mod explain;
 pub mod lab;
 pub mod options;
 pub mod resolve;
@@ -19,8 +20,17 @@ use clap::{Parser, Subcommand};
     about = "A DNS resolver that tells you why a name failed"
 )]
 pub struct Cli {
+    /// Log format on stderr: text for people, json (one object per line) for collectors.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -29,6 +39,9 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Resolve one name in-process and explain the answer.
     Resolve(resolve::ResolveArgs),
+    /// Show explanations from a running server: by id (from an EDE's "[trace ID]"), or by
+    /// name, RCODE, EDE code or time.
+    Explain(explain::ExplainArgs),
     /// Serve the failure lab: a fake DNS hierarchy on 127.53.0.0/16 full of misconfigurations,
     /// and a whydns resolver pointed at it.
     Lab(lab::LabArgs),
@@ -39,7 +52,7 @@ impl Cli {
     /// its log stays quiet unless something is wrong.
     pub fn default_log_level(&self) -> &'static str {
         match self.command {
-            Command::Resolve(_) => "warn",
+            Command::Resolve(_) | Command::Explain(_) => "warn",
             Command::Serve(_) | Command::Lab(_) => "info",
         }
     }
@@ -51,6 +64,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Serve(args) => serve::run(args),
         Command::Resolve(args) => resolve::run(args),
         Command::Lab(args) => lab::run(args),
+        Command::Explain(args) => explain::run(args),
     }
 }
 

@@ -36,6 +36,10 @@ pub struct ResolveArgs {
     /// Print the resolution (outcome, EDE, records and always the trace) as JSON instead.
     #[arg(long)]
     pub json: bool,
+    /// Print the explanation (diagnosis, evidence, remedy, trace tree) as `whydns explain`
+    /// shows it for a server's answer.
+    #[arg(long, conflicts_with = "json")]
+    pub explain: bool,
 }
 
 pub fn run(args: ResolveArgs) -> Result<(), String> {
@@ -45,7 +49,9 @@ pub fn run(args: ResolveArgs) -> Result<(), String> {
         let resolver = Resolver::new(&config, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
         Ok::<_, String>(resolver.resolve(&args.name, args.rtype).await)
     })?;
-    if args.json {
+    if args.explain {
+        print!("{}", resolution.explanation(None, super::now()).render());
+    } else if args.json {
         let text = serde_json::to_string_pretty(&resolution_json(&resolution))
             .map_err(|e| e.to_string())?;
         println!("{text}");
@@ -126,6 +132,7 @@ pub fn resolution_json(resolution: &Resolution) -> serde_json::Value {
         "type": resolution.rtype,
         "rcode": rcode_mnemonic(resolution.rcode()),
         "outcome": resolution.outcome,
+        "diagnosis": resolution.diagnose(),
         "ede": resolution.ede().iter().map(|e| json!({
             "code": e.code as u16,
             "name": e.code.name(),

@@ -21,6 +21,17 @@ pub struct ServeArgs {
     /// Clients allowed to query (CIDR or address); repeat for several. Default: loopback.
     #[arg(long, value_name = "CIDR", value_parser = parse_allow)]
     pub allow: Vec<IpNet>,
+    /// Serve the HTTP control API (explanations, metrics) on this address, e.g.
+    /// 127.0.0.1:8053. It has no authentication: keep it on loopback.
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen)]
+    pub control: Option<SocketAddr>,
+    /// Also append every explanation kept to this file, one JSON object per line.
+    #[arg(long, value_name = "FILE")]
+    pub explain_file: Option<std::path::PathBuf>,
+    /// Keep every resolution in the explanation log, not only those that are not a plain
+    /// success.
+    #[arg(long)]
+    pub explain_all: bool,
 }
 
 pub fn run(args: ServeArgs) -> Result<(), String> {
@@ -30,6 +41,15 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     }
     if !args.allow.is_empty() {
         config.allow = args.allow;
+    }
+    if args.control.is_some() {
+        config.control = args.control;
+    }
+    if args.explain_file.is_some() {
+        config.explain.file = args.explain_file;
+    }
+    if args.explain_all {
+        config.explain.keep_all = true;
     }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async move {

@@ -4,17 +4,29 @@
 //!
 //! Bounded in entries and in bytes (the serialised size of each entry): the oldest go first.
 //!
-//! Limitations: in memory only for now (the JSON-lines file, the DNS/HTTP/CLI lookups and the
-//! diagnosis come with the explanation-log issue); lookups scan newest-first, which is fine
-//! for the bounded sizes a resolver keeps.
+//! Optionally every kept entry is also appended, as one JSON line, to a file. A writer thread
+//! does the I/O behind a bounded queue: a slow disk costs lines (counted), never answers.
+//!
+//! Limitations: lookups scan newest-first, which is fine for the bounded sizes a resolver
+//! keeps; the file is appended to without rotation (use logrotate with copytruncate).
 
 use std::collections::{HashMap, VecDeque};
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::net::IpAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
+use super::diagnosis::Diagnosis;
+use super::render::render_tree;
 use super::Trace;
+
+/// Lines waiting for the file writer; beyond this, lines are dropped and counted.
+const FILE_QUEUE: usize = 4096;
 
 /// One explained resolution.
 #[derive(Debug, Clone, Serialize)]
@@ -29,7 +41,38 @@ pub struct Explanation {
     /// (INFO-CODE, EXTRA-TEXT) as sent.
     pub ede: Vec<(u16, String)>,
     pub duration_ms: u64,
+    pub diagnosis: Diagnosis,
     pub trace: Trace,
+}
+
+impl Explanation {
+    /// The explanation as text: the question and answer, the EDE, the diagnosis, then the
+    /// trace tree. The one text form, served over DNS, HTTP and printed by the CLI.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "explanation {} at {}",
+            self.id,
+            crate::clock::format_utc(self.time as i64)
+        );
+        let _ = writeln!(
+            out,
+            "question {} {} from {}",
+            self.name,
+            self.rtype,
+            self.client
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "-".into())
+        );
+        let _ = writeln!(out, "answer {} in {} ms", self.rcode, self.duration_ms);
+        for (code, text) in &self.ede {
+            let _ = writeln!(out, "EDE {code}: {text}");
+        }
+        out.push_str(&self.diagnosis.render());
+        out.push_str(&render_tree(&self.trace));
+        out
+    }
 }
 
 /// What to look for; every field narrows the search.
@@ -93,6 +136,16 @@ pub struct ExplanationLog {
     inner: Mutex<Inner>,
     max_entries: usize,
     max_bytes: usize,
+    file: Option<SyncSender<Vec<u8>>>,
+    file_dropped: AtomicU64,
+}
+
+/// Why the JSON-lines file could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[error("explanation log file {path}: {source}")]
+pub struct FileError {
+    pub path: String,
+    pub source: std::io::Error,
 }
 
 impl ExplanationLog {
@@ -105,15 +158,57 @@ impl ExplanationLog {
             }),
             max_entries: max_entries.max(1),
             max_bytes: max_bytes.max(1),
+            file: None,
+            file_dropped: AtomicU64::new(0),
         }
+    }
+
+    /// Also appends every kept entry to `path` as one JSON line. The file is opened (and
+    /// created) now, so a bad path fails at start-up rather than silently later.
+    pub fn append_to(mut self, path: &Path) -> Result<ExplanationLog, FileError> {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|source| FileError {
+                path: path.display().to_string(),
+                source,
+            })?;
+        let (tx, rx) = sync_channel::<Vec<u8>>(FILE_QUEUE);
+        let shown = path.display().to_string();
+        std::thread::Builder::new()
+            .name("whydns-explain-file".into())
+            .spawn(move || {
+                while let Ok(mut line) = rx.recv() {
+                    line.push(b'\n');
+                    if let Err(e) = file.write_all(&line) {
+                        tracing::warn!(file = %shown, error = %e, "explanation log file: write failed");
+                    }
+                }
+            })
+            .map_err(|source| FileError {
+                path: path.display().to_string(),
+                source,
+            })?;
+        self.file = Some(tx);
+        Ok(self)
+    }
+
+    /// Lines not written to the file because its queue was full.
+    pub fn file_dropped(&self) -> u64 {
+        self.file_dropped.load(Ordering::Relaxed)
     }
 
     /// Keeps `explanation`, dropping the oldest entries while over either bound. An entry
     /// larger than the whole byte bound is not kept.
     pub fn push(&self, explanation: Explanation) {
-        let bytes = serde_json::to_vec(&explanation)
-            .map(|v| v.len())
-            .unwrap_or(0);
+        let json = serde_json::to_vec(&explanation).unwrap_or_default();
+        let bytes = json.len();
+        if let Some(file) = &self.file {
+            if let Err(TrySendError::Full(_)) = file.try_send(json) {
+                self.file_dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
         if bytes > self.max_bytes {
             return;
         }
@@ -187,6 +282,13 @@ mod tests {
             rcode: rcode.into(),
             ede: ede.iter().map(|c| (*c, format!("code {c}"))).collect(),
             duration_ms: 1,
+            diagnosis: Diagnosis {
+                cause: super::super::diagnosis::Cause::LameDelegation,
+                summary: "ns1 answered REFUSED".into(),
+                evidence: Vec::new(),
+                remedy: "load the zone".into(),
+                checks: Vec::new(),
+            },
             trace: Trace::new(format!("{i:06x}"), 10),
         }
     }
@@ -240,6 +342,47 @@ mod tests {
             0
         );
         assert_eq!(log.last().unwrap().id, "000003");
+    }
+
+    #[test]
+    fn appends_one_json_line_per_entry_to_the_file() {
+        let path = std::env::temp_dir().join(format!("whydns-log-{}.jsonl", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let log = ExplanationLog::new(2, 1 << 20).append_to(&path).unwrap();
+        for i in 0..5 {
+            log.push(entry(i, "a.lab.", "SERVFAIL", &[22]));
+        }
+        // The memory keeps 2; the file keeps all 5, once the writer thread has caught up.
+        let mut lines = Vec::new();
+        for _ in 0..200 {
+            lines = std::fs::read_to_string(&path)
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_string)
+                .collect();
+            if lines.len() == 5 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(lines.len(), 5);
+        let last: serde_json::Value = serde_json::from_str(&lines[4]).unwrap();
+        assert_eq!(last["id"], "000004");
+        assert_eq!(last["diagnosis"]["cause"], "lame-delegation");
+        assert_eq!(log.size().0, 2);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_opened_is_an_error() {
+        let err = ExplanationLog::new(2, 1024)
+            .append_to(Path::new("/nonexistent-dir/x.jsonl"))
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string().contains("/nonexistent-dir/x.jsonl"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! outcome to Extended DNS Errors ([`ede`]), and the trace as text ([`render`]). Depends on
 //! nothing else in the crate.
 
+pub mod diagnosis;
 pub mod ede;
 pub mod event;
 pub mod log;

@@ -26,7 +26,9 @@ pub use answer::ServerView;
 pub use build::{Lab, LabServer};
 pub use export::{lab_root_dnskey, lab_root_hints, lab_trust_anchor, zone_master_file};
 pub use server::{start, RunningLab, StartOptions};
-pub use spec::{Category, Denial, KeyRole, LameAnswer, Scenario, ServerFault, ZoneFault};
+pub use spec::{
+    Category, Denial, Expectation, KeyRole, LameAnswer, Scenario, ServerFault, ZoneFault,
+};
 pub use time::format_rfc3339;
 pub use zone::Zone;
 

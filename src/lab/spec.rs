@@ -79,6 +79,11 @@ pub struct Expectation {
     /// and a text its serialised fields contain ("server-failed:refused").
     #[serde(default)]
     pub trace: Vec<String>,
+    /// The root cause whydns's diagnosis must give (a `Cause` token: "lame-delegation").
+    pub cause: Option<String>,
+    /// Texts the diagnosis summary must contain: the failing server, zone or record.
+    #[serde(default)]
+    pub blame: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -12,6 +12,7 @@ mod budget;
 mod cache;
 mod classify;
 mod delegation;
+mod diagnose;
 mod iterate;
 mod servers;
 mod validate;
@@ -27,9 +28,11 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::dnssec::{Security, TrustAnchors};
 use crate::explain::event::{Limit, ServerFailure};
+use crate::explain::log::Explanation;
 use crate::explain::{Ede, EdeCode, Trace};
 
 pub use delegation::{builtin_root_hints, parse_root_hints, RootHint};
+pub use diagnose::{failed_over, FailedOver};
 
 /// How a resolution ended. Negative answers are answers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -175,9 +178,60 @@ impl Resolution {
 
     /// Extended DNS Errors for the client, most specific first.
     pub fn ede(&self) -> Vec<Ede> {
+        let tag = format!(" [trace {}]", self.trace.id);
         match &self.outcome {
             Outcome::Failed { failure } => failure.ede(&self.trace.id),
-            _ => self.security.ede(&format!(" [trace {}]", self.trace.id)),
+            _ => {
+                let mut out = self.security.ede(&tag);
+                // A noteworthy success: a server of a zone on the path failed and another
+                // carried the answer. The operator of that zone wants to know.
+                if out.is_empty() {
+                    let failed = failed_over(&self.trace);
+                    if let Some(first) = failed.first() {
+                        out.push(Ede::new(
+                            EdeCode::OtherError,
+                            format!(
+                                "answered after failover: {} {} for {}{}{tag}",
+                                first.server.ip(),
+                                first.failure.describe(),
+                                first.zone,
+                                match failed.len() {
+                                    1 => String::new(),
+                                    n => format!(" (and {} more)", n - 1),
+                                }
+                            ),
+                        ));
+                    }
+                }
+                out
+            }
+        }
+    }
+
+    /// The explanation of this resolution as the log keeps it (EDE and diagnosis computed).
+    pub fn explanation(&self, client: Option<std::net::IpAddr>, time: u64) -> Explanation {
+        self.explanation_with(client, time, self.ede(), self.diagnose())
+    }
+
+    /// As [`Resolution::explanation`], with the EDE and diagnosis already computed.
+    pub fn explanation_with(
+        &self,
+        client: Option<std::net::IpAddr>,
+        time: u64,
+        ede: Vec<Ede>,
+        diagnosis: crate::explain::diagnosis::Diagnosis,
+    ) -> Explanation {
+        Explanation {
+            id: self.trace.id.clone(),
+            time,
+            client,
+            name: self.name.clone(),
+            rtype: self.rtype.clone(),
+            rcode: crate::explain::event::rcode_name(self.rcode()),
+            ede: ede.into_iter().map(|e| (e.code as u16, e.text)).collect(),
+            duration_ms: self.trace.elapsed_ms(),
+            diagnosis,
+            trace: self.trace.clone(),
         }
     }
 

@@ -4,8 +4,11 @@
 //! strings (class CH, TTL 0, like `version.bind`). Only allowed clients get here (the ACL
 //! is checked first). Long answers are truncated over UDP; dig retries over TCP.
 //!
-//! Limitations: the diagnosis sentences come with the explanation-log issue; this gives the
-//! question, outcome, EDE and the trace tree.
+//! Each line of [`Explanation::render`] (question, answer, EDE, diagnosis, trace tree) is one
+//! TXT record, in order, so the answer reads as the same text HTTP and the CLI show.
+//!
+//! Limitations: DNS does not promise record order; dig and every stub seen keep the order
+//! sent, but a tool that sorts records would scramble the text.
 
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::rdata::TXT;
@@ -13,7 +16,6 @@ use hickory_proto::rr::{DNSClass, Name, RData, Record};
 
 use super::respond::{Reply, Request};
 use crate::explain::log::{Explanation, ExplanationLog, Filter};
-use crate::explain::render::render_tree;
 
 /// The suffix every explanation query ends in.
 pub fn suffix() -> Name {
@@ -46,33 +48,6 @@ fn wanted(qname: &Name) -> Option<Wanted> {
     }
 }
 
-/// The TXT lines telling one explanation.
-fn lines(e: &Explanation) -> Vec<String> {
-    let mut out = vec![
-        format!(
-            "explanation {} at {}",
-            e.id,
-            crate::clock::format_utc(e.time as i64)
-        ),
-        format!(
-            "question {} {} from {}",
-            e.name,
-            e.rtype,
-            e.client
-                .map(|c| c.to_string())
-                .unwrap_or_else(|| "-".into())
-        ),
-        format!("answer {} in {} ms", e.rcode, e.duration_ms),
-    ];
-    out.extend(
-        e.ede
-            .iter()
-            .map(|(code, text)| format!("EDE {code}: {text}")),
-    );
-    out.extend(render_tree(&e.trace).lines().map(str::to_string));
-    out
-}
-
 /// Answers an explanation query from `log`.
 pub fn answer(request: &Request, log: &ExplanationLog, mut reply: Reply) -> Reply {
     let found: Vec<std::sync::Arc<Explanation>> = match wanted(&request.name) {
@@ -91,7 +66,7 @@ pub fn answer(request: &Request, log: &ExplanationLog, mut reply: Reply) -> Repl
     }
     reply.message.metadata.authoritative = true;
     for explanation in found {
-        for line in lines(&explanation) {
+        for line in explanation.render().lines() {
             // A TXT string holds at most 255 bytes (RFC 1035 §3.3): split long lines.
             let chunks: Vec<String> = line
                 .as_bytes()

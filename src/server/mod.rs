@@ -13,7 +13,9 @@
 //! Limitations: no DNS cookies (RFC 7873), no DoT/DoH, no rate limiting beyond the bounds on
 //! in-flight queries and TCP connections.
 
+mod control;
 mod explain_dns;
+mod metrics;
 #[cfg(target_os = "linux")]
 mod mmsg;
 mod packet_cache;
@@ -32,7 +34,7 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::explain::log::{Explanation, ExplanationLog};
+use crate::explain::log::ExplanationLog;
 use crate::explain::render::rcode_mnemonic;
 use crate::resolver::{Outcome, Resolution, Resolver};
 use respond::{Screened, Transport};
@@ -53,12 +55,16 @@ pub enum ServeError {
     },
     #[error("no listen address configured")]
     NoListenAddress,
+    #[error(transparent)]
+    ExplainFile(#[from] crate::explain::log::FileError),
 }
 
 /// A server whose sockets are bound but which does not answer until [`Server::run`].
 pub struct Server {
     listeners: Vec<(UdpSocket, TcpListener)>,
     addresses: Vec<SocketAddr>,
+    /// The HTTP control API's listener, when configured.
+    control: Option<(TcpListener, SocketAddr)>,
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
 }
@@ -79,6 +85,7 @@ struct Shared {
     /// Resolutions worth explaining, looked up by the id in their EDE text.
     explanations: Arc<ExplanationLog>,
     keep_all: bool,
+    metrics: metrics::Metrics,
 }
 
 /// The outcome of admitting one message.
@@ -116,10 +123,31 @@ impl Server {
         let resolving_limit = u32::try_from(config.limits.concurrent_queries)
             .unwrap_or(u32::MAX)
             .min(Semaphore::MAX_PERMITS as u32);
+        let control = match config.control {
+            Some(address) => {
+                let listener =
+                    TcpListener::bind(address)
+                        .await
+                        .map_err(|source| ServeError::Bind {
+                            address,
+                            transport: "HTTP control",
+                            source,
+                        })?;
+                let bound = listener.local_addr().unwrap_or(address);
+                Some((listener, bound))
+            }
+            None => None,
+        };
+        let mut explanations =
+            ExplanationLog::new(config.explain.max_entries, config.explain.max_bytes);
+        if let Some(path) = &config.explain.file {
+            explanations = explanations.append_to(path)?;
+        }
         let (stop, stopping) = watch::channel(false);
         Ok(Server {
             listeners,
             addresses,
+            control,
             stop,
             shared: Arc::new(Shared {
                 resolver,
@@ -129,11 +157,9 @@ impl Server {
                 connections: Arc::new(Semaphore::new(MAX_TCP_CONNECTIONS)),
                 stopping,
                 packets: packet_cache::PacketCache::new(config.cache.packets),
-                explanations: Arc::new(ExplanationLog::new(
-                    config.explain.max_entries,
-                    config.explain.max_bytes,
-                )),
+                explanations: Arc::new(explanations),
                 keep_all: config.explain.keep_all,
+                metrics: metrics::Metrics::default(),
             }),
         })
     }
@@ -141,6 +167,11 @@ impl Server {
     /// The explanation log this server fills.
     pub fn explanations(&self) -> Arc<ExplanationLog> {
         self.shared.explanations.clone()
+    }
+
+    /// The HTTP control API's bound address, when configured.
+    pub fn control_addr(&self) -> Option<SocketAddr> {
+        self.control.as_ref().map(|(_, a)| *a)
     }
 
     /// The bound addresses (UDP and TCP share each), in `config.listen` order.
@@ -157,6 +188,10 @@ impl Server {
             tracing::info!(%address, "whydns serving on UDP and TCP");
             listeners.push(tokio::spawn(udp::serve(shared.clone(), udp)));
             listeners.push(tokio::spawn(tcp::serve(shared.clone(), tcp)));
+        }
+        if let Some((listener, address)) = self.control {
+            tracing::info!(%address, "control API (HTTP) on http://{address}/");
+            listeners.push(tokio::spawn(control::serve(shared.clone(), listener)));
         }
         shutdown.await;
         tracing::info!("shutting down: no new queries; finishing those in flight");
@@ -227,15 +262,16 @@ impl Shared {
         };
         if let Some(key) = &key {
             if let Some(reply) = self.packets.lookup(key, packet, self.resolver.now()) {
+                self.metrics.packet_cache_hit(wire_rcode(&reply));
                 return Admission::Immediate(Some(reply));
             }
         }
         match respond::screen(packet, client, &self.allow) {
             Screened::Drop => Admission::Immediate(None),
-            Screened::Reply(reply) => Admission::Immediate(reply.encode(transport)),
+            Screened::Reply(reply) => Admission::Immediate(self.counted(reply.encode(transport))),
             Screened::Explain(request, reply) => {
                 let reply = explain_dns::answer(&request, &self.explanations, reply);
-                Admission::Immediate(reply.encode(transport))
+                Admission::Immediate(self.counted(reply.encode(transport)))
             }
             Screened::Resolve(request) => match self.resolving.clone().try_acquire_owned() {
                 Ok(permit) => Admission::Resolve(Box::new(request), permit, key),
@@ -246,7 +282,7 @@ impl Shared {
                         "overloaded: query answered SERVFAIL without resolving"
                     );
                     let reply = respond::overloaded(&request, self.resolving_limit as usize);
-                    Admission::Immediate(reply.encode(transport))
+                    Admission::Immediate(self.counted(reply.encode(transport)))
                 }
             },
         }
@@ -264,9 +300,16 @@ impl Shared {
             .resolver
             .resolve_with(&request.name, request.rtype, checking_disabled)
             .await;
-        log_resolution(&resolution);
-        self.remember(request, &resolution);
-        let reply = respond::answer(request, &resolution).encode(transport)?;
+        let ede = resolution.ede();
+        let diagnosis = resolution.diagnose();
+        self.metrics.resolved(
+            &resolution,
+            &ede.iter().map(|e| e.code).collect::<Vec<_>>(),
+            resolution.trace.elapsed_ms(),
+        );
+        log_resolution(&resolution, &ede, &diagnosis);
+        self.remember(request, &resolution, ede, diagnosis);
+        let reply = self.counted(respond::answer(request, &resolution).encode(transport))?;
         if let Some(key) = key {
             self.packets.store(key, &reply, self.resolver.now());
         }
@@ -275,51 +318,71 @@ impl Shared {
 }
 
 impl Shared {
+    /// Counts an answer about to be sent by its RCODE.
+    fn counted(&self, reply: Option<Vec<u8>>) -> Option<Vec<u8>> {
+        if let Some(bytes) = &reply {
+            self.metrics.answered(wire_rcode(bytes));
+        }
+        reply
+    }
+
     /// Keeps the resolution in the explanation log unless it is a plain success.
-    fn remember(&self, request: &respond::Request, resolution: &Resolution) {
-        let ede = resolution.ede();
+    fn remember(
+        &self,
+        request: &respond::Request,
+        resolution: &Resolution,
+        ede: Vec<crate::explain::Ede>,
+        diagnosis: crate::explain::diagnosis::Diagnosis,
+    ) {
         let plain =
             resolution.rcode() == hickory_proto::op::ResponseCode::NoError && ede.is_empty();
         if plain && !self.keep_all {
             return;
         }
-        self.explanations.push(Explanation {
-            id: resolution.trace.id.clone(),
-            time: self.resolver.now(),
-            client: Some(request.client),
-            name: resolution.name.clone(),
-            rtype: resolution.rtype.clone(),
-            rcode: rcode_mnemonic(resolution.rcode()),
-            ede: ede
-                .iter()
-                .map(|e| (e.code as u16, e.text.clone()))
-                .collect(),
-            duration_ms: resolution.trace.elapsed_ms(),
-            trace: resolution.trace.clone(),
-        });
+        self.explanations.push(resolution.explanation_with(
+            Some(request.client),
+            self.resolver.now(),
+            ede,
+            diagnosis,
+        ));
     }
 }
 
-/// One info line per failed resolution: enough to find the trace and see what the client got.
-fn log_resolution(resolution: &Resolution) {
+/// The RCODE in a DNS message's header (low four bits of byte 3).
+fn wire_rcode(message: &[u8]) -> u8 {
+    message.get(3).map(|b| b & 0x0f).unwrap_or(0)
+}
+
+/// One info line per failed resolution, with its diagnosis: enough to act on, and the id to
+/// find the whole story.
+fn log_resolution(
+    resolution: &Resolution,
+    ede: &[crate::explain::Ede],
+    diagnosis: &crate::explain::diagnosis::Diagnosis,
+) {
     let question = format!("{} {}", resolution.name, resolution.rtype);
-    match &resolution.outcome {
-        Outcome::Failed { .. } => {
-            let ede: Vec<u16> = resolution.ede().iter().map(|e| e.code as u16).collect();
-            tracing::info!(
-                trace = %resolution.trace.id,
-                %question,
-                rcode = %rcode_mnemonic(resolution.rcode()),
-                ?ede,
-                "resolution failed"
-            );
-        }
-        _ => tracing::debug!(
+    let failed = matches!(resolution.outcome, Outcome::Failed { .. })
+        || resolution.rcode() == hickory_proto::op::ResponseCode::ServFail;
+    if failed {
+        let codes: Vec<u16> = ede.iter().map(|e| e.code as u16).collect();
+        tracing::info!(
+            trace = %resolution.trace.id,
+            %question,
+            rcode = %rcode_mnemonic(resolution.rcode()),
+            ede = ?codes,
+            cause = %diagnosis.cause.token(),
+            diagnosis = %diagnosis.summary,
+            remedy = %diagnosis.remedy,
+            "resolution failed"
+        );
+    } else {
+        tracing::debug!(
             trace = %resolution.trace.id,
             %question,
             rcode = %rcode_mnemonic(resolution.rcode()),
             answers = resolution.answers.len(),
+            cause = %diagnosis.cause.token(),
             "resolved"
-        ),
+        );
     }
 }

@@ -107,15 +107,8 @@ pub fn screen(packet: &[u8], client: IpAddr, allow: &[IpNet]) -> Screened {
         ));
         return Screened::Reply(reply.with_rcode(ResponseCode::Refused));
     }
-    if !query.metadata.recursion_desired {
-        // whydns is authoritative for nothing; without RD there is nothing it can answer.
-        reply.add_ede(Ede::new(
-            EdeCode::NotAuthoritative,
-            "recursion not desired (RD=0) and whydns is authoritative for no zone",
-        ));
-        return Screened::Reply(reply.with_rcode(ResponseCode::Refused));
-    }
     let question = &query.queries[0];
+    // explain.whydns. (class CH) is whydns's own data: answered with or without RD.
     if question.query_class() == DNSClass::CH
         && question.query_type() == RecordType::TXT
         && super::explain_dns::suffix().zone_of(&question.name().to_lowercase())
@@ -127,6 +120,15 @@ pub fn screen(packet: &[u8], client: IpAddr, allow: &[IpNet]) -> Screened {
             client,
         };
         return Screened::Explain(request, reply);
+    }
+    if !query.metadata.recursion_desired {
+        // Beyond explain.whydns., whydns is authoritative for nothing: without RD there is
+        // nothing it can answer.
+        reply.add_ede(Ede::new(
+            EdeCode::NotAuthoritative,
+            "recursion not desired (RD=0) and whydns is authoritative for no zone",
+        ));
+        return Screened::Reply(reply.with_rcode(ResponseCode::Refused));
     }
     if question.query_class() != DNSClass::IN
         || matches!(question.query_type(), RecordType::AXFR | RecordType::IXFR)

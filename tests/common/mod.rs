@@ -227,3 +227,36 @@ pub fn assert_ede(id: &str, got: &[u16], expected: &[u16], context: &str) {
         assert!(got.contains(code), "{id}: EDE {code} missing from {got:?}");
     }
 }
+
+/// The diagnosis names the scenario's cause and blames what its file says: the failing
+/// server, zone or record. Every committed scenario declares both.
+pub fn assert_diagnosis(
+    id: &str,
+    diagnosis: &whydns::explain::diagnosis::Diagnosis,
+    expect: &whydns::lab::Expectation,
+    context: &str,
+) {
+    let cause = expect
+        .cause
+        .as_deref()
+        .unwrap_or_else(|| panic!("{id}: the scenario declares no expect.cause"));
+    assert!(
+        !expect.blame.is_empty(),
+        "{id}: the scenario declares no expect.blame"
+    );
+    assert_eq!(diagnosis.cause.token(), cause, "{id}: cause\n{context}");
+    for wanted in &expect.blame {
+        assert!(
+            diagnosis.summary.contains(wanted.as_str()),
+            "{id}: diagnosis does not name {wanted:?}: {}",
+            diagnosis.summary
+        );
+    }
+    assert!(!diagnosis.remedy.is_empty(), "{id}: no remedy");
+    if cause != "resolved" && cause != "name-does-not-exist" && cause != "no-data" {
+        assert!(
+            !diagnosis.evidence.is_empty(),
+            "{id}: a {cause} diagnosis without evidence\n{context}"
+        );
+    }
+}

@@ -1,0 +1,184 @@
+//! The HTTP control API, on its own address (default 127.0.0.1:8053; off unless configured
+//! or in lab mode): the explanation log as JSON and text, and Prometheus metrics.
+//!
+//! - `GET /api/explanations?name=&rcode=&ede=&since=&until=&limit=`: matching entries,
+//!   newest first, as summaries (no trace);
+//! - `GET /api/explanations/{id}`: one entry in full, as JSON;
+//! - `GET /api/explanations/{id}.txt`: the same as text (diagnosis and trace tree), exactly
+//!   what `dig <id>.explain.whydns. CH TXT` and `whydns explain <id>` show;
+//! - `GET /metrics`: Prometheus text format.
+//!
+//! Clients outside the server's `allow` list get 403, as they would get REFUSED over DNS.
+//!
+//! Limitations: HTTP/1.1 only, no TLS and no authentication: keep it on loopback or put it
+//! behind a proxy that adds them.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::Shared;
+use crate::explain::log::{Explanation, Filter};
+
+/// Most entries one list request returns.
+pub const MAX_LIST: usize = 1_000;
+
+/// The query string of `GET /api/explanations`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    name: Option<String>,
+    rcode: Option<String>,
+    ede: Option<u16>,
+    since: Option<u64>,
+    until: Option<u64>,
+    limit: Option<usize>,
+}
+
+/// One entry of a list: what an operator scans before opening one.
+#[derive(Debug, Serialize)]
+struct Summary<'a> {
+    id: &'a str,
+    time: u64,
+    client: Option<std::net::IpAddr>,
+    name: &'a str,
+    rtype: &'a str,
+    rcode: &'a str,
+    ede: &'a [(u16, String)],
+    duration_ms: u64,
+    cause: String,
+    diagnosis: &'a str,
+}
+
+fn summary(e: &Explanation) -> Summary<'_> {
+    Summary {
+        id: &e.id,
+        time: e.time,
+        client: e.client,
+        name: &e.name,
+        rtype: &e.rtype,
+        rcode: &e.rcode,
+        ede: &e.ede,
+        duration_ms: e.duration_ms,
+        cause: e.diagnosis.cause.token(),
+        diagnosis: &e.diagnosis.summary,
+    }
+}
+
+fn error(status: StatusCode, message: String) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+/// The 403 for a client outside the allow list, or None when it may ask.
+fn refused(shared: &Shared, peer: SocketAddr) -> Option<Response> {
+    if super::respond::is_allowed(peer.ip(), &shared.allow) {
+        None
+    } else {
+        Some(error(
+            StatusCode::FORBIDDEN,
+            format!("{} is not in the server's allow list", peer.ip()),
+        ))
+    }
+}
+
+async fn list(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    if let Some(r) = refused(&shared, peer) {
+        return r;
+    }
+    let found = shared.explanations.find(&Filter {
+        name: q.name,
+        rcode: q.rcode,
+        ede: q.ede,
+        since: q.since,
+        until: q.until,
+        limit: Some(q.limit.unwrap_or(100).min(MAX_LIST)),
+    });
+    let body: Vec<Summary> = found.iter().map(|e| summary(e)).collect();
+    Json(json!({ "explanations": body })).into_response()
+}
+
+async fn one(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(r) = refused(&shared, peer) {
+        return r;
+    }
+    let (id, text) = match id.strip_suffix(".txt") {
+        Some(id) => (id, true),
+        None => (id.as_str(), false),
+    };
+    let Some(found) = shared.explanations.get(id) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("no explanation {id:?} (it may have been dropped: the log is bounded)"),
+        );
+    };
+    if text {
+        (
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            found.render(),
+        )
+            .into_response()
+    } else {
+        Json(&*found).into_response()
+    }
+}
+
+async fn metrics(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Response {
+    if let Some(r) = refused(&shared, peer) {
+        return r;
+    }
+    let text = shared
+        .metrics
+        .render(shared.resolver.cache_stats(), shared.explanations.size());
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
+}
+
+async fn not_found() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "unknown path: try /api/explanations, /api/explanations/{id}, /api/explanations/{id}.txt or /metrics".into(),
+    )
+}
+
+/// Serves the API on `listener` until the task is aborted (at shutdown, with the DNS
+/// listeners).
+pub async fn serve(shared: Arc<Shared>, listener: tokio::net::TcpListener) {
+    let app = Router::new()
+        .route("/api/explanations", get(list))
+        .route("/api/explanations/{id}", get(one))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .with_state(shared);
+    if let Err(e) = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
+    {
+        tracing::warn!(error = %e, "control API stopped");
+    }
+}
