@@ -333,6 +333,50 @@ fn serve_answers_then_exits_0_on_sigterm() {
 }
 
 #[test]
+fn json_logs_carry_one_line_per_failed_resolution_with_its_diagnosis() {
+    let port = common::lab().running.port.to_string();
+    let child = Command::new(BIN)
+        .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0"])
+        .arg("--root-hints")
+        .arg(hints())
+        .arg("--trust-anchor")
+        .arg(common::lab_anchor_file())
+        .args(["--upstream-port", &port])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = Running(child);
+    let log = lines_of(child.0.stderr.take().unwrap());
+    let seen = wait_for(&log, "serving on UDP and TCP");
+    let started: serde_json::Value = serde_json::from_str(seen.last().unwrap()).unwrap();
+    let address: SocketAddr = started["address"].as_str().unwrap().parse().unwrap();
+    let mut q = common::query_message("no-zsk.lab.", RecordType::A, Ask::default());
+    q.metadata.recursion_desired = true;
+    let reply = udp_exchange(address, &q, Duration::from_secs(8)).expect("answer");
+    assert_eq!(reply.metadata.response_code, ResponseCode::ServFail);
+    let line = wait_for(&log, "resolution failed").pop().unwrap();
+    let event: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: not JSON: {line}"));
+    assert_eq!(event["level"], "INFO", "{line}");
+    assert_eq!(event["question"], "no-zsk.lab. A", "{line}");
+    assert_eq!(event["rcode"], "SERVFAIL", "{line}");
+    assert_eq!(event["ede"], "[9]", "{line}");
+    assert_eq!(event["cause"], "signing-key-missing", "{line}");
+    assert!(
+        event["diagnosis"]
+            .as_str()
+            .unwrap()
+            .contains("no-zsk.lab. A"),
+        "{line}"
+    );
+    assert!(!event["remedy"].as_str().unwrap().is_empty(), "{line}");
+    assert_eq!(event["trace"].as_str().unwrap().len(), 8, "{line}");
+    assert_eq!(child.terminate().map(|s| s.code()), Some(Some(0)));
+}
+
+#[test]
 fn lab_starts_a_resolver_that_recurses_through_it() {
     let out_dir = std::env::temp_dir().join(format!("whydns-lab-out-{}", std::process::id()));
     let child = Command::new(BIN)

@@ -33,25 +33,6 @@ fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-/// A configuration whose resolver recurses through the shared lab, listening on a free port.
-fn lab_config() -> Config {
-    let lab = common::lab();
-    // Written once: tests run in parallel and must not read a half-written file.
-    static HINTS: OnceLock<std::path::PathBuf> = OnceLock::new();
-    let hints = HINTS.get_or_init(|| {
-        let hints = std::env::temp_dir().join(format!("whydns-serve-hints-{}", std::process::id()));
-        std::fs::write(&hints, whydns::lab::lab_root_hints(&lab.lab)).unwrap();
-        hints
-    });
-    Config {
-        listen: vec!["127.0.0.1:0".parse().unwrap()],
-        root_hints: Some(hints.clone()),
-        trust_anchors: vec![common::lab_anchor_file()],
-        upstream_port: lab.running.port,
-        ..Config::default()
-    }
-}
-
 /// Binds a server for `config`; the caller decides how long it runs.
 fn bind(config: Config) -> Server {
     runtime().block_on(async {
@@ -71,7 +52,7 @@ fn start(config: Config) -> SocketAddr {
 /// The server most tests share.
 fn server() -> SocketAddr {
     static SERVER: OnceLock<SocketAddr> = OnceLock::new();
-    *SERVER.get_or_init(|| start(lab_config()))
+    *SERVER.get_or_init(|| start(common::lab_config()))
 }
 
 /// A recursive query (RD=1), as a stub resolver sends it.
@@ -175,7 +156,7 @@ fn rd_clear_is_refused_with_ede_20() {
 fn client_outside_allow_is_refused_with_ede_18() {
     let address = start(Config {
         allow: vec!["::1/128".parse().unwrap()],
-        ..lab_config()
+        ..common::lab_config()
     });
     let reply = ask_udp(address, &query("valid.lab.", RecordType::A, Ask::default()));
     assert_eq!(reply.metadata.response_code, ResponseCode::Refused);
@@ -448,7 +429,7 @@ fn slow_query(address: SocketAddr) -> std::thread::JoinHandle<Message> {
 
 #[test]
 fn over_the_concurrency_bound_answers_servfail_with_ede_0() {
-    let mut config = lab_config();
+    let mut config = common::lab_config();
     config.limits.concurrent_queries = 1;
     let address = start(config);
     let busy = slow_query(address);
@@ -468,7 +449,7 @@ fn over_the_concurrency_bound_answers_servfail_with_ede_0() {
 
 #[test]
 fn shutdown_finishes_answers_in_flight_then_stops_listening() {
-    let mut config = lab_config();
+    let mut config = common::lab_config();
     config.limits.concurrent_queries = 1;
     let server = bind(config);
     let address = server.local_addrs()[0];
@@ -494,7 +475,7 @@ fn shutdown_finishes_answers_in_flight_then_stops_listening() {
 
 #[test]
 fn repeated_answers_come_from_the_packet_cache_but_failures_are_traced_each_time() {
-    let address = start(lab_config());
+    let address = start(common::lab_config());
     let first = ask_udp(address, &query("mx.lab.", RecordType::MX, Ask::default()));
     assert_eq!(first.metadata.response_code, ResponseCode::NoError);
     // Same question in another letter case: same records, this query's ID and spelling.
@@ -588,7 +569,7 @@ fn dnssec_flags_ad_do_and_cd_behave_as_rfc_4035_says() {
 
 #[test]
 fn failures_are_kept_in_the_explanation_log_under_the_id_in_their_ede() {
-    let server = bind(lab_config());
+    let server = bind(common::lab_config());
     let address = server.local_addrs()[0];
     let log = server.explanations();
     runtime().spawn(server.run(std::future::pending()));

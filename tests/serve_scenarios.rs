@@ -39,21 +39,13 @@ fn control() -> SocketAddr {
 fn addresses() -> (SocketAddr, SocketAddr) {
     static ADDRESS: OnceLock<(SocketAddr, SocketAddr)> = OnceLock::new();
     *ADDRESS.get_or_init(|| {
-        let lab = common::lab();
-        let hints =
-            std::env::temp_dir().join(format!("whydns-servesc-hints-{}", std::process::id()));
-        std::fs::write(&hints, whydns::lab::lab_root_hints(&lab.lab)).unwrap();
         let config = Config {
-            listen: vec!["127.0.0.1:0".parse().unwrap()],
-            root_hints: Some(hints),
-            trust_anchors: vec![common::lab_anchor_file()],
-            upstream_port: lab.running.port,
             control: Some("127.0.0.1:0".parse().unwrap()),
             explain: whydns::config::ExplainConfig {
                 keep_all: true,
                 ..Default::default()
             },
-            ..Config::default()
+            ..common::lab_config()
         };
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {

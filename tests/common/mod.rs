@@ -201,6 +201,26 @@ pub fn lab_anchor_file() -> PathBuf {
     .clone()
 }
 
+/// A configuration whose resolver recurses through the shared lab with the lab's anchor,
+/// listening on a free loopback port.
+pub fn lab_config() -> whydns::config::Config {
+    let lab = lab();
+    // Written once: tests run in parallel and must not read a half-written file.
+    static HINTS: OnceLock<PathBuf> = OnceLock::new();
+    let hints = HINTS.get_or_init(|| {
+        let hints = std::env::temp_dir().join(format!("whydns-lab-hints-{}", std::process::id()));
+        std::fs::write(&hints, whydns::lab::lab_root_hints(&lab.lab)).unwrap();
+        hints
+    });
+    whydns::config::Config {
+        listen: vec!["127.0.0.1:0".parse().unwrap()],
+        root_hints: Some(hints.clone()),
+        trust_anchors: vec![lab_anchor_file()],
+        upstream_port: lab.running.port,
+        ..whydns::config::Config::default()
+    }
+}
+
 /// The scenario with this id from the shared lab.
 pub fn scenario(id: &str) -> &'static whydns::lab::Scenario {
     lab()
