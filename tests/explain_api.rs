@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use common::{query_message, tcp_exchange, tcp_query, udp_exchange, Ask, TcpOutcome};
 use hickory_proto::op::{Message, ResponseCode};
-use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
 use hickory_proto::rr::RecordType;
 use whydns::clock::SystemClock;
 use whydns::config::Config;
@@ -21,17 +20,6 @@ use whydns::server::Server;
 
 const T: Duration = Duration::from_secs(10);
 
-fn runtime() -> &'static tokio::runtime::Runtime {
-    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap()
-    })
-}
-
 struct Running {
     dns: SocketAddr,
     control: Option<SocketAddr>,
@@ -40,7 +28,7 @@ struct Running {
 
 /// Starts a server for `config`, running until the test binary exits.
 fn start(config: Config) -> Running {
-    let server = runtime().block_on(async {
+    let server = common::runtime().block_on(async {
         let resolver = Resolver::new(&config, Arc::new(SystemClock)).unwrap();
         Server::bind(&config, resolver).await.unwrap()
     });
@@ -49,7 +37,7 @@ fn start(config: Config) -> Running {
         control: server.control_addr(),
         log: server.explanations(),
     };
-    runtime().spawn(server.run(std::future::pending()));
+    common::runtime().spawn(server.run(std::future::pending()));
     running
 }
 
@@ -68,28 +56,6 @@ fn ask(dns: SocketAddr, name: &str, rtype: RecordType, ask: Ask) -> Message {
     let mut q = query_message(name, rtype, ask);
     q.metadata.recursion_desired = true;
     udp_exchange(dns, &q, T).unwrap_or_else(|| panic!("no answer for {name}"))
-}
-
-fn ede(message: &Message) -> Vec<(u16, String)> {
-    let Some(edns) = &message.edns else {
-        return Vec::new();
-    };
-    edns.options()
-        .get_all(EdnsCode::Unknown(15))
-        .into_iter()
-        .filter_map(|option| match option {
-            EdnsOption::Unknown(15, bytes) if bytes.len() >= 2 => Some((
-                u16::from_be_bytes([bytes[0], bytes[1]]),
-                String::from_utf8_lossy(&bytes[2..]).into_owned(),
-            )),
-            _ => None,
-        })
-        .collect()
-}
-
-fn trace_id(text: &str) -> String {
-    let start = text.rfind("[trace ").expect("a trace id");
-    text[start + 7..].trim_end_matches(']').to_string()
 }
 
 /// (status, content type, body) of a GET; HTTP errors are answers here, not failures.
@@ -133,14 +99,14 @@ fn http_api_filters_by_name_rcode_ede_time_and_limit() {
     let s = shared();
     let control = s.control.unwrap();
     let expired = ask(s.dns, "rrsig-exp-a.lab.", RecordType::A, Ask::default());
-    let expired_id = trace_id(&ede(&expired)[0].1);
+    let expired_id = common::trace_id(&common::ede(&expired)[0].1);
     let lame = ask(
         s.dns,
         "stale-delegation.lab.",
         RecordType::A,
         Ask::default(),
     );
-    let lame_id = trace_id(&ede(&lame)[0].1);
+    let lame_id = common::trace_id(&common::ede(&lame)[0].1);
     let nx = ask(
         s.dns,
         "nx.nxdomain-nsec3.lab.",
@@ -310,7 +276,7 @@ fn explanations_are_appended_to_the_json_lines_file() {
     config.explain.file = Some(path.clone());
     let s = start(config);
     let reply = ask(s.dns, "no-rrsig-a.lab.", RecordType::A, Ask::default());
-    let id = trace_id(&ede(&reply)[0].1);
+    let id = common::trace_id(&common::ede(&reply)[0].1);
     let mut found = None;
     for _ in 0..100 {
         let text = std::fs::read_to_string(&path).unwrap_or_default();
@@ -356,7 +322,7 @@ fn ede_text_then_ede_then_data_are_shed_to_fit_512_bytes() {
             let TcpOutcome::Answer(full) = tcp_query(s.dns, &q, T) else {
                 panic!("{name} {rtype}: no TCP answer")
             };
-            let full_ede = ede(&full);
+            let full_ede = common::ede(&full);
             // Failover (EDE 0 on an answer) is reported only by the resolution that failed
             // over; the next one is answered from the cache without it.
             let failover = full.metadata.response_code == ResponseCode::NoError
@@ -371,7 +337,7 @@ fn ede_text_then_ede_then_data_are_shed_to_fit_512_bytes() {
             assert!(wire.len() <= 512, "{name} {rtype}: {} bytes", wire.len());
             let reply = Message::from_vec(&wire).unwrap();
             assert_eq!(reply.metadata.response_code, full.metadata.response_code);
-            let got = ede(&reply);
+            let got = common::ede(&reply);
             let full_size = full.to_vec().unwrap().len();
             // Each resolution has its own id: compare the texts without it.
             let untagged = |list: &[(u16, String)]| -> Vec<(u16, String)> {
@@ -444,8 +410,8 @@ fn the_log_stays_within_its_bounds_under_100_000_failing_queries() {
                 panic!("batch {batch}: an unanswered query")
             };
             assert_eq!(reply.metadata.response_code, ResponseCode::ServFail);
-            if let Some((_, text)) = ede(&reply).first() {
-                last_id = trace_id(text);
+            if let Some((_, text)) = common::ede(&reply).first() {
+                last_id = common::trace_id(text);
             }
             answered += 1;
         }

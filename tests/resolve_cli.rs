@@ -307,10 +307,12 @@ fn address_in(line: &str) -> SocketAddr {
         .unwrap_or_else(|| panic!("no address in {line:?}"))
 }
 
-#[test]
-fn serve_answers_then_exits_0_on_sigterm() {
+/// Starts `whydns [FLAGS] serve` on a free port through the shared lab, logging at info;
+/// returns the child and its stderr lines.
+fn spawn_serve(flags: &[&str]) -> (Running, mpsc::Receiver<String>) {
     let port = common::lab().running.port.to_string();
     let child = Command::new(BIN)
+        .args(flags)
         .args(["serve", "--listen", "127.0.0.1:0", "--root-hints"])
         .arg(hints())
         .arg("--trust-anchor")
@@ -323,6 +325,12 @@ fn serve_answers_then_exits_0_on_sigterm() {
         .unwrap();
     let mut child = Running(child);
     let log = lines_of(child.0.stderr.take().unwrap());
+    (child, log)
+}
+
+#[test]
+fn serve_answers_then_exits_0_on_sigterm() {
+    let (mut child, log) = spawn_serve(&[]);
     let seen = wait_for(&log, "serving on UDP and TCP");
     let address = address_in(seen.last().unwrap());
     let mut q = common::query_message("valid.lab.", RecordType::A, Ask::default());
@@ -334,21 +342,7 @@ fn serve_answers_then_exits_0_on_sigterm() {
 
 #[test]
 fn json_logs_carry_one_line_per_failed_resolution_with_its_diagnosis() {
-    let port = common::lab().running.port.to_string();
-    let child = Command::new(BIN)
-        .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0"])
-        .arg("--root-hints")
-        .arg(hints())
-        .arg("--trust-anchor")
-        .arg(common::lab_anchor_file())
-        .args(["--upstream-port", &port])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut child = Running(child);
-    let log = lines_of(child.0.stderr.take().unwrap());
+    let (mut child, log) = spawn_serve(&["--log-format", "json"]);
     let seen = wait_for(&log, "serving on UDP and TCP");
     let started: serde_json::Value = serde_json::from_str(seen.last().unwrap()).unwrap();
     let address: SocketAddr = started["address"].as_str().unwrap().parse().unwrap();

@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use common::{tcp_exchange, tcp_query, udp_exchange, udp_raw, Ask, TcpOutcome};
 use hickory_proto::op::{Message, OpCode, ResponseCode};
-use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
 use hickory_proto::rr::{DNSClass, RecordType};
 use whydns::clock::SystemClock;
 use whydns::config::Config;
@@ -21,21 +20,9 @@ use whydns::server::Server;
 
 const T: Duration = Duration::from_secs(8);
 
-/// The runtime every test server runs on (the lab has its own).
-fn runtime() -> &'static tokio::runtime::Runtime {
-    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap()
-    })
-}
-
 /// Binds a server for `config`; the caller decides how long it runs.
 fn bind(config: Config) -> Server {
-    runtime().block_on(async {
+    common::runtime().block_on(async {
         let resolver = Resolver::new(&config, std::sync::Arc::new(SystemClock)).unwrap();
         Server::bind(&config, resolver).await.unwrap()
     })
@@ -45,7 +32,7 @@ fn bind(config: Config) -> Server {
 fn start(config: Config) -> SocketAddr {
     let server = bind(config);
     let address = server.local_addrs()[0];
-    runtime().spawn(server.run(std::future::pending()));
+    common::runtime().spawn(server.run(std::future::pending()));
     address
 }
 
@@ -64,23 +51,6 @@ fn query(name: &str, rtype: RecordType, ask: Ask) -> Message {
 
 fn ask_udp(address: SocketAddr, message: &Message) -> Message {
     udp_exchange(address, message, T).unwrap_or_else(|| panic!("no answer to {message}"))
-}
-
-fn ede(message: &Message) -> Vec<(u16, String)> {
-    let Some(edns) = &message.edns else {
-        return Vec::new();
-    };
-    edns.options()
-        .get_all(EdnsCode::Unknown(15))
-        .into_iter()
-        .filter_map(|option| match option {
-            EdnsOption::Unknown(15, bytes) => Some((
-                u16::from_be_bytes([bytes[0], bytes[1]]),
-                String::from_utf8_lossy(&bytes[2..]).into_owned(),
-            )),
-            _ => None,
-        })
-        .collect()
 }
 
 fn rcode(message: &Message) -> u16 {
@@ -104,7 +74,7 @@ fn valid_name_resolves_with_recursion_flags_and_echoes() {
     let edns = reply.edns.as_ref().expect("OPT answered with OPT");
     assert_eq!(edns.max_payload(), 1232);
     assert!(edns.flags().dnssec_ok, "DO must be echoed");
-    assert!(ede(&reply).is_empty());
+    assert!(common::ede(&reply).is_empty());
 }
 
 #[test]
@@ -146,7 +116,7 @@ fn rd_clear_is_refused_with_ede_20() {
     let reply = ask_udp(server(), &q);
     assert_eq!(reply.metadata.response_code, ResponseCode::Refused);
     assert_eq!(
-        ede(&reply).iter().map(|e| e.0).collect::<Vec<_>>(),
+        common::ede(&reply).iter().map(|e| e.0).collect::<Vec<_>>(),
         vec![20]
     );
     assert!(reply.answers.is_empty());
@@ -161,7 +131,7 @@ fn client_outside_allow_is_refused_with_ede_18() {
     let reply = ask_udp(address, &query("valid.lab.", RecordType::A, Ask::default()));
     assert_eq!(reply.metadata.response_code, ResponseCode::Refused);
     assert!(!reply.metadata.recursion_available);
-    let codes = ede(&reply);
+    let codes = common::ede(&reply);
     assert_eq!(codes.len(), 1);
     assert_eq!(codes[0].0, 18);
     assert!(codes[0].1.contains("127.0.0.1"), "{codes:?}");
@@ -188,7 +158,7 @@ fn failing_scenario_carries_ede_22_only_when_asked_with_opt() {
         &query("allow-query-none.lab.", RecordType::A, Ask::default()),
     );
     assert_eq!(reply.metadata.response_code, ResponseCode::ServFail);
-    let codes = ede(&reply);
+    let codes = common::ede(&reply);
     assert!(codes.iter().any(|(code, _)| *code == 22), "{codes:?}");
     assert!(
         codes.iter().all(|(_, text)| text.contains("trace")),
@@ -398,7 +368,7 @@ fn saw_overload(address: SocketAddr, busy: &std::thread::JoinHandle<Message>) ->
     while !busy.is_finished() {
         let reply = ask_udp(address, &query("valid.lab.", RecordType::A, Ask::default()));
         if reply.metadata.response_code == ResponseCode::ServFail {
-            let codes = ede(&reply);
+            let codes = common::ede(&reply);
             assert_eq!(codes.len(), 1, "{codes:?}");
             assert_eq!(codes[0].0, 0);
             assert!(codes[0].1.contains("overloaded"), "{codes:?}");
@@ -417,7 +387,7 @@ fn slow_query(address: SocketAddr) -> std::thread::JoinHandle<Message> {
         let TcpOutcome::Answer(reply) = tcp_query(address, &q, Duration::from_secs(20)) else {
             panic!("no answer to the slow query")
         };
-        if !ede(&reply)
+        if !common::ede(&reply)
             .iter()
             .any(|(_, text)| text.contains("overloaded"))
         {
@@ -454,7 +424,7 @@ fn shutdown_finishes_answers_in_flight_then_stops_listening() {
     let server = bind(config);
     let address = server.local_addrs()[0];
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = runtime().spawn(server.run(async {
+    let running = common::runtime().spawn(server.run(async {
         let _ = stopped.await;
     }));
     let busy = slow_query(address);
@@ -464,7 +434,7 @@ fn shutdown_finishes_answers_in_flight_then_stops_listening() {
     stop.send(()).unwrap();
     let slow = busy.join().unwrap();
     assert_eq!(slow.metadata.response_code, ResponseCode::NoError);
-    runtime()
+    common::runtime()
         .block_on(running)
         .expect("run task")
         .expect("run returns Ok");
@@ -489,8 +459,8 @@ fn repeated_answers_come_from_the_packet_cache_but_failures_are_traced_each_time
         assert!(b.ttl <= a.ttl, "TTL went up: {} -> {}", a.ttl, b.ttl);
     }
     // A failure is never served from the packet cache: each carries its own trace id.
-    let trace_id = |m: &Message| {
-        ede(m)
+    let text_of = |m: &Message| {
+        common::ede(m)
             .first()
             .map(|(_, text)| text.clone())
             .unwrap_or_default()
@@ -506,8 +476,8 @@ fn repeated_answers_come_from_the_packet_cache_but_failures_are_traced_each_time
     assert_eq!(rcode(&one), 2);
     assert_eq!(rcode(&two), 2);
     assert_ne!(
-        trace_id(&one),
-        trace_id(&two),
+        text_of(&one),
+        text_of(&two),
         "a failure was answered from a cache without a new trace"
     );
 }
@@ -553,7 +523,7 @@ fn dnssec_flags_ad_do_and_cd_behave_as_rfc_4035_says() {
         &query("rrsig-exp-a.lab.", RecordType::A, Ask::default()),
     );
     assert_eq!(bogus.metadata.response_code, ResponseCode::ServFail);
-    assert_eq!(ede(&bogus)[0].0, 7, "{:?}", ede(&bogus));
+    assert_eq!(common::ede(&bogus)[0].0, 7, "{:?}", common::ede(&bogus));
     assert!(bogus.answers.is_empty());
     let mut cd = query("rrsig-exp-a.lab.", RecordType::A, Ask::default());
     cd.metadata.checking_disabled = true;
@@ -572,12 +542,12 @@ fn failures_are_kept_in_the_explanation_log_under_the_id_in_their_ede() {
     let server = bind(common::lab_config());
     let address = server.local_addrs()[0];
     let log = server.explanations();
-    runtime().spawn(server.run(std::future::pending()));
+    common::runtime().spawn(server.run(std::future::pending()));
     let reply = ask_udp(
         address,
         &query("rrsig-exp-a.lab.", RecordType::A, Ask::default()),
     );
-    let (code, text) = ede(&reply)[0].clone();
+    let (code, text) = common::ede(&reply)[0].clone();
     assert_eq!(code, 7);
     let id = text
         .rsplit_once("[trace ")
@@ -599,14 +569,6 @@ fn failures_are_kept_in_the_explanation_log_under_the_id_in_their_ede() {
     assert!(log.find(&filter).is_empty());
 }
 
-/// The id at the end of an EDE's EXTRA-TEXT.
-fn trace_id_of(text: &str) -> String {
-    text.rsplit_once("[trace ")
-        .and_then(|(_, rest)| rest.strip_suffix(']'))
-        .unwrap_or_else(|| panic!("no trace id in {text:?}"))
-        .to_string()
-}
-
 #[test]
 fn explanations_answer_over_dns_as_ch_txt() {
     let address = server();
@@ -614,7 +576,7 @@ fn explanations_answer_over_dns_as_ch_txt() {
         address,
         &query("allow-query-none.lab.", RecordType::A, Ask::default()),
     );
-    let id = trace_id_of(&ede(&reply)[0].1);
+    let id = common::trace_id(&common::ede(&reply)[0].1);
     let mut ask = query(
         &format!("{id}.explain.whydns."),
         RecordType::TXT,
@@ -678,7 +640,7 @@ fn real_dig_shows_the_ede_line_and_fetches_the_explanation() {
         .find(|l| l.starts_with("; EDE: 7 (Signature Expired)"))
         .unwrap_or_else(|| panic!("no EDE line:\n{out}"));
     assert!(line.contains("rrsig-exp-a.lab. A expired"), "{line}");
-    let id = trace_id_of(line.trim_end_matches(')'));
+    let id = common::trace_id(line.trim_end_matches(')'));
     // (dig 9.18 reads `-c CH TXT name` as two names; the class and type go after the name.)
     let story = dig(&[&format!("{id}.explain.whydns."), "CH", "TXT", "+short"]);
     assert!(

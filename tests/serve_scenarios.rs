@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use common::{query_message, tcp_query, udp_exchange, Ask, TcpOutcome};
 use hickory_proto::op::Message;
-use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
 use hickory_proto::rr::{DNSClass, RData, RecordType};
 use whydns::clock::SystemClock;
 use whydns::config::Config;
@@ -81,32 +80,6 @@ fn ask(name: &str, rtype: RecordType, checking_disabled: bool) -> Message {
         TcpOutcome::Answer(reply) => reply,
         other => panic!("{name}: TCP after TC: {other:?}"),
     }
-}
-
-/// (INFO-CODE, EXTRA-TEXT) of every EDE option.
-fn ede(message: &Message) -> Vec<(u16, String)> {
-    let Some(edns) = &message.edns else {
-        return Vec::new();
-    };
-    edns.options()
-        .get_all(EdnsCode::Unknown(15))
-        .into_iter()
-        .filter_map(|option| match option {
-            EdnsOption::Unknown(15, bytes) if bytes.len() >= 2 => Some((
-                u16::from_be_bytes([bytes[0], bytes[1]]),
-                String::from_utf8_lossy(&bytes[2..]).into_owned(),
-            )),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The id in "... [trace 1a2b3c4d]".
-fn trace_id(text: &str) -> String {
-    let start = text
-        .rfind("[trace ")
-        .unwrap_or_else(|| panic!("no trace id in {text:?}"));
-    text[start + 7..].trim_end_matches(']').to_string()
 }
 
 fn http_get(path: &str) -> String {
@@ -206,14 +179,18 @@ fn run_scenario(id: &str) {
         reply.metadata.authentic_data, scenario.expect.ad,
         "{id}: AD\n{reply}"
     );
-    let options = ede(&reply);
+    let options = common::ede(&reply);
     let codes: Vec<u16> = options.iter().map(|(code, _)| *code).collect();
     common::assert_ede(id, &codes, &scenario.expect.ede, &reply.to_string());
     let explanation = match options.first() {
         Some((_, text)) => {
-            let trace = trace_id(text);
+            let trace = common::trace_id(text);
             for (_, text) in &options {
-                assert_eq!(trace_id(text), trace, "{id}: one id in every EXTRA-TEXT");
+                assert_eq!(
+                    common::trace_id(text),
+                    trace,
+                    "{id}: one id in every EXTRA-TEXT"
+                );
             }
             trace
         }

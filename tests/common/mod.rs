@@ -280,3 +280,45 @@ pub fn assert_diagnosis(
         );
     }
 }
+
+/// (INFO-CODE, EXTRA-TEXT) of every Extended DNS Error option in `message`.
+pub fn ede(message: &Message) -> Vec<(u16, String)> {
+    use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
+    let Some(edns) = &message.edns else {
+        return Vec::new();
+    };
+    edns.options()
+        .get_all(EdnsCode::Unknown(15))
+        .into_iter()
+        .filter_map(|option| match option {
+            EdnsOption::Unknown(15, bytes) if bytes.len() >= 2 => Some((
+                u16::from_be_bytes([bytes[0], bytes[1]]),
+                String::from_utf8_lossy(&bytes[2..]).into_owned(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The explanation id ending an EXTRA-TEXT: "... [trace 1a2b3c4d]".
+pub fn trace_id(text: &str) -> String {
+    let start = text
+        .rfind("[trace ")
+        .unwrap_or_else(|| panic!("no trace id in {text:?}"));
+    text[start + 7..]
+        .trim_end_matches(']')
+        .trim_end_matches(')')
+        .to_string()
+}
+
+/// A multi-threaded runtime for servers under test (the lab has its own).
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    })
+}
