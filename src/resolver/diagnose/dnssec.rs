@@ -1,0 +1,222 @@
+//! Diagnoses of DNSSEC verdicts: bogus answers (signatures, keys, DS, denial proofs, work
+//! limits) and answers that are insecure for a reason an operator should hear about.
+
+use super::{
+    cd_check, diagnose_answer, diagnosis, evidence, is_dnssec_trouble, server_check, Names,
+};
+use crate::dnssec::{BogusReason, InsecureReason, SignatureFailure};
+use crate::explain::diagnosis::{Cause, Diagnosis};
+use crate::resolver::Resolution;
+
+pub(super) fn diagnose_bogus(r: &Resolution, reason: &BogusReason, names: &Names) -> Diagnosis {
+    let ev = evidence(&r.trace, is_dnssec_trouble);
+    let parent_of = |zone: &str| names.parent(zone);
+    match reason {
+        BogusReason::RrsigsMissing { owner, rtype } => diagnosis(
+            Cause::SignaturesMissing,
+            format!(
+                "{owner} {rtype} came without any RRSIG although its zone is signed (a DS at the parent says so)"
+            ),
+            ev,
+            "Re-sign the zone and check that every server serves the signed copy (and returns \
+             RRSIGs when asked with DO); if the zone is meant to be unsigned, remove its DS \
+             from the parent first."
+                .into(),
+            vec![cd_check(r), server_check(r, owner, rtype)],
+        ),
+        BogusReason::SignatureFailed {
+            owner,
+            rtype,
+            failure,
+            detail,
+        } => {
+            let (cause, summary, remedy) = match failure {
+                SignatureFailure::Expired => (
+                    Cause::SignatureExpired,
+                    format!("The RRSIG over {owner} {rtype} has expired ({detail}): the zone's signing process has stopped"),
+                    "Re-sign the zone and check the signer's schedule: signatures must be \
+                     refreshed well before they expire.",
+                ),
+                SignatureFailure::ExpiredBeforeValid => (
+                    Cause::SignatureWindowInverted,
+                    format!("The RRSIG over {owner} {rtype} expires before it becomes valid ({detail}): the signer wrote an impossible window"),
+                    "Re-sign the zone; check the signer's inception and expiration settings \
+                     and its clock.",
+                ),
+                SignatureFailure::NotYetValid => (
+                    Cause::SignatureNotYetValid,
+                    format!("The RRSIG over {owner} {rtype} is not valid yet ({detail}): the signer's clock runs ahead, or this resolver's runs behind"),
+                    "Check the signer's clock (NTP) and re-sign; check this resolver's clock \
+                     too.",
+                ),
+                SignatureFailure::BadSignature if !signed_with_supported(detail) => (
+                    Cause::AlgorithmMismatch,
+                    format!("The RRSIG over {owner} {rtype} uses an algorithm whydns cannot verify ({detail}), yet the zone is secure through a key of a supported algorithm"),
+                    "Sign every RRset with each algorithm that the zone's DS and DNSKEY list \
+                     (RFC 6840 §5.11), or drop the unsupported algorithm from the zone and \
+                     its DS together.",
+                ),
+                SignatureFailure::BadSignature => (
+                    Cause::SignatureInvalid,
+                    format!("The RRSIG over {owner} {rtype} does not verify with the key it names ({detail}): data and signature do not match"),
+                    "Re-sign the zone; find what changed the data after signing (a hand edit, \
+                     a server serving a stale or mixed copy, a middlebox).",
+                ),
+                SignatureFailure::NoMatchingKey => (
+                    Cause::SigningKeyMissing,
+                    format!("The RRSIG over {owner} {rtype} was made by a key the zone does not publish ({detail})"),
+                    "Publish the signing key in the zone's DNSKEY RRset, or re-sign with a key \
+                     that is published; during a key rollover, publish the new key before \
+                     signing with it.",
+                ),
+                SignatureFailure::NoZoneKeyBit => (
+                    Cause::ZoneKeyFlagMissing,
+                    format!("The RRSIG over {owner} {rtype} was made by a DNSKEY without the zone-key flag ({detail})"),
+                    "Publish the zone's keys with flags 256 (ZSK) or 257 (KSK).",
+                ),
+            };
+            diagnosis(
+                cause,
+                summary,
+                ev,
+                remedy.into(),
+                vec![cd_check(r), server_check(r, owner, rtype)],
+            )
+        }
+        BogusReason::DnskeyMissing { zone, detail } => diagnosis(
+            Cause::DsKeyMismatch,
+            format!(
+                "No DNSKEY of {zone} matches its DS at {} ({detail}): the chain of trust breaks at the delegation",
+                parent_of(zone)
+            ),
+            ev,
+            format!(
+                "Make the DS for {zone} at {} match the zone's current KSK, or publish the key \
+                 it names again; in a KSK rollover, keep the old key until the new DS has \
+                 propagated.",
+                parent_of(zone)
+            ),
+            vec![
+                cd_check(r),
+                format!("dig +norec {zone} DS @<a server of {}>", parent_of(zone)),
+                format!("dig +norec {zone} DNSKEY @<a server of {zone}> | dnssec-dsfromkey -f - {zone}"),
+            ],
+        ),
+        BogusReason::DsDigestMismatch { zone, key_tag } => diagnosis(
+            Cause::DsDigestMismatch,
+            format!(
+                "The DS for {zone} at {} names key {key_tag}, which {zone} publishes, but its digest does not match that key",
+                parent_of(zone)
+            ),
+            ev,
+            format!(
+                "Recompute the DS from the current KSK of {zone} (dnssec-dsfromkey) and \
+                 replace the one at {} (the registrar).",
+                parent_of(zone)
+            ),
+            vec![
+                cd_check(r),
+                format!("dig +norec {zone} DNSKEY @<a server of {zone}> | dnssec-dsfromkey -f - {zone}"),
+            ],
+        ),
+        BogusReason::NsecMissing { name, detail } => diagnosis(
+            Cause::DenialMissing,
+            format!("The negative answer for {name} carries no NSEC/NSEC3 proof ({detail})"),
+            ev,
+            "Serve the zone's NSEC/NSEC3 records: re-sign the zone and check that its servers \
+             return them with DO set."
+                .into(),
+            vec![cd_check(r), server_check(r, name, &r.rtype)],
+        ),
+        BogusReason::DenialFailed { name, detail } => diagnosis(
+            Cause::DenialInvalid,
+            format!("The NSEC/NSEC3 records for {name} do not prove the denial ({detail})"),
+            ev,
+            "Re-sign the zone so that its NSEC/NSEC3 chain is complete and matches its \
+             content; check that every server serves the same signed copy."
+                .into(),
+            vec![cd_check(r), server_check(r, name, &r.rtype)],
+        ),
+        BogusReason::Nsec3IterationsRefused { zone, iterations } => diagnosis(
+            Cause::Nsec3IterationsRefused,
+            format!(
+                "NSEC3 in {zone} uses {iterations} iterations, so many that the answer is refused as too costly to check (RFC 9276 §3.2)"
+            ),
+            ev,
+            format!("Re-sign {zone} with NSEC3 iterations 0 and an empty salt (RFC 9276 §3.1)."),
+            vec![format!("dig +norec {zone} NSEC3PARAM @<a server of {zone}>")],
+        ),
+        BogusReason::BudgetExhausted { detail } => diagnosis(
+            Cause::ValidationWorkLimit,
+            format!(
+                "Validation stopped at the per-query work limit ({detail}): the zone's keys and signatures are shaped like a KeyTrap attack (CVE-2023-50387)"
+            ),
+            ev,
+            "If the zone is yours: publish few keys with distinct key tags and one signature \
+             per key and RRset."
+                .into(),
+            vec![server_check(r, &r.name, "DNSKEY")],
+        ),
+    }
+}
+
+/// Whether the algorithm in a signature detail ("key 1234 alg 13 valid ...", written by
+/// `dnssec::verdict`) is one whydns verifies; unknown formats count as supported.
+fn signed_with_supported(detail: &str) -> bool {
+    let mut words = detail.split_whitespace();
+    while let Some(word) = words.next() {
+        if word == "alg" {
+            if let Some(alg) = words.next().and_then(|a| a.parse::<u8>().ok()) {
+                return crate::dnssec::algorithm_supported(alg);
+            }
+        }
+    }
+    true
+}
+
+pub(super) fn diagnose_insecure(
+    r: &Resolution,
+    reason: &InsecureReason,
+    names: &Names,
+) -> Diagnosis {
+    let ev = evidence(&r.trace, is_dnssec_trouble);
+    match reason {
+        InsecureReason::UnsupportedAlgorithm { zone, algorithms } => diagnosis(
+            Cause::UnsupportedAlgorithm,
+            format!(
+                "{zone} is signed only with algorithm(s) {algorithms:?}, which whydns does not validate (RFC 8624): the answer is treated as insecure"
+            ),
+            ev,
+            format!(
+                "Re-sign {zone} with algorithm 13 (ECDSAP256SHA256) or 15 (Ed25519) and \
+                 update its DS at {}.",
+                names.parent(zone)
+            ),
+            vec![format!("dig +norec {zone} DS @<a server of {}>", names.parent(zone))],
+        ),
+        InsecureReason::UnsupportedDigest { zone, digest_types } => diagnosis(
+            Cause::UnsupportedDigest,
+            format!(
+                "The DS for {zone} uses only digest type(s) {digest_types:?}, which whydns does not support: the answer is treated as insecure"
+            ),
+            ev,
+            format!(
+                "Publish a DS with digest type 2 (SHA-256) for {zone} at {}.",
+                names.parent(zone)
+            ),
+            vec![format!("dig +norec {zone} DS @<a server of {}>", names.parent(zone))],
+        ),
+        InsecureReason::Nsec3Iterations { zone, iterations } => diagnosis(
+            Cause::Nsec3IterationsHigh,
+            format!(
+                "NSEC3 in {zone} uses {iterations} iterations, above the limit: the denial is treated as insecure (RFC 9276 §3.2)"
+            ),
+            ev,
+            format!("Re-sign {zone} with NSEC3 iterations 0 and an empty salt (RFC 9276 §3.1)."),
+            vec![format!("dig +norec {zone} NSEC3PARAM @<a server of {zone}>")],
+        ),
+        InsecureReason::NoTrustAnchor
+        | InsecureReason::NoDs { .. }
+        | InsecureReason::ValidationDisabled => diagnose_answer(r, names),
+    }
+}
