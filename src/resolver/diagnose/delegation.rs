@@ -38,32 +38,46 @@ pub(super) fn diagnose_failure(r: &Resolution, failure: &Failure, names: &Names)
                 .map(|n| format!("dig +short {n} A  (an in-zone NS name needs glue)"))
                 .collect(),
         ),
-        Failure::CircularDependency { path } => diagnosis(
-            Cause::CircularDependency,
-            format!(
-                "Circular dependency: {}: each nameserver's address can only be found through \
-                 the other zone, and no glue breaks the cycle",
-                path.join(" -> ")
-            ),
-            evidence(trace, |e| {
-                matches!(
-                    e,
-                    Event::CycleDetected { .. }
-                        | Event::GlueMissing { .. }
-                        | Event::SubResolutionStarted { .. }
-                )
-            }),
-            "Give at least one of the zones a nameserver whose address resolves independently: \
-             in-bailiwick with glue at its parent, or in a third zone that depends on neither."
-                .into(),
-            path.first()
-                .map(|zone| {
-                    vec![format!(
-                        "dig +trace {zone} NS  (follow where the NS names lead)"
-                    )]
+        Failure::CircularDependency { path } => {
+            // The path alternates zone, NS name, zone, ... and ends where it began: say who
+            // delegates what to whom, once per zone.
+            let ring = match path.split_last() {
+                Some((last, rest)) if path.len() > 1 && path.first() == Some(last) => rest,
+                _ => &path[..],
+            };
+            let steps: Vec<String> = ring
+                .chunks(2)
+                .filter_map(|pair| match pair {
+                    [zone, ns] => Some(format!(
+                        "{} delegates {zone} to {ns} without usable glue",
+                        names.parent(zone)
+                    )),
+                    _ => None,
                 })
-                .unwrap_or_default(),
-        ),
+                .collect();
+            diagnosis(
+                Cause::CircularDependency,
+                format!(
+                    "Circular dependency: {}: {}, so each nameserver's address can only be found through the other zone",
+                    path.join(" -> "),
+                    steps.join("; ")
+                ),
+                evidence(trace, |e| match e {
+                    Event::CycleDetected { .. }
+                    | Event::GlueMissing { .. }
+                    | Event::SubResolutionStarted { .. } => true,
+                    Event::ReferralFollowed { to_zone, .. } => path.contains(to_zone),
+                    _ => false,
+                }),
+                "Give at least one of the zones a nameserver whose address resolves independently: \
+                 in-bailiwick with glue at its parent, or in a third zone that depends on neither."
+                    .into(),
+                ring.chunks(2)
+                    .filter_map(|pair| pair.first())
+                    .map(|zone| format!("dig +norec {zone} NS @<a server of {}>  (NS names and glue)", names.parent(zone)))
+                    .collect(),
+            )
+        }
         Failure::LimitReached { limit } => {
             let (summary, remedy) = limit_words(*limit, r);
             diagnosis(

@@ -139,12 +139,17 @@ fn evidence(trace: &Trace, wanted: impl Fn(&Event) -> bool) -> Vec<Evidence> {
         .collect()
 }
 
-/// The last server queried (the one whose answer the client got), if any.
-fn answering_server(trace: &Trace) -> Option<SocketAddr> {
-    trace.entries.iter().rev().find_map(|e| match &e.event {
-        Event::QuerySent { server, .. } => Some(*server),
-        _ => None,
-    })
+/// The last server asked about `name` (else the last one asked anything), if any.
+fn answering_server(trace: &Trace, name: &str) -> Option<SocketAddr> {
+    let asked = |wanted: Option<&str>| {
+        trace.entries.iter().rev().find_map(|e| match &e.event {
+            Event::QuerySent {
+                server, name: n, ..
+            } if wanted.is_none_or(|w| w.eq_ignore_ascii_case(n)) => Some(*server),
+            _ => None,
+        })
+    };
+    asked(Some(name)).or_else(|| asked(None))
 }
 
 fn diagnosis(
@@ -216,7 +221,7 @@ fn cd_check(r: &Resolution) -> String {
 }
 
 fn server_check(r: &Resolution, name: &str, rtype: &str) -> String {
-    match answering_server(&r.trace) {
+    match answering_server(&r.trace, name) {
         Some(s) => format!(
             "dig @{} -p {} +norec +dnssec {name} {rtype}",
             s.ip(),
