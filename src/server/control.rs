@@ -10,8 +10,11 @@
 //!
 //! Clients outside the server's `allow` list get 403, as they would get REFUSED over DNS.
 //!
+//! At most [`MAX_REQUESTS`] requests are handled at once, and a list returns at most
+//! [`MAX_LIST`] entries, so the API cannot take the resolver's memory or CPU away from DNS.
+//!
 //! Limitations: HTTP/1.1 only, no TLS and no authentication: keep it on loopback or put it
-//! behind a proxy that adds them.
+//! behind a proxy that adds them. Idle connections are not capped by whydns itself.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -29,6 +32,8 @@ use crate::explain::log::{Explanation, Filter};
 
 /// Most entries one list request returns.
 pub const MAX_LIST: usize = 1_000;
+/// Requests handled at once; more wait for a slot (the API is for operators, not traffic).
+pub const MAX_REQUESTS: usize = 32;
 
 /// The query string of `GET /api/explanations`.
 #[derive(Debug, Deserialize)]
@@ -172,6 +177,7 @@ pub async fn serve(shared: Arc<Shared>, listener: tokio::net::TcpListener) {
         .route("/api/explanations/{id}", get(one))
         .route("/metrics", get(metrics))
         .fallback(not_found)
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(MAX_REQUESTS))
         .with_state(shared);
     if let Err(e) = axum::serve(
         listener,
