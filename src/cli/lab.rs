@@ -39,7 +39,7 @@ pub struct LabArgs {
     pub no_resolver: bool,
     /// Where the resolver's HTTP control API (explanations, metrics) listens.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8053",
-          value_parser = super::options::parse_listen)]
+          value_parser = super::options::parse_control)]
     pub control: SocketAddr,
     /// Do not serve the HTTP control API.
     #[arg(long)]

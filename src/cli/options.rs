@@ -110,6 +110,17 @@ pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
         .map_err(|_| format!("{text:?} is not an address (e.g. 127.0.0.1:53 or [::1]:53)"))
 }
 
+/// `--control`: an address with port, or a bare address meaning port 8053 (the control
+/// API's default port, not DNS's).
+pub fn parse_control(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(address) = SocketAddr::from_str(text) {
+        return Ok(address);
+    }
+    IpAddr::from_str(text)
+        .map(|ip| SocketAddr::new(ip, 8053))
+        .map_err(|_| format!("{text:?} is not an address (e.g. 127.0.0.1:8053)"))
+}
+
 /// `--allow`: a network in CIDR form, or a bare address meaning just that host.
 pub fn parse_allow(text: &str) -> Result<IpNet, String> {
     if let Ok(net) = IpNet::from_str(text) {
@@ -168,6 +179,8 @@ mod tests {
         assert_eq!(parse_listen("127.0.0.1").unwrap().port(), 53);
         assert_eq!(parse_listen("[::1]:5353").unwrap().port(), 5353);
         assert!(parse_listen("localhost").is_err());
+        assert_eq!(parse_control("127.0.0.1").unwrap().port(), 8053);
+        assert!(parse_control("nowhere").is_err());
         assert_eq!(
             parse_allow("10.0.0.1").unwrap(),
             "10.0.0.1/32".parse::<IpNet>().unwrap()

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use ipnet::IpNet;
 
-use super::options::{parse_allow, parse_listen, ResolverOptions};
+use super::options::{parse_allow, parse_control, parse_listen, ResolverOptions};
 use crate::clock::SystemClock;
 use crate::resolver::Resolver;
 use crate::server;
@@ -22,8 +22,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "CIDR", value_parser = parse_allow)]
     pub allow: Vec<IpNet>,
     /// Serve the HTTP control API (explanations, metrics) on this address, e.g.
-    /// 127.0.0.1:8053. It has no authentication: keep it on loopback.
-    #[arg(long, value_name = "ADDR", value_parser = parse_listen)]
+    /// 127.0.0.1:8053 (a bare address means port 8053). It has no authentication: keep it on
+    /// loopback.
+    #[arg(long, value_name = "ADDR", value_parser = parse_control)]
     pub control: Option<SocketAddr>,
     /// Also append every explanation kept to this file, one JSON object per line.
     #[arg(long, value_name = "FILE")]

@@ -149,9 +149,10 @@ async fn metrics(
     if let Some(r) = refused(&shared, peer) {
         return r;
     }
-    let text = shared
-        .metrics
-        .render(shared.resolver.cache_stats(), shared.explanations.size());
+    let text = shared.metrics.render(shared.resolver.cache_stats(), {
+        let (entries, bytes) = shared.explanations.size();
+        (entries, bytes, shared.explanations.file_dropped())
+    });
     (
         [(
             header::CONTENT_TYPE,

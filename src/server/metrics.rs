@@ -85,7 +85,8 @@ impl Metrics {
     }
 
     /// The exposition text; `cache` is the resolver's record cache (hits, misses).
-    pub fn render(&self, cache: (u64, u64), explanations: (usize, usize)) -> String {
+    /// `explanations` is (entries, bytes) held and lines dropped from the JSON-lines file.
+    pub fn render(&self, cache: (u64, u64), explanations: (usize, usize, u64)) -> String {
         let mut out = String::new();
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let _ = writeln!(
@@ -103,7 +104,7 @@ impl Metrics {
         }
         let _ = writeln!(
             out,
-            "# HELP whydns_ede_total Extended DNS Errors sent, by INFO-CODE.\n# TYPE whydns_ede_total counter"
+            "# HELP whydns_ede_total Extended DNS Errors concluded per resolution (sent to clients that asked with OPT), by INFO-CODE.\n# TYPE whydns_ede_total counter"
         );
         for code in EdeCode::ALL {
             let _ = writeln!(
@@ -180,10 +181,10 @@ impl Metrics {
             "whydns_resolution_duration_seconds_count {}",
             load(&self.latency_count)
         );
-        let (entries, bytes) = explanations;
+        let (entries, bytes, file_dropped) = explanations;
         let _ = writeln!(
             out,
-            "# HELP whydns_explanations Explanations held in memory.\n# TYPE whydns_explanations gauge\nwhydns_explanations {entries}\n# HELP whydns_explanations_bytes Serialised size of the explanations held.\n# TYPE whydns_explanations_bytes gauge\nwhydns_explanations_bytes {bytes}"
+            "# HELP whydns_explanations Explanations held in memory.\n# TYPE whydns_explanations gauge\nwhydns_explanations {entries}\n# HELP whydns_explanations_bytes Serialised size of the explanations held.\n# TYPE whydns_explanations_bytes gauge\nwhydns_explanations_bytes {bytes}\n# HELP whydns_explanation_file_dropped_total Explanations not written to the JSON-lines file because its queue was full.\n# TYPE whydns_explanation_file_dropped_total counter\nwhydns_explanation_file_dropped_total {file_dropped}"
         );
         out
     }
