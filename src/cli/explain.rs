@@ -24,6 +24,9 @@ pub struct ExplainArgs {
     /// Only explanations at or after this time (seconds since the epoch).
     #[arg(long, value_name = "EPOCH")]
     pub since: Option<u64>,
+    /// Only explanations at or before this time (seconds since the epoch).
+    #[arg(long, value_name = "EPOCH")]
+    pub until: Option<u64>,
     /// How many matches to show, newest first.
     #[arg(long, default_value_t = 5)]
     pub limit: usize,
@@ -117,6 +120,9 @@ pub fn run(args: ExplainArgs) -> Result<(), String> {
     }
     if let Some(since) = args.since {
         query.push(format!("since={since}"));
+    }
+    if let Some(until) = args.until {
+        query.push(format!("until={until}"));
     }
     let url = format!("{base}/api/explanations?{}", query.join("&"));
     let body = fetch(&agent, &url)?;
