@@ -40,6 +40,9 @@ pub struct Config {
     /// The HTTP control API (explanations, metrics); None: off. `whydns lab` turns it on at
     /// 127.0.0.1:8053. It has no authentication: keep it on loopback or behind a proxy.
     pub control: Option<SocketAddr>,
+    /// Clients allowed to use the control API (it shows every client's questions), apart
+    /// from the DNS `allow` list. Default: loopback only.
+    pub control_allow: Vec<IpNet>,
 }
 
 /// The explanation log: which resolutions are kept, and how many.
@@ -129,6 +132,7 @@ impl Default for Config {
             allow: vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()],
             explain: ExplainConfig::default(),
             control: None,
+            control_allow: vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()],
         }
     }
 }

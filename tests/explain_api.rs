@@ -176,18 +176,38 @@ fn http_api_errors_are_json_with_the_right_status() {
 }
 
 #[test]
-fn control_api_refuses_clients_outside_the_allow_list() {
+fn control_api_answers_only_its_own_allow_list_and_checks_it_first() {
+    // DNS open to loopback (the default), the control API to another network only.
     let s = start(Config {
         control: Some("127.0.0.1:0".parse().unwrap()),
-        allow: vec!["192.0.2.0/24".parse().unwrap()],
+        control_allow: vec!["192.0.2.0/24".parse().unwrap()],
         ..common::lab_config()
     });
-    let (status, _, body) = get(s.control.unwrap(), "/metrics");
-    assert_eq!(status, 403);
-    assert!(
-        body.contains("127.0.0.1 is not in the server's allow list"),
-        "{body}"
+    let reply = ask(s.dns, "valid.lab.", RecordType::A, Ask::default());
+    assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
+    for path in ["/metrics", "/api/explanations?ede=notanumber", "/nowhere"] {
+        let (status, _, body) = get(s.control.unwrap(), path);
+        assert_eq!(status, 403, "{path}: {body}");
+        assert!(
+            body.contains("127.0.0.1 is not in the control API's allow list"),
+            "{body}"
+        );
+    }
+}
+
+#[test]
+fn explanation_ids_are_found_in_any_case() {
+    let s = shared();
+    let reply = ask(s.dns, "no-ksk.lab.", RecordType::A, Ask::default());
+    let id = common::trace_id(&common::ede(&reply)[0].1);
+    let upper = id.to_ascii_uppercase();
+    let json = get_json(s.control.unwrap(), &format!("/api/explanations/{upper}"));
+    assert_eq!(json["id"], id.as_str());
+    let (status, _, text) = get(
+        s.control.unwrap(),
+        &format!("/api/explanations/{upper}.txt"),
     );
+    assert_eq!(status, 200, "{text}");
 }
 
 /// The value of the sample `line_start` ("name{labels}") in an exposition text.

@@ -26,6 +26,10 @@ pub struct ServeArgs {
     /// loopback.
     #[arg(long, value_name = "ADDR", value_parser = parse_control)]
     pub control: Option<SocketAddr>,
+    /// Clients allowed to use the control API (CIDR or address); repeat for several.
+    /// Default: loopback. It shows every client's questions: keep it narrow.
+    #[arg(long, value_name = "CIDR", value_parser = parse_allow)]
+    pub control_allow: Vec<IpNet>,
     /// Also append every explanation kept to this file, one JSON object per line.
     #[arg(long, value_name = "FILE")]
     pub explain_file: Option<std::path::PathBuf>,
@@ -45,6 +49,9 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     }
     if args.control.is_some() {
         config.control = args.control;
+    }
+    if !args.control_allow.is_empty() {
+        config.control_allow = args.control_allow;
     }
     if args.explain_file.is_some() {
         config.explain.file = args.explain_file;

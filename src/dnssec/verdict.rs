@@ -87,6 +87,9 @@ pub enum SignatureFailure {
     NotYetValid,
     NoZoneKeyBit,
     NoMatchingKey,
+    /// Every signature uses an algorithm whydns does not validate, in a zone that is secure
+    /// through another algorithm (RFC 6840 §5.11 wants each DS algorithm to sign everything).
+    UnsupportedAlgorithm,
     BadSignature,
 }
 
@@ -124,6 +127,11 @@ impl BogusReason {
             (
                 SignatureFailure::NoMatchingKey,
                 SignatureVerdict::NoMatchingKey,
+            )
+        } else if check.unsupported_algorithm > 0 && check.bad_crypto == 0 {
+            (
+                SignatureFailure::UnsupportedAlgorithm,
+                SignatureVerdict::UnsupportedAlgorithm,
             )
         } else {
             (SignatureFailure::BadSignature, SignatureVerdict::BadCrypto)
@@ -204,6 +212,7 @@ impl Security {
                         SignatureFailure::NotYetValid => (EdeCode::SignatureNotYetValid, "not yet valid"),
                         SignatureFailure::NoZoneKeyBit => (EdeCode::NoZoneKeyBitSet, "made by a key without the zone-key bit"),
                         SignatureFailure::NoMatchingKey => (EdeCode::DnskeyMissing, "made by a key that is not published"),
+                        SignatureFailure::UnsupportedAlgorithm => (EdeCode::DnssecBogus, "uses an algorithm whydns does not validate, though the zone is secure through another"),
                         SignatureFailure::BadSignature => (EdeCode::DnssecBogus, "does not verify"),
                     };
                     e(code, format!("RRSIG over {owner} {rtype} {what} ({detail})"))

@@ -18,6 +18,10 @@ pub enum Cause {
     Resolved,
     /// Resolved, but a server of a zone on the way failed and another one answered.
     ResolvedAfterFailover,
+    /// Resolved, but a server failed (timed out) before answering when asked again.
+    ResolvedAfterRetry,
+    /// Resolved, but a server rejected EDNS and was asked again without it.
+    EdnsNotSupported,
     /// The name does not exist (NXDOMAIN).
     NameDoesNotExist,
     /// The name exists, without data of the asked type.

@@ -149,6 +149,12 @@ pub enum Event {
         rtype: String,
         what: String,
     },
+    /// A zone cut found in the cache: its NS names and their addresses, so the story names
+    /// the servers even when no referral was followed this time.
+    DelegationCached {
+        zone: String,
+        servers: Vec<(String, Vec<std::net::IpAddr>)>,
+    },
     RootPrimed {
         servers: usize,
     },

@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::net::IpAddr;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
@@ -25,8 +25,10 @@ use super::diagnosis::Diagnosis;
 use super::render::render_tree;
 use super::Trace;
 
-/// Lines waiting for the file writer; beyond this, lines are dropped and counted.
+/// Lines, and bytes, waiting for the file writer; beyond either, lines are dropped and
+/// counted.
 const FILE_QUEUE: usize = 4096;
+const FILE_QUEUE_BYTES: usize = 16 * 1024 * 1024;
 
 /// One explained resolution.
 #[derive(Debug, Clone, Serialize)]
@@ -97,9 +99,9 @@ fn normalise(name: &str) -> String {
 }
 
 impl Filter {
-    fn matches(&self, e: &Explanation) -> bool {
-        if let Some(name) = &self.name {
-            let wanted = normalise(name);
+    /// `wanted` is `self.name` normalised once per search.
+    fn matches(&self, e: &Explanation, wanted: Option<&str>) -> bool {
+        if let Some(wanted) = wanted {
             let have = normalise(&e.name);
             let below = wanted == "." || have == wanted || have.ends_with(&format!(".{wanted}"));
             if !below {
@@ -137,6 +139,8 @@ pub struct ExplanationLog {
     max_entries: usize,
     max_bytes: usize,
     file: Option<SyncSender<Vec<u8>>>,
+    /// Bytes queued for the file writer, shared with it.
+    file_queued: Arc<AtomicUsize>,
     file_dropped: AtomicU64,
 }
 
@@ -159,6 +163,7 @@ impl ExplanationLog {
             max_entries: max_entries.max(1),
             max_bytes: max_bytes.max(1),
             file: None,
+            file_queued: Arc::new(AtomicUsize::new(0)),
             file_dropped: AtomicU64::new(0),
         }
     }
@@ -176,13 +181,21 @@ impl ExplanationLog {
             })?;
         let (tx, rx) = sync_channel::<Vec<u8>>(FILE_QUEUE);
         let shown = path.display().to_string();
+        let queued = self.file_queued.clone();
         std::thread::Builder::new()
             .name("whydns-explain-file".into())
             .spawn(move || {
+                let mut failures = 0u64;
                 while let Ok(mut line) = rx.recv() {
+                    queued.fetch_sub(line.len(), Ordering::Relaxed);
                     line.push(b'\n');
                     if let Err(e) = file.write_all(&line) {
-                        tracing::warn!(file = %shown, error = %e, "explanation log file: write failed");
+                        // A full or failing disk fails every line: say so now and then, not
+                        // once per query.
+                        if failures.is_power_of_two() || failures == 0 {
+                            tracing::warn!(file = %shown, error = %e, failures = failures + 1, "explanation log file: write failed");
+                        }
+                        failures += 1;
                     }
                 }
             })
@@ -205,7 +218,11 @@ impl ExplanationLog {
         let json = serde_json::to_vec(&explanation).unwrap_or_default();
         let bytes = json.len();
         if let Some(file) = &self.file {
-            if let Err(TrySendError::Full(_)) = file.try_send(json) {
+            let queued = self.file_queued.fetch_add(bytes, Ordering::Relaxed);
+            let sent = queued + bytes <= FILE_QUEUE_BYTES
+                && !matches!(file.try_send(json), Err(TrySendError::Full(_)));
+            if !sent {
+                self.file_queued.fetch_sub(bytes, Ordering::Relaxed);
                 self.file_dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -236,22 +253,31 @@ impl ExplanationLog {
         inner.entries.push_back(Stored { explanation, bytes });
     }
 
+    /// The entry with this id (hex digits, any case). Ids are random: when two collide, the
+    /// newer entry is the one found.
     pub fn get(&self, id: &str) -> Option<Arc<Explanation>> {
+        let id = id.to_ascii_lowercase();
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner.by_id.get(id).cloned()
+        inner.by_id.get(&id).cloned()
     }
 
     /// Matching entries, newest first, at most `filter.limit` (default 100).
     pub fn find(&self, filter: &Filter) -> Vec<Arc<Explanation>> {
-        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner
-            .entries
-            .iter()
+        // Copy the pointers and let go of the lock before filtering: a search must not hold
+        // up the server pushing new entries.
+        let all: Vec<Arc<Explanation>> = {
+            let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            inner
+                .entries
+                .iter()
+                .map(|s| s.explanation.clone())
+                .collect()
+        };
+        let wanted = filter.name.as_deref().map(normalise);
+        all.into_iter()
             .rev()
-            .map(|s| &s.explanation)
-            .filter(|e| filter.matches(e))
+            .filter(|e| filter.matches(e, wanted.as_deref()))
             .take(filter.limit.unwrap_or(100))
-            .cloned()
             .collect()
     }
 

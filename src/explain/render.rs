@@ -60,6 +60,20 @@ pub fn describe(event: &Event) -> String {
     match event {
         Event::ResolutionStarted { name, rtype } => format!("resolve {name} {rtype}"),
         Event::CacheHit { name, rtype, what } => format!("cache hit: {name} {rtype} ({what})"),
+        Event::DelegationCached { zone, servers } => {
+            let list: Vec<String> = servers
+                .iter()
+                .map(|(ns, addresses)| {
+                    let addresses: Vec<String> = addresses.iter().map(|a| a.to_string()).collect();
+                    if addresses.is_empty() {
+                        ns.clone()
+                    } else {
+                        format!("{ns} {}", addresses.join(" "))
+                    }
+                })
+                .collect();
+            format!("cache hit: {zone} NS (delegation): {}", list.join(", "))
+        }
         Event::RootPrimed { servers } => format!("root primed: {servers} server(s)"),
         Event::QnameMinimised { zone, sent, rtype } => {
             format!("QNAME minimisation: asking the servers of {zone} for {sent} {rtype}")

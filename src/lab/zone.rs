@@ -332,17 +332,4 @@ fn resolve_name(text: &str, apex: &Name) -> Result<Name, String> {
         .map_err(|e| format!("bad name {text:?}: {e}"))
 }
 
-/// The target of a DNAME record (held as generic RDATA, see [`extract_dnames`]).
-pub fn dname_target(record: &Record) -> Option<Name> {
-    match &record.data {
-        RData::Unknown {
-            code: RecordType::DNAME,
-            rdata,
-        } => {
-            use hickory_proto::serialize::binary::BinDecodable;
-            let mut decoder = hickory_proto::serialize::binary::BinDecoder::new(&rdata.anything);
-            Name::read(&mut decoder).ok()
-        }
-        _ => None,
-    }
-}
+pub use crate::rdata::dname_target;

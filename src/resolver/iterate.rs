@@ -429,10 +429,13 @@ impl Iterator {
         let now = self.clock.now();
         if let Some(d) = self.cache.closest_delegation(qname, now) {
             if !d.zone.is_root() {
-                ctx.record(Event::CacheHit {
-                    name: d.zone.to_string(),
-                    rtype: "NS".into(),
-                    what: "delegation".into(),
+                ctx.record(Event::DelegationCached {
+                    zone: d.zone.to_string(),
+                    servers: d
+                        .servers
+                        .iter()
+                        .map(|s| (s.name.to_string(), s.addresses.clone()))
+                        .collect(),
                 });
             }
             return Some(d);
@@ -737,7 +740,9 @@ fn record_chain(ctx: &mut Ctx, lookup: &Lookup) {
             }),
             _ if record.record_type() == RecordType::DNAME => ctx.record(Event::DnameFollowed {
                 owner: record.name.to_string(),
-                target: record.data.to_string(),
+                target: crate::rdata::dname_target(record)
+                    .map(|t| t.to_string())
+                    .unwrap_or_else(|| record.data.to_string()),
             }),
             _ => {}
         }

@@ -32,7 +32,7 @@ use crate::explain::log::Explanation;
 use crate::explain::{Ede, EdeCode, Trace};
 
 pub use delegation::{builtin_root_hints, parse_root_hints, RootHint};
-pub use diagnose::{failed_over, FailedOver};
+pub use diagnose::{edns_fallbacks, failed_over, FailedOver};
 
 /// How a resolution ended. Negative answers are answers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -199,6 +199,14 @@ impl Resolution {
                                     1 => String::new(),
                                     n => format!(" (and {} more)", n - 1),
                                 }
+                            ),
+                        ));
+                    } else if let Some(server) = edns_fallbacks(&self.trace).first() {
+                        out.push(Ede::new(
+                            EdeCode::OtherError,
+                            format!(
+                                "answered without EDNS: {} rejects EDNS queries{tag}",
+                                server.ip()
                             ),
                         ));
                     }

@@ -8,7 +8,8 @@
 //!   what `dig <id>.explain.whydns. CH TXT` and `whydns explain <id>` show;
 //! - `GET /metrics`: Prometheus text format.
 //!
-//! Clients outside the server's `allow` list get 403, as they would get REFUSED over DNS.
+//! Clients outside `control_allow` (default: loopback) get 403 before anything else is
+//! looked at: the log holds every client's questions, so it is not open to every DNS client.
 //!
 //! At most [`MAX_REQUESTS`] requests are handled at once, and a list returns at most
 //! [`MAX_LIST`] entries, so the API cannot take the resolver's memory or CPU away from DNS.
@@ -81,26 +82,32 @@ fn error(status: StatusCode, message: String) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 
-/// The 403 for a client outside the allow list, or None when it may ask.
-fn refused(shared: &Shared, peer: SocketAddr) -> Option<Response> {
-    if super::respond::is_allowed(peer.ip(), &shared.allow) {
-        None
-    } else {
-        Some(error(
+/// Lets through only clients in `control_allow`, before any extractor runs.
+async fn guard(
+    State(shared): State<Arc<Shared>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip());
+    match peer {
+        Some(ip) if super::respond::is_allowed(ip, &shared.control_allow) => {
+            next.run(request).await
+        }
+        _ => error(
             StatusCode::FORBIDDEN,
-            format!("{} is not in the server's allow list", peer.ip()),
-        ))
+            format!(
+                "{} is not in the control API's allow list (control_allow)",
+                peer.map(|p| p.to_string())
+                    .unwrap_or_else(|| "this client".into())
+            ),
+        ),
     }
 }
 
-async fn list(
-    State(shared): State<Arc<Shared>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Query(q): Query<ListQuery>,
-) -> Response {
-    if let Some(r) = refused(&shared, peer) {
-        return r;
-    }
+async fn list(State(shared): State<Arc<Shared>>, Query(q): Query<ListQuery>) -> Response {
     let found = shared.explanations.find(&Filter {
         name: q.name,
         rcode: q.rcode,
@@ -113,14 +120,8 @@ async fn list(
     Json(json!({ "explanations": body })).into_response()
 }
 
-async fn one(
-    State(shared): State<Arc<Shared>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(id): Path<String>,
-) -> Response {
-    if let Some(r) = refused(&shared, peer) {
-        return r;
-    }
+async fn one(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    let id = id.to_ascii_lowercase();
     let (id, text) = match id.strip_suffix(".txt") {
         Some(id) => (id, true),
         None => (id.as_str(), false),
@@ -142,13 +143,7 @@ async fn one(
     }
 }
 
-async fn metrics(
-    State(shared): State<Arc<Shared>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-) -> Response {
-    if let Some(r) = refused(&shared, peer) {
-        return r;
-    }
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
     let text = shared.metrics.render(shared.resolver.cache_stats(), {
         let (entries, bytes) = shared.explanations.size();
         (entries, bytes, shared.explanations.file_dropped())
@@ -179,6 +174,7 @@ pub async fn serve(shared: Arc<Shared>, listener: tokio::net::TcpListener) {
         .route("/metrics", get(metrics))
         .fallback(not_found)
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(MAX_REQUESTS))
+        .layer(axum::middleware::from_fn_with_state(shared.clone(), guard))
         .with_state(shared);
     if let Err(e) = axum::serve(
         listener,

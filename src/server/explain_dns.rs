@@ -65,19 +65,65 @@ pub fn answer(request: &Request, log: &ExplanationLog, mut reply: Reply) -> Repl
         return reply;
     }
     reply.message.metadata.authoritative = true;
-    for explanation in found {
+    let mut budget = ANSWER_BUDGET;
+    'explanations: for explanation in found {
         for line in explanation.render().lines() {
-            // A TXT string holds at most 255 bytes (RFC 1035 §3.3): split long lines.
-            let chunks: Vec<String> = line
-                .as_bytes()
-                .chunks(255)
-                .map(|c| String::from_utf8_lossy(c).into_owned())
-                .collect();
+            let line = if line.len() + 64 > budget {
+                // What does not fit a DNS message is cut, and said to be.
+                "... cut here: the rest does not fit one DNS message; fetch the whole explanation over HTTP (GET /api/explanations/<id>.txt)"
+            } else {
+                line
+            };
+            budget = budget.saturating_sub(line.len() + 64);
             let mut record =
-                Record::from_rdata(request.name.clone(), 0, RData::TXT(TXT::new(chunks)));
+                Record::from_rdata(request.name.clone(), 0, RData::TXT(TXT::new(chunks(line))));
             record.dns_class = DNSClass::CH;
             reply.message.add_answer(record);
+            if budget == 0 || line.starts_with("... cut here") {
+                break 'explanations;
+            }
         }
     }
     reply
+}
+
+/// Bytes of TXT text one answer carries: under the 65,535 a DNS message can hold over TCP,
+/// with room for the per-record overhead counted at 64 bytes a line.
+const ANSWER_BUDGET: usize = 60_000;
+
+/// A line as TXT character-strings of at most 255 bytes (RFC 1035 §3.3), cut only between
+/// UTF-8 characters so every piece is text on its own and the pieces join back to the line.
+fn chunks(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = line;
+    while !rest.is_empty() {
+        let mut cut = rest.len().min(255);
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.push(rest[..cut].to_string());
+        rest = &rest[cut..];
+    }
+    if out.is_empty() {
+        out.push(String::new());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chunks;
+
+    #[test]
+    fn long_lines_are_cut_between_characters_and_join_back() {
+        let line = format!("{}—{}", "a".repeat(254), "b".repeat(300));
+        let pieces = chunks(&line);
+        assert!(pieces.iter().all(|p| p.len() <= 255));
+        assert_eq!(pieces.concat(), line);
+        assert_eq!(
+            pieces[0].len(),
+            254,
+            "the dash (3 bytes) moves whole to the next piece"
+        );
+    }
 }

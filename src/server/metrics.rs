@@ -31,7 +31,6 @@ pub struct Metrics {
     lame: Mutex<BTreeMap<String, u64>>,
     latency: [AtomicU64; BUCKETS.len() + 1],
     latency_sum_us: AtomicU64,
-    latency_count: AtomicU64,
 }
 
 fn bump(map: &Mutex<BTreeMap<String, u64>>, zone: &str) {
@@ -81,7 +80,6 @@ impl Metrics {
         self.latency[slot].fetch_add(1, Ordering::Relaxed);
         self.latency_sum_us
             .fetch_add(elapsed_ms * 1000, Ordering::Relaxed);
-        self.latency_count.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The exposition text; `cache` is the resolver's record cache (hits, misses).
@@ -112,7 +110,7 @@ impl Metrics {
                 "whydns_ede_total{{code=\"{}\",name=\"{}\"}} {}",
                 code as u16,
                 code.name(),
-                load(&self.ede[code as usize])
+                self.ede.get(code as usize).map(load).unwrap_or(0)
             );
         }
         let (hits, misses) = cache;
@@ -125,7 +123,7 @@ impl Metrics {
         let _ = writeln!(out, "whydns_cache_hits_total{{cache=\"packets\"}} {packet}");
         let _ = writeln!(
             out,
-            "# HELP whydns_cache_misses_total Record-cache lookups that missed.\n# TYPE whydns_cache_misses_total counter\nwhydns_cache_misses_total {misses}"
+            "# HELP whydns_cache_misses_total Record-cache lookups that missed.\n# TYPE whydns_cache_misses_total counter\nwhydns_cache_misses_total{{cache=\"records\"}} {misses}"
         );
         let ratio = if hits + misses == 0 {
             0.0
@@ -134,7 +132,7 @@ impl Metrics {
         };
         let _ = writeln!(
             out,
-            "# HELP whydns_cache_hit_ratio Record-cache hits over lookups since start.\n# TYPE whydns_cache_hit_ratio gauge\nwhydns_cache_hit_ratio {ratio:.4}"
+            "# HELP whydns_cache_hit_ratio Record-cache hits over lookups since start (for a rate, use the _total counters).\n# TYPE whydns_cache_hit_ratio gauge\nwhydns_cache_hit_ratio {ratio:.4}"
         );
         for (name, help, map) in [
             (
@@ -176,11 +174,8 @@ impl Metrics {
             "whydns_resolution_duration_seconds_sum {}",
             load(&self.latency_sum_us) as f64 / 1e6
         );
-        let _ = writeln!(
-            out,
-            "whydns_resolution_duration_seconds_count {}",
-            load(&self.latency_count)
-        );
+        // The count is the +Inf bucket itself, so a scrape never sees the two disagree.
+        let _ = writeln!(out, "whydns_resolution_duration_seconds_count {cumulative}");
         let (entries, bytes, file_dropped) = explanations;
         let _ = writeln!(
             out,

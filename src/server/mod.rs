@@ -86,6 +86,8 @@ struct Shared {
     explanations: Arc<ExplanationLog>,
     keep_all: bool,
     metrics: metrics::Metrics,
+    /// Who may use the HTTP control API.
+    control_allow: Vec<IpNet>,
 }
 
 /// The outcome of admitting one message.
@@ -160,6 +162,7 @@ impl Server {
                 explanations: Arc::new(explanations),
                 keep_all: config.explain.keep_all,
                 metrics: metrics::Metrics::default(),
+                control_allow: config.control_allow.clone(),
             }),
         })
     }
@@ -301,15 +304,28 @@ impl Shared {
             .resolve_with(&request.name, request.rtype, checking_disabled)
             .await;
         let ede = resolution.ede();
-        let diagnosis = resolution.diagnose();
         self.metrics.resolved(
             &resolution,
             &ede.iter().map(|e| e.code).collect::<Vec<_>>(),
             resolution.trace.elapsed_ms(),
         );
-        log_resolution(&resolution, &ede, &diagnosis);
-        self.remember(request, &resolution, ede, diagnosis);
-        let reply = self.counted(respond::answer(request, &resolution).encode(transport))?;
+        let plain =
+            resolution.rcode() == hickory_proto::op::ResponseCode::NoError && ede.is_empty();
+        let keep = !plain || self.keep_all;
+        // The diagnosis costs a walk of the trace: only for what is kept or logged.
+        if keep || tracing::enabled!(tracing::Level::DEBUG) {
+            let diagnosis = resolution.diagnose();
+            log_resolution(&resolution, &ede, &diagnosis);
+            if keep {
+                self.explanations.push(resolution.explanation_with(
+                    Some(request.client),
+                    self.resolver.now(),
+                    ede.clone(),
+                    diagnosis,
+                ));
+            }
+        }
+        let reply = self.counted(respond::answer(request, &resolution, &ede).encode(transport))?;
         if let Some(key) = key {
             self.packets.store(key, &reply, self.resolver.now());
         }
@@ -324,27 +340,6 @@ impl Shared {
             self.metrics.answered(wire_rcode(bytes));
         }
         reply
-    }
-
-    /// Keeps the resolution in the explanation log unless it is a plain success.
-    fn remember(
-        &self,
-        request: &respond::Request,
-        resolution: &Resolution,
-        ede: Vec<crate::explain::Ede>,
-        diagnosis: crate::explain::diagnosis::Diagnosis,
-    ) {
-        let plain =
-            resolution.rcode() == hickory_proto::op::ResponseCode::NoError && ede.is_empty();
-        if plain && !self.keep_all {
-            return;
-        }
-        self.explanations.push(resolution.explanation_with(
-            Some(request.client),
-            self.resolver.now(),
-            ede,
-            diagnosis,
-        ));
     }
 }
 
@@ -364,12 +359,12 @@ fn log_resolution(
     let failed = matches!(resolution.outcome, Outcome::Failed { .. })
         || resolution.rcode() == hickory_proto::op::ResponseCode::ServFail;
     if failed {
-        let codes: Vec<u16> = ede.iter().map(|e| e.code as u16).collect();
+        let codes: Vec<String> = ede.iter().map(|e| (e.code as u16).to_string()).collect();
         tracing::info!(
             trace = %resolution.trace.id,
             %question,
             rcode = %rcode_mnemonic(resolution.rcode()),
-            ede = ?codes,
+            ede = %codes.join(","),
             cause = %diagnosis.cause.token(),
             diagnosis = %diagnosis.summary,
             remedy = %diagnosis.remedy,

@@ -152,7 +152,8 @@ pub fn is_allowed(client: IpAddr, allow: &[IpNet]) -> bool {
 
 /// The answer to `request`: question and id echoed, RA=1, AA=0, RD and CD copied, the
 /// RCODE and records of the resolution, and its EDE options if the client sent OPT.
-pub fn answer(request: &Request, resolution: &Resolution) -> Reply {
+/// `ede` is `resolution.ede()`, computed once by the caller.
+pub fn answer(request: &Request, resolution: &Resolution, ede: &[Ede]) -> Reply {
     let mut reply = Reply::to(&request.query);
     let rcode = resolution.rcode();
     reply.message.metadata.response_code = rcode;
@@ -181,7 +182,7 @@ pub fn answer(request: &Request, resolution: &Resolution) -> Reply {
         reply.message.metadata.authentic_data =
             resolution.authenticated() && (dnssec_ok || request.query.metadata.authentic_data);
     }
-    for ede in resolution.ede() {
+    for ede in ede.iter().cloned() {
         reply.add_ede(ede);
     }
     reply

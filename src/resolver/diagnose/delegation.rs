@@ -14,30 +14,69 @@ pub(super) fn diagnose_failure(r: &Resolution, failure: &Failure, names: &Names)
         Failure::NoReachableAuthority { zone, servers } => {
             unreachable_authority(r, zone, servers, names)
         }
-        Failure::NoServerAddress { zone, ns } => diagnosis(
-            Cause::NoServerAddress,
-            format!(
-                "No address could be found for any nameserver of {zone} ({}): {} sends no \
-                 usable glue for them and they do not resolve on their own",
-                ns.join(", "),
-                names.parent(zone)
-            ),
-            evidence(trace, |e| {
-                matches!(
-                    e,
-                    Event::GlueMissing { .. } | Event::SubResolutionFinished { .. }
-                ) || matches!(e, Event::ReferralFollowed { to_zone, .. } if to_zone == zone)
-            }),
-            format!(
-                "Add glue (A/AAAA) for the in-zone nameservers of {zone} at {}, or give {zone} \
-                 nameservers whose names resolve outside it.",
-                names.parent(zone)
-            ),
-            ns.iter()
-                .take(2)
-                .map(|n| format!("dig +short {n} A  (an in-zone NS name needs glue)"))
-                .collect(),
-        ),
+        Failure::NoServerAddress { zone, ns } => {
+            // Glue only exists for NS names inside the delegated zone (RFC 9471); an NS name
+            // elsewhere must resolve on its own (a lapsed domain or a typo breaks that).
+            let inside = |n: &String| {
+                let (n, z) = (n.to_ascii_lowercase(), zone.to_ascii_lowercase());
+                n == z || n.ends_with(&format!(".{z}"))
+            };
+            let (in_zone, elsewhere): (Vec<&String>, Vec<&String>) =
+                ns.iter().partition(|n| inside(n));
+            let parent = names.parent(zone);
+            let mut why = Vec::new();
+            if !in_zone.is_empty() {
+                why.push(format!(
+                    "{parent} sends no usable glue for {}",
+                    in_zone
+                        .iter()
+                        .map(|n| n.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            if !elsewhere.is_empty() {
+                why.push(format!(
+                    "{} did not resolve to any address",
+                    elsewhere
+                        .iter()
+                        .map(|n| n.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            let mut remedy = Vec::new();
+            if !in_zone.is_empty() {
+                remedy.push(format!(
+                    "add glue (A/AAAA) for the in-zone nameservers at {parent}"
+                ));
+            }
+            if !elsewhere.is_empty() {
+                remedy.push(
+                    "make the out-of-zone NS names resolve (check that their domain has not \
+                     lapsed and that the names are spelt right)"
+                        .to_string(),
+                );
+            }
+            diagnosis(
+                Cause::NoServerAddress,
+                format!(
+                    "No address could be found for any nameserver of {zone}: {}",
+                    why.join("; ")
+                ),
+                evidence(trace, |e| {
+                    matches!(
+                        e,
+                        Event::GlueMissing { .. } | Event::SubResolutionFinished { .. }
+                    ) || matches!(e, Event::ReferralFollowed { to_zone, .. } if to_zone == zone)
+                }),
+                format!("For {zone}: {}.", remedy.join("; ")),
+                ns.iter()
+                    .take(2)
+                    .map(|n| format!("dig +short {n} A"))
+                    .collect(),
+            )
+        }
         Failure::CircularDependency { path } => {
             // The path alternates zone, NS name, zone, ... and ends where it began: say who
             // delegates what to whom, once per zone.
@@ -178,7 +217,9 @@ fn unreachable_authority(
     let all = |pred: &dyn Fn(ServerFailure) -> bool| servers.iter().all(|(_, f)| pred(*f));
     let any = |pred: &dyn Fn(ServerFailure) -> bool| servers.iter().any(|(_, f)| pred(*f));
     let ev = evidence(&r.trace, |e| match e {
-        Event::ServerFailed { zone: z, .. } | Event::ZoneUnreachable { zone: z, .. } => z == zone,
+        Event::ServerFailed { zone: z, .. }
+        | Event::ServerSkipped { zone: z, .. }
+        | Event::ZoneUnreachable { zone: z, .. } => z == zone,
         Event::ReferralFollowed { to_zone, .. } => to_zone == zone,
         _ => false,
     });
@@ -194,6 +235,7 @@ fn unreachable_authority(
         let who = list(&|f| f == ServerFailure::TruncatedNoTcp).join("; ");
         let tcp: Vec<String> = servers
             .iter()
+            .filter(|(_, f)| *f == ServerFailure::TruncatedNoTcp)
             .take(1)
             .map(|(s, _)| {
                 format!(
@@ -219,34 +261,53 @@ fn unreachable_authority(
         );
     }
     let everyone = list(&|_| true).join("; ");
-    if any(&|f| f == ServerFailure::ServFail) && !any(&|f| f.is_lame()) {
+    if servers.is_empty() {
+        return diagnosis(
+            Cause::ServersUnreachable,
+            format!("No server of {zone} could be asked: none was usable"),
+            ev,
+            format!("Check the NS records and glue for {zone} at {parent}."),
+            Vec::new(),
+        );
+    }
+    // Group by what went wrong: the largest group names the cause, the others are listed.
+    let lame = list(&|f| f.is_lame());
+    let refused_only = all(&|f| f == ServerFailure::Refused);
+    if !lame.is_empty() {
+        let others = list(&|f| !f.is_lame());
+        return diagnosis(
+            Cause::LameDelegation,
+            format!(
+                "{} for {zone}: lame delegation — {parent} delegates {zone} to servers that {}{}",
+                lame.join("; "),
+                if refused_only {
+                    "refuse it: they do not serve the zone, or an ACL (allow-query) refuses this resolver"
+                } else {
+                    "do not serve it"
+                },
+                if others.is_empty() {
+                    String::new()
+                } else {
+                    format!("; the others failed too: {}", others.join("; "))
+                }
+            ),
+            ev,
+            format!(
+                "Load {zone} on the servers {parent} delegates to and let them answer queries \
+                 for it, or change the NS set for {zone} at {parent} to servers that serve it."
+            ),
+            checks,
+        );
+    }
+    if any(&|f| f == ServerFailure::ServFail) {
         return diagnosis(
             Cause::ServersFailing,
-            format!(
-                "{everyone} for {zone}: the server is configured for the zone but cannot serve it"
-            ),
+            format!("The servers of {zone} hold the zone but cannot serve it: {everyone}"),
             ev,
             format!(
                 "Check the logs of the servers of {zone}: a zone file that failed to load, a \
                  secondary whose copy expired (SOA expire) after losing its primary, or a \
                  failing backend."
-            ),
-            checks,
-        );
-    }
-    if any(&|f| f.is_lame()) {
-        let who = everyone;
-        let refused = any(&|f| f == ServerFailure::Refused);
-        return diagnosis(
-            Cause::LameDelegation,
-            format!(
-                "{who} for {zone}: lame delegation — {parent} lists servers that do not serve {zone}{}",
-                if refused { " (or that refuse this resolver by ACL)" } else { "" }
-            ),
-            ev,
-            format!(
-                "Load {zone} on the servers {parent} delegates to (and allow queries to it), \
-                 or change the NS set for {zone} at {parent} to servers that serve it."
             ),
             checks,
         );

@@ -49,7 +49,7 @@ pub(super) fn diagnose_bogus(r: &Resolution, reason: &BogusReason, names: &Names
                     "Check the signer's clock (NTP) and re-sign; check this resolver's clock \
                      too.",
                 ),
-                SignatureFailure::BadSignature if !signed_with_supported(detail) => (
+                SignatureFailure::UnsupportedAlgorithm => (
                     Cause::AlgorithmMismatch,
                     format!("The RRSIG over {owner} {rtype} uses an algorithm whydns cannot verify ({detail}), yet the zone is secure through a key of a supported algorithm"),
                     "Sign every RRset with each algorithm that the zone's DS and DNSKEY list \
@@ -160,20 +160,6 @@ pub(super) fn diagnose_bogus(r: &Resolution, reason: &BogusReason, names: &Names
     }
 }
 
-/// Whether the algorithm in a signature detail ("key 1234 alg 13 valid ...", written by
-/// `dnssec::verdict`) is one whydns verifies; unknown formats count as supported.
-fn signed_with_supported(detail: &str) -> bool {
-    let mut words = detail.split_whitespace();
-    while let Some(word) = words.next() {
-        if word == "alg" {
-            if let Some(alg) = words.next().and_then(|a| a.parse::<u8>().ok()) {
-                return crate::dnssec::algorithm_supported(alg);
-            }
-        }
-    }
-    true
-}
-
 pub(super) fn diagnose_insecure(
     r: &Resolution,
     reason: &InsecureReason,
@@ -184,20 +170,26 @@ pub(super) fn diagnose_insecure(
         InsecureReason::UnsupportedAlgorithm { zone, algorithms } => diagnosis(
             Cause::UnsupportedAlgorithm,
             format!(
-                "{zone} is signed only with algorithm(s) {algorithms:?}, which whydns does not validate (RFC 8624): the answer is treated as insecure"
+                "The chain of trust to {zone} names only algorithm {}, which whydns does not validate (RFC 8624): the answer is treated as insecure",
+                numbers(algorithms)
             ),
             ev,
             format!(
-                "Re-sign {zone} with algorithm 13 (ECDSAP256SHA256) or 15 (Ed25519) and \
-                 update its DS at {}.",
+                "If {zone} is signed with a supported algorithm, publish the DS of that key at \
+                 {} (a DS naming another algorithm than its key is an error); otherwise re-sign \
+                 {zone} with algorithm 13 (ECDSAP256SHA256) or 15 (Ed25519) and replace its DS.",
                 names.parent(zone)
             ),
-            vec![format!("dig +norec {zone} DS @<a server of {}>", names.parent(zone))],
+            vec![
+                format!("dig +norec {zone} DS @<a server of {}>", names.parent(zone)),
+                format!("dig +norec {zone} DNSKEY @<a server of {zone}>  (compare the algorithms)"),
+            ],
         ),
         InsecureReason::UnsupportedDigest { zone, digest_types } => diagnosis(
             Cause::UnsupportedDigest,
             format!(
-                "The DS for {zone} uses only digest type(s) {digest_types:?}, which whydns does not support: the answer is treated as insecure"
+                "The DS for {zone} uses only digest type {}, which whydns does not support: the answer is treated as insecure",
+                numbers(digest_types)
             ),
             ev,
             format!(
@@ -218,5 +210,15 @@ pub(super) fn diagnose_insecure(
         InsecureReason::NoTrustAnchor
         | InsecureReason::NoDs { .. }
         | InsecureReason::ValidationDisabled => diagnose_answer(r, names),
+    }
+}
+
+/// "1", "1 and 3", "1, 3 and 5": numbers as a sentence lists them.
+fn numbers(list: &[u8]) -> String {
+    let text: Vec<String> = list.iter().map(|n| n.to_string()).collect();
+    match text.split_last() {
+        None => "(none)".into(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
     }
 }

@@ -18,7 +18,7 @@ mod dnssec;
 use super::{Outcome, Resolution};
 use crate::dnssec::{InsecureReason, Security};
 use crate::explain::diagnosis::{Cause, Diagnosis, Evidence};
-use crate::explain::event::{Event, Limit, ResponseKind, ServerFailure, Trace};
+use crate::explain::event::{Event, Limit, ResponseKind, ServerFailure, Trace, TraceEntry};
 use crate::explain::render::render_line;
 use delegation::diagnose_failure;
 use dnssec::{diagnose_bogus, diagnose_insecure};
@@ -102,6 +102,15 @@ impl Names {
                         servers.entry(*a).or_insert_with(|| ns.clone());
                     }
                 }
+                Event::DelegationCached {
+                    servers: cached, ..
+                } => {
+                    for (ns, addresses) in cached {
+                        for a in addresses {
+                            servers.entry(*a).or_insert_with(|| ns.clone());
+                        }
+                    }
+                }
                 _ => {}
             }
         }
@@ -116,21 +125,28 @@ impl Names {
         }
     }
 
+    /// The zone that delegates `zone`, as this trace saw it (a delegation found in the cache
+    /// does not say who made it).
     fn parent(&self, zone: &str) -> String {
         self.parents
             .get(zone)
             .cloned()
-            .unwrap_or_else(|| "the parent zone".into())
+            .unwrap_or_else(|| format!("the parent of {zone}"))
     }
 }
 
-/// Collects evidence: the trace entries that match, rendered as the tree shows them.
+/// Collects evidence: the trace entries whose event matches, rendered as the tree shows them.
 fn evidence(trace: &Trace, wanted: impl Fn(&Event) -> bool) -> Vec<Evidence> {
+    evidence_entries(trace, |t| wanted(&t.event))
+}
+
+/// As [`evidence`], choosing on the whole entry (its depth too).
+fn evidence_entries(trace: &Trace, wanted: impl Fn(&TraceEntry) -> bool) -> Vec<Evidence> {
     trace
         .entries
         .iter()
         .enumerate()
-        .filter(|(_, e)| wanted(&e.event))
+        .filter(|(_, e)| wanted(e))
         .take(MAX_EVIDENCE)
         .map(|(i, e)| Evidence {
             event: i,
@@ -159,11 +175,18 @@ fn diagnosis(
     remedy: String,
     checks: Vec<String>,
 ) -> Diagnosis {
+    // Sentences that end in a domain name would end in "..".
+    let tidy = |mut text: String| {
+        while text.ends_with("..") {
+            text.pop();
+        }
+        text
+    };
     Diagnosis {
         cause,
-        summary,
+        summary: tidy(summary),
         evidence,
-        remedy,
+        remedy: tidy(remedy),
         checks,
     }
 }
@@ -201,11 +224,14 @@ impl Resolution {
 fn with_data_note(r: &Resolution, mut d: Diagnosis) -> Diagnosis {
     let note = match r.outcome {
         Outcome::Answer if !r.answers.is_empty() => format!(
-            "; the data itself is there ({} record(s) came back, as dig +cd shows): only validation fails",
+            "; the data itself arrived ({} record(s), which dig +cd returns): only validation fails",
             r.answers.len()
         ),
-        Outcome::NxDomain | Outcome::NoData => {
+        Outcome::NxDomain => {
             "; the server did deny the name: only the proof of the denial fails".to_string()
+        }
+        Outcome::NoData => {
+            "; the server did deny the type: only the proof of the denial fails".to_string()
         }
         _ => String::new(),
     };
@@ -243,6 +269,61 @@ fn is_dnssec_trouble(e: &Event) -> bool {
         }
         _ => false,
     }
+}
+
+/// Servers that rejected EDNS (FORMERR or NOTIMP to an EDNS query) in this resolution,
+/// so whydns asked them again without it: a noteworthy success (EDE 0).
+pub fn edns_fallbacks(trace: &Trace) -> Vec<SocketAddr> {
+    let mut out: Vec<SocketAddr> = Vec::new();
+    for event in trace.events() {
+        if let Event::EdnsFallback { server } = event {
+            if !out.contains(server) {
+                out.push(*server);
+            }
+        }
+    }
+    out
+}
+
+/// Servers that failed (timed out, mostly) and then answered when asked again.
+fn recovered(trace: &Trace) -> Vec<(SocketAddr, String, ServerFailure)> {
+    let mut out: Vec<(SocketAddr, String, ServerFailure)> = Vec::new();
+    for (i, entry) in trace.entries.iter().enumerate() {
+        if let Event::ServerFailed {
+            server,
+            zone,
+            failure,
+        } = &entry.event
+        {
+            let answered_later = trace.entries[i + 1..].iter().any(|later| {
+                matches!(&later.event, Event::ResponseReceived { server: s, kind, .. }
+                    if s == server && usable(*kind))
+            });
+            if answered_later && !out.iter().any(|(s, z, _)| s == server && z == zone) {
+                out.push((*server, zone.clone(), *failure));
+            }
+        }
+    }
+    out
+}
+
+/// The name the answer was finally looked up under: the end of the CNAME/DNAME chain.
+fn final_name(r: &Resolution) -> String {
+    let mut current = r.name.clone();
+    for event in r.trace.events() {
+        match event {
+            Event::CnameFollowed { to, .. } => current = to.clone(),
+            Event::DnameFollowed { owner, target } => {
+                // RFC 6672: the owner's suffix of the name is replaced by the target.
+                let lower = current.to_ascii_lowercase();
+                if let Some(prefix) = lower.strip_suffix(&owner.to_ascii_lowercase()) {
+                    current = format!("{}{target}", &current[..prefix.len()]);
+                }
+            }
+            _ => {}
+        }
+    }
+    current
 }
 
 /// Answers and denials: nothing is broken unless a server failed along the way.
@@ -302,10 +383,104 @@ fn diagnose_answer(r: &Resolution, names: &Names) -> Diagnosis {
                 .collect(),
         );
     }
-    let denial = |e: &Event| {
-        matches!(e, Event::ResponseReceived { kind, .. }
-            if matches!(kind, ResponseKind::NxDomain | ResponseKind::NoData))
-            || matches!(e, Event::DenialChecked { .. } | Event::CacheHit { .. })
+    let no_edns = edns_fallbacks(&r.trace);
+    if !no_edns.is_empty() {
+        let who: Vec<String> = no_edns.iter().map(|s| names.who(s)).collect();
+        return diagnosis(
+            Cause::EdnsNotSupported,
+            format!(
+                "{} {} resolved ({security}), but {} rejected EDNS (RFC 6891) and had to be asked again without it",
+                r.name,
+                r.rtype,
+                who.join(", ")
+            ),
+            evidence(&r.trace, |e| {
+                matches!(e, Event::EdnsFallback { .. })
+                    || matches!(e, Event::ResponseReceived { server, .. } if no_edns.contains(server))
+            }),
+            "Upgrade or fix the server (or the firewall in front of it) so that it answers EDNS \
+             queries: without EDNS there is no DNSSEC and no answer larger than 512 bytes over \
+             UDP, and resolvers stopped working around this on DNS Flag Day 2019."
+                .into(),
+            no_edns
+                .iter()
+                .take(2)
+                .map(|s| format!("dig @{} -p {} +norec +edns=0 {} {}  (expect no FORMERR)", s.ip(), s.port(), r.name, r.rtype))
+                .collect(),
+        );
+    }
+    let retried = recovered(&r.trace);
+    if !retried.is_empty() {
+        let who: Vec<String> = retried
+            .iter()
+            .map(|(s, zone, f)| {
+                format!(
+                    "{} {} for {zone}, then answered",
+                    names.who(s),
+                    f.describe()
+                )
+            })
+            .collect();
+        return diagnosis(
+            Cause::ResolvedAfterRetry,
+            format!(
+                "{} {} resolved ({security}), but slowly: {}",
+                r.name,
+                r.rtype,
+                who.join("; ")
+            ),
+            evidence(&r.trace, |e| {
+                matches!(e, Event::ServerFailed { server, .. } | Event::ResponseReceived { server, .. }
+                    if retried.iter().any(|(s, _, _)| s == server))
+            }),
+            "Find out why the server answers late or loses queries (load, rate limiting, \
+             packet loss on the path); resolvers give up on servers that keep doing it."
+                .into(),
+            retried
+                .iter()
+                .take(2)
+                .map(|(s, zone, _)| {
+                    format!(
+                        "dig @{} -p {} +norec {zone} SOA  (look at the query time)",
+                        s.ip(),
+                        s.port()
+                    )
+                })
+                .collect(),
+        );
+    }
+    let denied = final_name(r);
+    let alias = if denied.eq_ignore_ascii_case(&r.name) {
+        String::new()
+    } else {
+        format!("{} is an alias of {denied}, and ", r.name)
+    };
+    // The proof is the final negative response and the checks of its denial, plus the
+    // aliases that led there (not the minimised probes on the way down).
+    let denial = |e: &Event| match e {
+        Event::ResponseReceived { kind, .. } => {
+            matches!(kind, ResponseKind::NxDomain | ResponseKind::NoData)
+        }
+        Event::DenialChecked { name, .. } => name.eq_ignore_ascii_case(&denied),
+        Event::CnameFollowed { .. } | Event::DnameFollowed { .. } => true,
+        Event::CacheHit { name, .. } => name.eq_ignore_ascii_case(&denied),
+        _ => false,
+    };
+    let final_only = |trace: &Trace| -> Vec<Evidence> {
+        let mut ev = evidence(trace, denial);
+        // Of the negative responses, keep only the last: earlier ones answered probes.
+        let responses: Vec<usize> = ev
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| matches!(trace.entries[e.event].event, Event::ResponseReceived { .. }))
+            .map(|(i, _)| i)
+            .collect();
+        if let Some((_, earlier)) = responses.split_last() {
+            for i in earlier.iter().rev() {
+                ev.remove(*i);
+            }
+        }
+        ev
     };
     let zone = r
         .authority
@@ -315,22 +490,19 @@ fn diagnose_answer(r: &Resolution, names: &Names) -> Diagnosis {
     match r.outcome {
         Outcome::NxDomain => diagnosis(
             Cause::NameDoesNotExist,
-            format!("{} does not exist: {zone} says so ({security})", r.name),
-            evidence(&r.trace, denial),
+            format!("{alias}{denied} does not exist: {zone} says so ({security})"),
+            final_only(&r.trace),
             format!(
-                "Nothing is broken if the name is not meant to exist; otherwise add it to {zone}."
+                "Nothing is broken if the name is not meant to exist; otherwise add {denied} to the zone {zone}"
             ),
             Vec::new(),
         ),
         Outcome::NoData => diagnosis(
             Cause::NoData,
+            format!("{alias}{denied} exists but has no {} records ({security})", r.rtype),
+            final_only(&r.trace),
             format!(
-                "{} exists but has no {} records ({security})",
-                r.name, r.rtype
-            ),
-            evidence(&r.trace, denial),
-            format!(
-                "Nothing is broken if there should be no {} records; otherwise add them to {zone}.",
+                "Nothing is broken if there should be no {} records; otherwise add them to the zone {zone}",
                 r.rtype
             ),
             Vec::new(),
@@ -343,16 +515,18 @@ fn diagnose_answer(r: &Resolution, names: &Names) -> Diagnosis {
                 r.rtype,
                 r.answers.len()
             ),
-            evidence(&r.trace, |e| {
-                matches!(
-                    e,
-                    Event::ResponseReceived {
-                        kind: ResponseKind::Answer,
-                        ..
-                    } | Event::AnswerSecurity { .. }
-                        | Event::CnameFollowed { .. }
-                        | Event::DnameFollowed { .. }
-                )
+            evidence_entries(&r.trace, |t| {
+                t.depth == 0
+                    && matches!(
+                        t.event,
+                        Event::ResponseReceived {
+                            kind: ResponseKind::Answer,
+                            ..
+                        } | Event::AnswerSecurity { .. }
+                            | Event::CnameFollowed { .. }
+                            | Event::DnameFollowed { .. }
+                            | Event::CacheHit { .. }
+                    )
             }),
             "Nothing to fix.".into(),
             Vec::new(),
