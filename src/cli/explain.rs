@@ -46,7 +46,7 @@ fn fetch(agent: &ureq::Agent, url: &str) -> Result<String, String> {
     let mut response = agent.get(url).call().map_err(|e| match e {
         ureq::Error::StatusCode(404) => format!("{url}: not found"),
         ureq::Error::StatusCode(403) => {
-            format!("{url}: forbidden (this client is not in the server's allow list)")
+            format!("{url}: forbidden (this client is not in the control API's allow list, control_allow)")
         }
         ureq::Error::StatusCode(code) => format!("{url}: HTTP {code}"),
         other => {

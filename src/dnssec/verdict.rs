@@ -152,6 +152,15 @@ impl BogusReason {
     }
 }
 
+/// "1" or "1, 3": numbers for EXTRA-TEXT, without Rust's list brackets.
+fn list(numbers: &[u8]) -> String {
+    numbers
+        .iter()
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn describe(d: &SignatureDetail) -> String {
     format!(
         "key {} alg {} valid {}..{}",
@@ -188,11 +197,11 @@ impl Security {
                 | InsecureReason::ValidationDisabled => Vec::new(),
                 InsecureReason::UnsupportedAlgorithm { zone, algorithms } => e(
                     EdeCode::UnsupportedDnskeyAlgorithm,
-                    format!("{zone} is signed only with algorithm(s) {algorithms:?}, not validated (RFC 8624): treated as insecure"),
+                    format!("{zone} is signed only with algorithm(s) {}, not validated (RFC 8624): treated as insecure", list(algorithms)),
                 ),
                 InsecureReason::UnsupportedDigest { zone, digest_types } => e(
                     EdeCode::UnsupportedDsDigestType,
-                    format!("the DS of {zone} uses only digest type(s) {digest_types:?}: treated as insecure"),
+                    format!("the DS of {zone} uses only digest type(s) {}: treated as insecure", list(digest_types)),
                 ),
                 InsecureReason::Nsec3Iterations { zone, iterations } => e(
                     EdeCode::UnsupportedNsec3Iterations,

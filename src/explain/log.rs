@@ -192,10 +192,10 @@ impl ExplanationLog {
                     if let Err(e) = file.write_all(&line) {
                         // A full or failing disk fails every line: say so now and then, not
                         // once per query.
-                        if failures.is_power_of_two() || failures == 0 {
-                            tracing::warn!(file = %shown, error = %e, failures = failures + 1, "explanation log file: write failed");
-                        }
                         failures += 1;
+                        if failures.is_power_of_two() {
+                            tracing::warn!(file = %shown, error = %e, failures, "explanation log file: write failed");
+                        }
                     }
                 }
             })
