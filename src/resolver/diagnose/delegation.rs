@@ -113,7 +113,7 @@ pub(super) fn diagnose_failure(r: &Resolution, failure: &Failure, names: &Names)
                     .into(),
                 ring.chunks(2)
                     .filter_map(|pair| pair.first())
-                    .map(|zone| format!("dig +norec {zone} NS @<a server of {}>  (NS names and glue)", names.parent(zone)))
+                    .map(|zone| format!("dig +norec {zone} NS {}  (NS names and glue)", names.at(&names.parent(zone))))
                     .collect(),
             )
         }

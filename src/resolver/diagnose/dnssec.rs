@@ -98,8 +98,8 @@ pub(super) fn diagnose_bogus(r: &Resolution, reason: &BogusReason, names: &Names
             ),
             vec![
                 cd_check(r),
-                format!("dig +norec {zone} DS @<a server of {}>", parent_of(zone)),
-                format!("dig +norec {zone} DNSKEY @<a server of {zone}> | dnssec-dsfromkey -f - {zone}"),
+                format!("dig +norec {zone} DS {}", names.at(&parent_of(zone))),
+                format!("dig +norec {zone} DNSKEY {} | dnssec-dsfromkey -f - {zone}", names.at(zone)),
             ],
         ),
         BogusReason::DsDigestMismatch { zone, key_tag } => diagnosis(
@@ -116,7 +116,7 @@ pub(super) fn diagnose_bogus(r: &Resolution, reason: &BogusReason, names: &Names
             ),
             vec![
                 cd_check(r),
-                format!("dig +norec {zone} DNSKEY @<a server of {zone}> | dnssec-dsfromkey -f - {zone}"),
+                format!("dig +norec {zone} DNSKEY {} | dnssec-dsfromkey -f - {zone}", names.at(zone)),
             ],
         ),
         BogusReason::NsecMissing { name, detail } => diagnosis(
@@ -144,7 +144,7 @@ pub(super) fn diagnose_bogus(r: &Resolution, reason: &BogusReason, names: &Names
             ),
             ev,
             format!("Re-sign {zone} with NSEC3 iterations 0 and an empty salt (RFC 9276 §3.1)."),
-            vec![format!("dig +norec {zone} NSEC3PARAM @<a server of {zone}>")],
+            vec![format!("dig +norec {zone} NSEC3PARAM {}", names.at(zone))],
         ),
         BogusReason::BudgetExhausted { detail } => diagnosis(
             Cause::ValidationWorkLimit,
@@ -181,8 +181,8 @@ pub(super) fn diagnose_insecure(
                 names.parent(zone)
             ),
             vec![
-                format!("dig +norec {zone} DS @<a server of {}>", names.parent(zone)),
-                format!("dig +norec {zone} DNSKEY @<a server of {zone}>  (compare the algorithms)"),
+                format!("dig +norec {zone} DS {}", names.at(&names.parent(zone))),
+                format!("dig +norec {zone} DNSKEY {}  (compare the algorithms)", names.at(zone)),
             ],
         ),
         InsecureReason::UnsupportedDigest { zone, digest_types } => diagnosis(
@@ -196,7 +196,7 @@ pub(super) fn diagnose_insecure(
                 "Publish a DS with digest type 2 (SHA-256) for {zone} at {}.",
                 names.parent(zone)
             ),
-            vec![format!("dig +norec {zone} DS @<a server of {}>", names.parent(zone))],
+            vec![format!("dig +norec {zone} DS {}", names.at(&names.parent(zone)))],
         ),
         InsecureReason::Nsec3Iterations { zone, iterations } => diagnosis(
             Cause::Nsec3IterationsHigh,
@@ -205,7 +205,7 @@ pub(super) fn diagnose_insecure(
             ),
             ev,
             format!("Re-sign {zone} with NSEC3 iterations 0 and an empty salt (RFC 9276 §3.1)."),
-            vec![format!("dig +norec {zone} NSEC3PARAM @<a server of {zone}>")],
+            vec![format!("dig +norec {zone} NSEC3PARAM {}", names.at(zone))],
         ),
         InsecureReason::NoTrustAnchor
         | InsecureReason::NoDs { .. }

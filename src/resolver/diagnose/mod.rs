@@ -78,12 +78,18 @@ fn usable(kind: ResponseKind) -> bool {
 struct Names {
     servers: HashMap<IpAddr, String>,
     parents: HashMap<String, String>,
+    /// Addresses of each zone's servers, from referral glue and cached delegations.
+    zone_servers: HashMap<String, Vec<IpAddr>>,
+    /// The port authoritative servers were asked on (53 but in a lab on another port).
+    port: Option<u16>,
 }
 
 impl Names {
     fn from(trace: &Trace) -> Names {
         let mut servers = HashMap::new();
         let mut parents = HashMap::new();
+        let mut zone_servers: HashMap<String, Vec<IpAddr>> = HashMap::new();
+        let mut port = None;
         for event in trace.events() {
             match event {
                 Event::ReferralFollowed {
@@ -96,6 +102,11 @@ impl Names {
                         servers.entry(g.address).or_insert_with(|| g.ns.clone());
                     }
                     parents.insert(to_zone.clone(), from_zone.clone());
+                    let usable = glue.iter().filter(|g| g.rejected.is_none());
+                    zone_servers
+                        .entry(to_zone.clone())
+                        .or_default()
+                        .extend(usable.map(|g| g.address));
                 }
                 Event::SubResolutionFinished { ns, addresses } => {
                     for a in addresses {
@@ -103,18 +114,43 @@ impl Names {
                     }
                 }
                 Event::DelegationCached {
-                    servers: cached, ..
+                    zone,
+                    servers: cached,
                 } => {
                     for (ns, addresses) in cached {
                         for a in addresses {
                             servers.entry(*a).or_insert_with(|| ns.clone());
                         }
+                        zone_servers
+                            .entry(zone.clone())
+                            .or_default()
+                            .extend(addresses.iter().copied());
                     }
+                }
+                Event::QuerySent { server, .. } => {
+                    port.get_or_insert(server.port());
                 }
                 _ => {}
             }
         }
-        Names { servers, parents }
+        Names {
+            servers,
+            parents,
+            zone_servers,
+            port,
+        }
+    }
+
+    /// `@address [-p port]` of a server of `zone` the trace knows, for a dig command line;
+    /// a placeholder when it knows none.
+    fn at(&self, zone: &str) -> String {
+        match self.zone_servers.get(zone).and_then(|a| a.first()) {
+            Some(address) => match self.port {
+                Some(port) if port != 53 => format!("@{address} -p {port}"),
+                _ => format!("@{address}"),
+            },
+            None => format!("@<a server of {zone}>"),
+        }
     }
 
     /// "ns1.example.lab. (127.0.0.1)", or the address alone when no name is known.
