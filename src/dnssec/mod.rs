@@ -26,4 +26,4 @@ pub use rrsig::{
     check_signatures, signed_data, SignatureCheck, SignatureDetail, SignatureVerdict,
     VerificationBudget, MAX_KEYS_PER_SIGNATURE,
 };
-pub use verdict::{BogusReason, InsecureReason, Security, SignatureFailure};
+pub use verdict::{number_list, BogusReason, InsecureReason, Security, SignatureFailure};

@@ -152,13 +152,15 @@ impl BogusReason {
     }
 }
 
-/// "1" or "1, 3": numbers for EXTRA-TEXT, without Rust's list brackets.
-fn list(numbers: &[u8]) -> String {
-    numbers
-        .iter()
-        .map(|n| n.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
+/// "1", "1 and 3", "1, 3 and 5": algorithm or digest numbers as a sentence lists them
+/// (EXTRA-TEXT and diagnoses), without Rust's list brackets.
+pub fn number_list(numbers: &[u8]) -> String {
+    let text: Vec<String> = numbers.iter().map(|n| n.to_string()).collect();
+    match text.split_last() {
+        None => "(none)".into(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 fn describe(d: &SignatureDetail) -> String {
@@ -197,11 +199,11 @@ impl Security {
                 | InsecureReason::ValidationDisabled => Vec::new(),
                 InsecureReason::UnsupportedAlgorithm { zone, algorithms } => e(
                     EdeCode::UnsupportedDnskeyAlgorithm,
-                    format!("{zone} is signed only with algorithm(s) {}, not validated (RFC 8624): treated as insecure", list(algorithms)),
+                    format!("{zone} is signed only with algorithm(s) {}, not validated (RFC 8624): treated as insecure", number_list(algorithms)),
                 ),
                 InsecureReason::UnsupportedDigest { zone, digest_types } => e(
                     EdeCode::UnsupportedDsDigestType,
-                    format!("the DS of {zone} uses only digest type(s) {}: treated as insecure", list(digest_types)),
+                    format!("the DS of {zone} uses only digest type(s) {}: treated as insecure", number_list(digest_types)),
                 ),
                 InsecureReason::Nsec3Iterations { zone, iterations } => e(
                     EdeCode::UnsupportedNsec3Iterations,

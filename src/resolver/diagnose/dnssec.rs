@@ -4,7 +4,7 @@
 use super::{
     cd_check, diagnose_answer, diagnosis, evidence, is_dnssec_trouble, server_check, Names,
 };
-use crate::dnssec::{BogusReason, InsecureReason, SignatureFailure};
+use crate::dnssec::{number_list, BogusReason, InsecureReason, SignatureFailure};
 use crate::explain::diagnosis::{Cause, Diagnosis};
 use crate::resolver::Resolution;
 
@@ -99,7 +99,7 @@ pub(super) fn diagnose_bogus(r: &Resolution, reason: &BogusReason, names: &Names
             vec![
                 cd_check(r),
                 format!("dig +norec {zone} DS {}", names.at(&parent_of(zone))),
-                format!("dig +norec {zone} DNSKEY {} | dnssec-dsfromkey -f - {zone}", names.at(zone)),
+                dsfromkey_check(names, zone),
             ],
         ),
         BogusReason::DsDigestMismatch { zone, key_tag } => diagnosis(
@@ -116,7 +116,7 @@ pub(super) fn diagnose_bogus(r: &Resolution, reason: &BogusReason, names: &Names
             ),
             vec![
                 cd_check(r),
-                format!("dig +norec {zone} DNSKEY {} | dnssec-dsfromkey -f - {zone}", names.at(zone)),
+                dsfromkey_check(names, zone),
             ],
         ),
         BogusReason::NsecMissing { name, detail } => diagnosis(
@@ -171,7 +171,7 @@ pub(super) fn diagnose_insecure(
             Cause::UnsupportedAlgorithm,
             format!(
                 "The chain of trust to {zone} names only algorithm {}, which whydns does not validate (RFC 8624): the answer is treated as insecure",
-                numbers(algorithms)
+                number_list(algorithms)
             ),
             ev,
             format!(
@@ -189,7 +189,7 @@ pub(super) fn diagnose_insecure(
             Cause::UnsupportedDigest,
             format!(
                 "The DS for {zone} uses only digest type {}, which whydns does not support: the answer is treated as insecure",
-                numbers(digest_types)
+                number_list(digest_types)
             ),
             ev,
             format!(
@@ -213,12 +213,11 @@ pub(super) fn diagnose_insecure(
     }
 }
 
-/// "1", "1 and 3", "1, 3 and 5": numbers as a sentence lists them.
-fn numbers(list: &[u8]) -> String {
-    let text: Vec<String> = list.iter().map(|n| n.to_string()).collect();
-    match text.split_last() {
-        None => "(none)".into(),
-        Some((last, [])) => last.clone(),
-        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
-    }
+/// The command that shows which DS the zone's published keys call for, to compare with the
+/// parent's.
+fn dsfromkey_check(names: &Names, zone: &str) -> String {
+    format!(
+        "dig +norec {zone} DNSKEY {} | dnssec-dsfromkey -f - {zone}",
+        names.at(zone)
+    )
 }

@@ -26,7 +26,7 @@ use dnssec::{diagnose_bogus, diagnose_insecure};
 /// Evidence lines kept per diagnosis: enough to prove the cause, short enough to read.
 const MAX_EVIDENCE: usize = 8;
 
-/// A server that failed for a zone and never gave a usable answer in the same resolution.
+/// A server that failed for a zone during a resolution.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FailedOver {
     pub server: SocketAddr,
@@ -34,10 +34,11 @@ pub struct FailedOver {
     pub failure: ServerFailure,
 }
 
-/// Servers that failed while another server of their zone carried the resolution: what
-/// makes a successful answer noteworthy (EDE 0 with the server named).
-pub fn failed_over(trace: &Trace) -> Vec<FailedOver> {
-    let mut out: Vec<FailedOver> = Vec::new();
+/// Every server that failed for a zone (once per server and zone), split by whether it gave
+/// a usable answer later in the same resolution: (never answered, answered when asked again).
+fn server_failures(trace: &Trace) -> (Vec<FailedOver>, Vec<FailedOver>) {
+    let mut never = Vec::new();
+    let mut later = Vec::new();
     for (i, entry) in trace.entries.iter().enumerate() {
         let Event::ServerFailed {
             server,
@@ -47,19 +48,35 @@ pub fn failed_over(trace: &Trace) -> Vec<FailedOver> {
         else {
             continue;
         };
-        let recovered = trace.entries[i + 1..].iter().any(|later| {
-            matches!(&later.event, Event::ResponseReceived { server: s, kind, .. }
+        let seen = |list: &Vec<FailedOver>| {
+            list.iter()
+                .any(|f: &FailedOver| f.server == *server && f.zone == *zone)
+        };
+        if seen(&never) || seen(&later) {
+            continue;
+        }
+        let answered = trace.entries[i + 1..].iter().any(|e| {
+            matches!(&e.event, Event::ResponseReceived { server: s, kind, .. }
                 if s == server && usable(*kind))
         });
-        if !recovered && !out.iter().any(|f| f.server == *server && f.zone == *zone) {
-            out.push(FailedOver {
-                server: *server,
-                zone: zone.clone(),
-                failure: *failure,
-            });
+        let failed = FailedOver {
+            server: *server,
+            zone: zone.clone(),
+            failure: *failure,
+        };
+        if answered {
+            later.push(failed);
+        } else {
+            never.push(failed);
         }
     }
-    out
+    (never, later)
+}
+
+/// Servers that failed while another server of their zone carried the resolution: what
+/// makes a successful answer noteworthy (EDE 0 with the server named).
+pub fn failed_over(trace: &Trace) -> Vec<FailedOver> {
+    server_failures(trace).0
 }
 
 fn usable(kind: ResponseKind) -> bool {
@@ -321,28 +338,6 @@ pub fn edns_fallbacks(trace: &Trace) -> Vec<SocketAddr> {
     out
 }
 
-/// Servers that failed (timed out, mostly) and then answered when asked again.
-fn recovered(trace: &Trace) -> Vec<(SocketAddr, String, ServerFailure)> {
-    let mut out: Vec<(SocketAddr, String, ServerFailure)> = Vec::new();
-    for (i, entry) in trace.entries.iter().enumerate() {
-        if let Event::ServerFailed {
-            server,
-            zone,
-            failure,
-        } = &entry.event
-        {
-            let answered_later = trace.entries[i + 1..].iter().any(|later| {
-                matches!(&later.event, Event::ResponseReceived { server: s, kind, .. }
-                    if s == server && usable(*kind))
-            });
-            if answered_later && !out.iter().any(|(s, z, _)| s == server && z == zone) {
-                out.push((*server, zone.clone(), *failure));
-            }
-        }
-    }
-    out
-}
-
 /// The name the answer was finally looked up under: the end of the CNAME/DNAME chain.
 fn final_name(r: &Resolution) -> String {
     let mut current = r.name.clone();
@@ -374,7 +369,7 @@ fn diagnose_answer(r: &Resolution, names: &Names) -> Diagnosis {
         },
         _ => "not validated".into(),
     };
-    let failed = failed_over(&r.trace);
+    let (failed, retried) = server_failures(&r.trace);
     if !failed.is_empty() {
         let who: Vec<String> = failed
             .iter()
@@ -445,15 +440,15 @@ fn diagnose_answer(r: &Resolution, names: &Names) -> Diagnosis {
                 .collect(),
         );
     }
-    let retried = recovered(&r.trace);
     if !retried.is_empty() {
         let who: Vec<String> = retried
             .iter()
-            .map(|(s, zone, f)| {
+            .map(|f| {
                 format!(
-                    "{} {} for {zone}, then answered",
-                    names.who(s),
-                    f.describe()
+                    "{} {} for {}, then answered",
+                    names.who(&f.server),
+                    f.failure.describe(),
+                    f.zone
                 )
             })
             .collect();
@@ -467,7 +462,7 @@ fn diagnose_answer(r: &Resolution, names: &Names) -> Diagnosis {
             ),
             evidence(&r.trace, |e| {
                 matches!(e, Event::ServerFailed { server, .. } | Event::ResponseReceived { server, .. }
-                    if retried.iter().any(|(s, _, _)| s == server))
+                    if retried.iter().any(|f| f.server == *server))
             }),
             "Find out why the server answers late or loses queries (load, rate limiting, \
              packet loss on the path); resolvers give up on servers that keep doing it."
@@ -475,11 +470,12 @@ fn diagnose_answer(r: &Resolution, names: &Names) -> Diagnosis {
             retried
                 .iter()
                 .take(2)
-                .map(|(s, zone, _)| {
+                .map(|f| {
                     format!(
-                        "dig @{} -p {} +norec {zone} SOA  (look at the query time)",
-                        s.ip(),
-                        s.port()
+                        "dig @{} -p {} +norec {} SOA  (look at the query time)",
+                        f.server.ip(),
+                        f.server.port(),
+                        f.zone
                     )
                 })
                 .collect(),
