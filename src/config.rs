@@ -80,6 +80,11 @@ pub struct CacheConfig {
     pub servers: usize,
     /// Finished UDP answers kept as wire bytes for the fast path.
     pub packets: usize,
+    /// Finished resolutions kept whole (every outcome: answers, denials, failures), so a
+    /// repeated question gets the same answer, EDE and explanation id; 0 turns it off.
+    pub answers: usize,
+    /// Bytes the kept resolutions may take (estimated: records and traces).
+    pub answer_bytes: usize,
 }
 
 /// Bounds on the work one client query may cause (each hit is recorded in the trace).
@@ -145,6 +150,8 @@ impl Default for CacheConfig {
             delegations: 10_000,
             servers: 10_000,
             packets: 20_000,
+            answers: 20_000,
+            answer_bytes: 64 << 20,
         }
     }
 }
@@ -237,6 +244,7 @@ impl Config {
             ("cache.delegations", self.cache.delegations as u64),
             ("cache.servers", self.cache.servers as u64),
             ("cache.packets", self.cache.packets as u64),
+            ("cache.answer_bytes", self.cache.answer_bytes as u64),
             ("explain.max_entries", self.explain.max_entries as u64),
             ("explain.max_bytes", self.explain.max_bytes as u64),
         ] {

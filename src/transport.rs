@@ -95,15 +95,18 @@ fn mismatch(query: &Message, response: &Message) -> Option<String> {
     match response.queries.first() {
         Some(q)
             if q.name() == query.queries[0].name()
-                && q.query_type() == query.queries[0].query_type() =>
+                && q.query_type() == query.queries[0].query_type()
+                && q.query_class() == query.queries[0].query_class() =>
         {
             None
         }
         Some(q) => Some(format!(
-            "question {} {} instead of {} {}",
+            "question {} {} {} instead of {} {} {}",
             q.name(),
+            q.query_class(),
             q.query_type(),
             query.queries[0].name(),
+            query.queries[0].query_class(),
             query.queries[0].query_type()
         )),
         None if response.metadata.truncation => None,

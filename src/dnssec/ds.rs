@@ -85,3 +85,41 @@ pub(crate) fn push_label(wire: &mut Vec<u8>, label: &[u8]) {
     wire.push(label.len() as u8);
     wire.extend(label.iter().map(u8::to_ascii_lowercase));
 }
+
+/// RFC 4509 §3: "Validator implementations SHOULD ignore DS RRs containing SHA-1 digests if
+/// DS RRs with SHA-256 digests are present in the DS RRset." Applied per key (tag and
+/// algorithm), and to SHA-384 (RFC 6605 §4) as well: a SHA-1 DS is dropped when the same key
+/// has a DS with a stronger digest among `ds` (which should hold supported digests only).
+pub fn strongest_digests(ds: Vec<&DS>) -> Vec<&DS> {
+    let stronger = |d: &DS| {
+        ds.iter().any(|other| {
+            matches!(u8::from(other.digest_type()), 2 | 4)
+                && other.key_tag() == d.key_tag()
+                && other.algorithm() == d.algorithm()
+        })
+    };
+    ds.iter()
+        .copied()
+        .filter(|d| u8::from(d.digest_type()) != 1 || !stronger(d))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::dnssec::{Algorithm, DigestType};
+
+    fn ds(tag: u16, digest: DigestType) -> DS {
+        DS::new(tag, Algorithm::ECDSAP256SHA256, digest, vec![0; 32])
+    }
+
+    #[test]
+    fn sha1_is_ignored_beside_a_stronger_digest_of_the_same_key() {
+        let sha1 = ds(1, DigestType::SHA1);
+        let sha256 = ds(1, DigestType::SHA256);
+        let other_key_sha1 = ds(2, DigestType::SHA1);
+        let kept = strongest_digests(vec![&sha1, &sha256, &other_key_sha1]);
+        assert_eq!(kept, vec![&sha256, &other_key_sha1]);
+        assert_eq!(strongest_digests(vec![&sha1]), vec![&sha1]);
+    }
+}

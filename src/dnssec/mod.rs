@@ -21,7 +21,7 @@ pub use denial::{
     prove_no_ds, prove_nodata, prove_nxdomain, prove_wildcard_expansion, DenialHow, DenialLimits,
     DenialVerdict, HashBudget,
 };
-pub use ds::{digest_supported, ds_matches, key_tag, DsMatch};
+pub use ds::{digest_supported, ds_matches, key_tag, strongest_digests, DsMatch};
 pub use rrsig::{
     check_signatures, signed_data, SignatureCheck, SignatureDetail, SignatureVerdict,
     VerificationBudget, MAX_KEYS_PER_SIGNATURE,

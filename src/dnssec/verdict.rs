@@ -55,6 +55,14 @@ pub enum InsecureReason {
 pub enum BogusReason {
     /// `owner`/`rtype` came without any RRSIG in a zone that is signed.
     RrsigsMissing { owner: String, rtype: String },
+    /// The only RRSIGs over `owner`/`rtype` name `signer`, which may not sign data received
+    /// from the servers of `zone` (RFC 4035 §5.3.1: the signer is the zone holding the RRset).
+    SignerMismatch {
+        owner: String,
+        rtype: String,
+        signer: String,
+        zone: String,
+    },
     /// Every RRSIG over the RRset failed; `failure` is the most telling verdict, `detail`
     /// names the key tag, algorithm and times.
     SignatureFailed {
@@ -214,6 +222,10 @@ impl Security {
                 BogusReason::RrsigsMissing { owner, rtype } => {
                     e(EdeCode::RrsigsMissing, format!("no RRSIG over {owner} {rtype}"))
                 }
+                BogusReason::SignerMismatch { owner, rtype, signer, zone } => e(
+                    EdeCode::DnssecBogus,
+                    format!("RRSIG over {owner} {rtype} is signed by {signer}, not by the zone {zone}"),
+                ),
                 BogusReason::SignatureFailed { owner, rtype, failure, detail } => {
                     let (code, what) = match failure {
                         SignatureFailure::ExpiredBeforeValid => {

@@ -59,6 +59,9 @@ pub enum Cause {
     SignatureWindowInverted,
     SignatureNotYetValid,
     SignatureInvalid,
+    /// The only RRSIGs over an RRset name a signer that may not sign it: another zone, or
+    /// the child for a DS (RFC 4035 §5.3.1). Forged, or mixed up by a server or middlebox.
+    SignerMismatch,
     /// No DNSKEY matches the key tag/algorithm of the RRSIGs.
     SigningKeyMissing,
     /// The signing DNSKEY lacks the zone-key flag.

@@ -246,6 +246,22 @@ pub enum Event {
         /// The counters and per-signature verdicts (dnssec::SignatureCheck) as data.
         check: serde_json::Value,
     },
+    /// An RRSIG was set aside: its signer is not a zone that may sign this RRset, received
+    /// from the servers of `zone` (RFC 4035 §5.3.1).
+    SignatureIgnored {
+        owner: String,
+        rtype: String,
+        signer: String,
+        zone: String,
+        key_tag: u16,
+    },
+    /// A CNAME the server sent contradicts the DNAME above it; the CNAME the DNAME
+    /// synthesises was used instead (RFC 6672 §3.2).
+    CnameRejected {
+        owner: String,
+        received: String,
+        synthesised: String,
+    },
     /// A denial of existence (NXDOMAIN, NODATA, no DS, wildcard) was checked.
     DenialChecked {
         name: String,

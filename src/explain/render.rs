@@ -194,6 +194,22 @@ pub fn describe(event: &Event) -> String {
             if *valid { "valid" } else { "NOT valid" },
             summarise(check)
         ),
+        Event::SignatureIgnored {
+            owner,
+            rtype,
+            signer,
+            zone,
+            key_tag,
+        } => format!(
+            "RRSIG over {owner} {rtype} (key {key_tag}) ignored: signed by {signer}, not by the zone {zone}"
+        ),
+        Event::CnameRejected {
+            owner,
+            received,
+            synthesised,
+        } => format!(
+            "CNAME {owner} -> {received} ignored: the DNAME above it synthesises {owner} -> {synthesised}"
+        ),
         Event::DenialChecked {
             name,
             claim,

@@ -24,6 +24,10 @@ pub struct Ctx {
     pub signatures: VerificationBudget,
     /// NSEC3 hashes left for this query.
     pub hashes: HashBudget,
+    /// When the validated data of this query stops being trustworthy (seconds since the
+    /// epoch): the earliest signature expiration, Original TTL or key expiry met, so the
+    /// answer is never cached past it (RFC 4035 §5.3.3).
+    pub valid_until: u64,
 }
 
 impl Ctx {
@@ -38,7 +42,13 @@ impl Ctx {
             depth: 0,
             deadline,
             resolving: Vec::new(),
+            valid_until: u64::MAX,
         }
+    }
+
+    /// Lowers the time the answer stays trustworthy to `until`.
+    pub fn bound_validity(&mut self, until: u64) {
+        self.valid_until = self.valid_until.min(until);
     }
 
     pub fn record(&mut self, event: Event) {

@@ -1,16 +1,34 @@
 //! Bounded caches (LRU) for RRsets, negative answers (RFC 2308) and delegations. Server
 //! health lives apart, in `servers.rs`. TTLs are clamped to [min_ttl, max_ttl] and aged
 //! against the resolver's clock.
+//!
+//! Each RRset is stored under (owner, type) with the RRSIGs over it and, once validated, its
+//! verdict (`security`), as unbound keeps a sec_status: a later hit reuses the verdict instead
+//! of checking signatures again, and is never served at a trust level it has not earned (an
+//! entry stored by a CD=1 resolution carries no verdict, so the next validating lookup
+//! validates it). A verdict lowers the entry's expiry: to the signature's expiration, the
+//! Original TTL and the keys' own expiry (RFC 4035 §5.3.3) when secure; to
+//! [`BOGUS_TTL`] when bogus (RFC 9520 §3.2). A wildcard expansion keeps the NSEC/NSEC3 proof
+//! that came with it (RFC 4035 §5.3.4), so a cached expansion can still be shown to DO clients.
+//! Negative entries keep NXDOMAIN (the whole name) and NODATA (one type) apart.
+//!
+//! Limitations: bounded in entries, not bytes.
 
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use lru::LruCache;
 
 use super::delegation::Delegation;
 use crate::config::Config;
+use crate::dnssec::Security;
+
+/// How long bogus or indeterminate data (and the verdict that says so) is kept: RFC 9520 §3.2
+/// asks for at least 1 second and at most 5 minutes; 60 s is unbound's `val-bogus-ttl`.
+pub const BOGUS_TTL: u64 = 60;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NegativeKind {
@@ -18,9 +36,26 @@ pub enum NegativeKind {
     NoData,
 }
 
+/// What a negative entry denies: the whole name, or one type at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Denied {
+    Name,
+    Type(RecordType),
+}
+
+impl Denied {
+    pub fn of(kind: NegativeKind, rtype: RecordType) -> Denied {
+        match kind {
+            NegativeKind::NxDomain => Denied::Name,
+            NegativeKind::NoData => Denied::Type(rtype),
+        }
+    }
+}
+
 struct Entry {
     records: Vec<Record>,
     evidence: Evidence,
+    security: Option<Security>,
     expires: u64,
 }
 
@@ -46,12 +81,18 @@ pub fn rrsets(records: &[Record]) -> Vec<Vec<Record>> {
     sets
 }
 
-/// What a validator needs besides the records: the zone that served them and the DNSSEC
-/// records that came with them (RRSIGs over them; NSEC/NSEC3 proofs and their RRSIGs).
+/// What a validator needs besides the records: the zone that served them, the DNSSEC
+/// records that came with them (RRSIGs over them; NSEC/NSEC3 proofs and their RRSIGs), and
+/// the verdicts the cache already holds for them.
 #[derive(Debug, Clone, Default)]
 pub struct Evidence {
+    /// The zone whose servers answered: the cut the data was received under.
     pub zone: Option<Name>,
     pub dnssec: Vec<Record>,
+    /// Verdicts of RRsets served from the cache, by owner and type.
+    pub settled: Vec<(Name, RecordType, Security)>,
+    /// The verdict on a cached denial.
+    pub denial: Option<Security>,
 }
 
 impl Evidence {
@@ -61,17 +102,64 @@ impl Evidence {
             .iter()
             .filter(|r| &r.name == owner)
             .filter(|r| {
-                matches!(&r.data, RData::DNSSEC(hickory_proto::dnssec::rdata::DNSSECRData::RRSIG(sig))
+                matches!(&r.data, RData::DNSSEC(DNSSECRData::RRSIG(sig))
                     if sig.input().type_covered == rtype)
             })
             .cloned()
             .collect()
     }
+
+    /// The verdict the cache holds for `owner`/`rtype`, if any.
+    pub fn settled(&self, owner: &Name, rtype: RecordType) -> Option<&Security> {
+        self.settled
+            .iter()
+            .find(|(n, t, _)| n == owner && *t == rtype)
+            .map(|(_, _, s)| s)
+    }
+
+    /// NSEC/NSEC3 records and the RRSIGs over them.
+    pub fn proofs(&self) -> impl Iterator<Item = &Record> {
+        self.dnssec.iter().filter(|r| is_proof(r))
+    }
+
+    fn merge(&mut self, other: Evidence) {
+        if self.zone.is_none() {
+            self.zone = other.zone;
+        }
+        for record in other.dnssec {
+            if !self.dnssec.contains(&record) {
+                self.dnssec.push(record);
+            }
+        }
+        self.settled.extend(other.settled);
+    }
+}
+
+/// An NSEC or NSEC3 record, or an RRSIG over one.
+pub fn is_proof(record: &Record) -> bool {
+    match &record.data {
+        RData::DNSSEC(DNSSECRData::RRSIG(sig)) => {
+            matches!(
+                sig.input().type_covered,
+                RecordType::NSEC | RecordType::NSEC3
+            )
+        }
+        _ => matches!(record.record_type(), RecordType::NSEC | RecordType::NSEC3),
+    }
+}
+
+/// Whether an RRSIG among `sigs` shows a wildcard expansion of `owner` (RFC 4035 §5.3.2:
+/// its Labels field is below the owner's label count).
+pub fn is_wildcard_expansion(sigs: &[Record], owner: &Name) -> bool {
+    sigs.iter().any(|r| match &r.data {
+        RData::DNSSEC(DNSSECRData::RRSIG(sig)) => sig.input().num_labels < owner.num_labels(),
+        _ => false,
+    })
 }
 
 pub struct Cache {
     records: Mutex<LruCache<(Name, RecordType), Entry>>,
-    negative: Mutex<LruCache<(Name, RecordType), Negative>>,
+    negative: Mutex<LruCache<(Name, Denied), Negative>>,
     delegations: Mutex<LruCache<Name, (Delegation, u64)>>,
     min_ttl: u32,
     max_ttl: u32,
@@ -83,8 +171,17 @@ fn capacity(n: usize) -> NonZeroUsize {
     NonZeroUsize::new(n.max(1)).expect("at least 1")
 }
 
-/// The key NXDOMAIN is stored under: it denies every type at the name.
-const ANY_TYPE: RecordType = RecordType::ANY;
+/// Records with their TTL lowered to what is left of `left` seconds.
+fn aged(records: &[Record], left: u32) -> Vec<Record> {
+    records
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r.ttl = r.ttl.min(left);
+            r
+        })
+        .collect()
+}
 
 impl Cache {
     pub fn new(config: &Config) -> Cache {
@@ -108,7 +205,7 @@ impl Cache {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A cached RRset with TTLs aged to `now`.
+    /// A cached RRset with TTLs aged to `now`; its evidence carries the verdict, if any.
     pub fn rrset(
         &self,
         name: &Name,
@@ -120,21 +217,17 @@ impl Cache {
         let found = match records.get(&key) {
             Some(entry) if entry.expires > now => {
                 let left = (entry.expires - now) as u32;
-                let age = |records: &[Record]| -> Vec<Record> {
-                    records
-                        .iter()
-                        .map(|r| {
-                            let mut r = r.clone();
-                            r.ttl = r.ttl.min(left);
-                            r
-                        })
-                        .collect()
-                };
                 let evidence = Evidence {
                     zone: entry.evidence.zone.clone(),
-                    dnssec: age(&entry.evidence.dnssec),
+                    dnssec: aged(&entry.evidence.dnssec, left),
+                    settled: entry
+                        .security
+                        .iter()
+                        .map(|s| (key.0.clone(), rtype, s.clone()))
+                        .collect(),
+                    denial: None,
                 };
-                let mut records = age(&entry.records);
+                let mut records = aged(&entry.records, left);
                 records.iter_mut().for_each(|r| r.ttl = left);
                 Some((records, evidence))
             }
@@ -148,7 +241,9 @@ impl Cache {
         found
     }
 
-    /// Stores one RRset (all records share owner and type) with the RRSIGs over it.
+    /// Stores one RRset (all records share owner and type) with the RRSIGs over it, and the
+    /// NSEC/NSEC3 proof when the signatures show a wildcard expansion. A verdict the same data
+    /// already earned is kept.
     pub fn store_rrset(&self, rrset: &[Record], evidence: &Evidence, now: u64) {
         let Some(first) = rrset.first() else { return };
         let ttl = self.clamp(rrset.iter().map(|r| r.ttl).min().unwrap_or(0));
@@ -156,24 +251,80 @@ impl Cache {
             return;
         }
         let key = (first.name.to_lowercase(), first.record_type());
+        let mut dnssec = evidence.signatures_over(&first.name, first.record_type());
+        if is_wildcard_expansion(&dnssec, &first.name) {
+            dnssec.extend(evidence.proofs().cloned());
+        }
+        let mut entries = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(old) = entries.peek(&key) {
+            if old.expires > now && same_data(&old.records, rrset) && old.security.is_some() {
+                return;
+            }
+        }
         let entry = Entry {
             records: rrset.to_vec(),
             evidence: Evidence {
                 zone: evidence.zone.clone(),
-                dnssec: evidence.signatures_over(&first.name, first.record_type()),
+                dnssec,
+                settled: Vec::new(),
+                denial: None,
             },
+            security: None,
             expires: now + ttl as u64,
         };
-        self.records
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .put(key, entry);
+        entries.put(key, entry);
     }
 
     /// Groups `records` by owner and type and stores each RRset.
     pub fn store_all(&self, records: &[Record], evidence: &Evidence, now: u64) {
         for set in rrsets(records) {
             self.store_rrset(&set, evidence, now);
+        }
+    }
+
+    /// The DNAME RRset cached at the closest strict ancestor of `name` that has one (RFC 6672
+    /// §2.3: a DNAME redirects every name below its owner), without counting hits or misses.
+    pub fn dname_above(&self, name: &Name, now: u64) -> Option<(Vec<Record>, Evidence)> {
+        let mut owner = name.to_lowercase();
+        while !owner.is_root() {
+            owner = owner.base_name();
+            let key = (owner.clone(), RecordType::DNAME);
+            let mut entries = self.records.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(entry) = entries.get(&key) else {
+                continue;
+            };
+            if entry.expires <= now {
+                continue;
+            }
+            let left = (entry.expires - now) as u32;
+            let mut records = aged(&entry.records, left);
+            records.iter_mut().for_each(|r| r.ttl = left);
+            let evidence = Evidence {
+                zone: entry.evidence.zone.clone(),
+                dnssec: aged(&entry.evidence.dnssec, left),
+                settled: entry
+                    .security
+                    .iter()
+                    .map(|s| (owner.clone(), RecordType::DNAME, s.clone()))
+                    .collect(),
+                denial: None,
+            };
+            return Some((records, evidence));
+        }
+        None
+    }
+
+    /// Records the verdict on a cached RRset, if the cache still holds this very data, and
+    /// lowers its expiry to `until`.
+    pub fn settle(&self, rrset: &[Record], security: &Security, until: u64) {
+        let Some(first) = rrset.first() else { return };
+        let key = (first.name.to_lowercase(), first.record_type());
+        let mut entries = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = entries.peek_mut(&key) {
+            if same_data(&entry.records, rrset) {
+                entry.security = Some(security.clone());
+                entry.expires = entry.expires.min(until);
+            }
         }
     }
 
@@ -185,16 +336,19 @@ impl Cache {
     ) -> Option<(NegativeKind, Option<Record>, Evidence)> {
         let mut negative = self.negative.lock().unwrap_or_else(|e| e.into_inner());
         for key in [
-            (name.to_lowercase(), ANY_TYPE),
-            (name.to_lowercase(), rtype),
+            (name.to_lowercase(), Denied::Name),
+            (name.to_lowercase(), Denied::Type(rtype)),
         ] {
             if let Some(entry) = negative.get(&key) {
                 if entry.expires > now {
+                    let left = (entry.expires - now) as u32;
                     let mut soa = entry.soa.clone();
                     if let Some(s) = soa.as_mut() {
-                        s.ttl = (entry.expires - now) as u32;
+                        s.ttl = left;
                     }
-                    return Some((entry.kind, soa, entry.evidence.clone()));
+                    let mut evidence = entry.evidence.clone();
+                    evidence.dnssec = aged(&evidence.dnssec, left);
+                    return Some((entry.kind, soa, evidence));
                 }
                 negative.pop(&key);
             }
@@ -223,20 +377,28 @@ impl Cache {
         if ttl == 0 {
             return;
         }
-        let key_type = if kind == NegativeKind::NxDomain {
-            ANY_TYPE
-        } else {
-            rtype
-        };
+        let mut evidence = evidence.clone();
+        evidence.settled.clear();
+        evidence.denial = None;
         self.negative.lock().unwrap_or_else(|e| e.into_inner()).put(
-            (name.to_lowercase(), key_type),
+            (name.to_lowercase(), Denied::of(kind, rtype)),
             Negative {
                 kind,
                 soa,
-                evidence: evidence.clone(),
+                evidence,
                 expires: now + ttl as u64,
             },
         );
+    }
+
+    /// Records the verdict on a cached denial and lowers its expiry to `until`.
+    pub fn settle_negative(&self, name: &Name, denied: Denied, security: &Security, until: u64) {
+        let key = (name.to_lowercase(), denied);
+        let mut negative = self.negative.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = negative.peek_mut(&key) {
+            entry.evidence.denial = Some(security.clone());
+            entry.expires = entry.expires.min(until);
+        }
     }
 
     pub fn store_delegation(&self, delegation: &Delegation, ttl: u32, now: u64) {
@@ -270,4 +432,21 @@ impl Cache {
             n = n.base_name();
         }
     }
+}
+
+/// The same records, whatever their TTLs (the cache ages them).
+fn same_data(a: &[Record], b: &[Record]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.name == y.name && x.dns_class == y.dns_class && x.data == y.data)
+}
+
+/// Evidence of several cached RRsets as one.
+pub fn merged(parts: impl IntoIterator<Item = Evidence>) -> Evidence {
+    let mut out = Evidence::default();
+    for part in parts {
+        out.merge(part);
+    }
+    out
 }

@@ -7,7 +7,7 @@
 //! authority, refers upwards or sideways, or denies names outside its zone.
 
 use hickory_proto::op::{Message, ResponseCode};
-use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
 use crate::explain::event::{GlueEntry, GlueRejection, ResponseKind, ServerFailure};
 
@@ -56,6 +56,15 @@ impl Classified {
     }
 }
 
+/// The records of class IN (the only class whydns resolves).
+fn in_class(records: &[Record]) -> Vec<Record> {
+    records
+        .iter()
+        .filter(|r| r.dns_class == DNSClass::IN)
+        .cloned()
+        .collect()
+}
+
 /// Is `name` at or below `zone`?
 fn within(zone: &Name, name: &Name) -> bool {
     zone.zone_of(name)
@@ -73,9 +82,12 @@ pub fn classify(qname: &Name, qtype: RecordType, zone: &Name, response: &Message
         _ => return Classified::Unusable(ServerFailure::BadRcode),
     }
     let aa = response.metadata.authoritative;
+    // Records of another class than the question's (IN) are not data about it.
+    let answers = in_class(&response.answers);
+    let authorities = in_class(&response.authorities);
 
     // Walk the answer section from qname through any CNAME/DNAME chain (in-bailiwick only).
-    let (chain, current, rrset) = follow_chain(qname, qtype, zone, &response.answers);
+    let (chain, current, rrset) = follow_chain(qname, qtype, zone, &answers);
     if !rrset.is_empty() {
         return if aa {
             Classified::Answer { chain, rrset }
@@ -96,8 +108,7 @@ pub fn classify(qname: &Name, qtype: RecordType, zone: &Name, response: &Message
         }
     }
 
-    let soa = response
-        .authorities
+    let soa = authorities
         .iter()
         .find(|r| r.record_type() == RecordType::SOA)
         .cloned();
@@ -119,8 +130,7 @@ pub fn classify(qname: &Name, qtype: RecordType, zone: &Name, response: &Message
     }
 
     // NOERROR without the data: a referral, NODATA, or lame.
-    let ns: Vec<Record> = response
-        .authorities
+    let ns: Vec<Record> = authorities
         .iter()
         .filter(|r| r.record_type() == RecordType::NS)
         .cloned()
@@ -144,7 +154,7 @@ pub fn classify(qname: &Name, qtype: RecordType, zone: &Name, response: &Message
         let strictly_below = within(zone, &cut) && cut != *zone;
         if !aa && strictly_below && within(&cut, qname) {
             let ns: Vec<Record> = ns.into_iter().filter(|r| r.name == cut).collect();
-            let glue = glue_for(zone, &ns, &response.additionals);
+            let glue = glue_for(zone, &ns, &in_class(&response.additionals));
             return Classified::Referral { cut, ns, glue };
         }
         if !aa {
@@ -163,6 +173,10 @@ pub fn classify(qname: &Name, qtype: RecordType, zone: &Name, response: &Message
 
 /// Follows CNAMEs (and DNAME-synthesised CNAMEs) from `qname` through the answer section while
 /// the owners stay inside `zone`. Returns the chain, the last name reached and the final RRset.
+///
+/// RFC 6672 §3.2: a DNAME above the name is applied here, by synthesising the CNAME from the
+/// DNAME itself; a CNAME the server sent along is not believed (it carries no signature, so
+/// nothing else proves it), and [`rejected_cnames`] names one that differs.
 fn follow_chain(
     qname: &Name,
     qtype: RecordType,
@@ -178,36 +192,35 @@ fn follow_chain(
         }
         let rrset: Vec<Record> = answers
             .iter()
-            .filter(|r| r.name == current && (r.record_type() == qtype || qtype == RecordType::ANY))
+            .filter(|r| r.name == current && answers_type(r.record_type(), qtype))
             .cloned()
             .collect();
         if !rrset.is_empty() {
             return (chain, current, rrset);
         }
-        // A DNAME above `current` travels with the CNAME it synthesised (RFC 6672 §3.4).
-        for dname in answers
-            .iter()
-            .filter(|r| r.record_type() == RecordType::DNAME)
-        {
-            if within(&dname.name, &current)
-                && dname.name != current
-                && within(zone, &dname.name)
-                && !chain.contains(dname)
-            {
-                chain.push(dname.clone());
+        let step = match dname_above(zone, &current, answers) {
+            Some(dname) => {
+                let Some(cname) = crate::rdata::synthesise_cname(dname, &current) else {
+                    break;
+                };
+                if !chain.contains(dname) {
+                    chain.push(dname.clone());
+                }
+                cname
             }
-        }
-        let Some(cname) = answers
-            .iter()
-            .find(|r| r.name == current && r.record_type() == RecordType::CNAME)
-        else {
+            None => match answers
+                .iter()
+                .find(|r| r.name == current && r.record_type() == RecordType::CNAME)
+            {
+                Some(cname) => cname.clone(),
+                None => break,
+            },
+        };
+        let RData::CNAME(target) = &step.data else {
             break;
         };
-        let RData::CNAME(target) = &cname.data else {
-            break;
-        };
-        chain.push(cname.clone());
         let target = target.0.to_lowercase();
+        chain.push(step);
         if seen.contains(&target) {
             // A loop inside one response: stop here; the caller sees the repeated name.
             current = target;
@@ -217,6 +230,50 @@ fn follow_chain(
         current = target;
     }
     (chain, current, Vec::new())
+}
+
+/// Whether a record of type `rtype` answers a question for `qtype`. RFC 8482 leaves an ANY
+/// answer to the server; its RRSIGs are evidence, not data of their own.
+fn answers_type(rtype: RecordType, qtype: RecordType) -> bool {
+    rtype == qtype || (qtype == RecordType::ANY && rtype != RecordType::RRSIG)
+}
+
+/// The deepest in-bailiwick DNAME of `answers` strictly above `name`.
+fn dname_above<'a>(zone: &Name, name: &Name, answers: &'a [Record]) -> Option<&'a Record> {
+    answers
+        .iter()
+        .filter(|r| r.record_type() == RecordType::DNAME)
+        .filter(|d| within(&d.name, name) && d.name != *name && within(zone, &d.name))
+        .max_by_key(|d| d.name.num_labels())
+}
+
+/// CNAMEs of `answers` that a DNAME of `chain` contradicts: (the CNAME received, the one the
+/// DNAME synthesises). RFC 6672 §3.2: the synthesised one is used.
+pub fn rejected_cnames(chain: &[Record], answers: &[Record]) -> Vec<(Record, Record)> {
+    let dnames: Vec<&Record> = chain
+        .iter()
+        .filter(|r| r.record_type() == RecordType::DNAME)
+        .collect();
+    let mut out = Vec::new();
+    for synthesised in chain
+        .iter()
+        .filter(|r| r.record_type() == RecordType::CNAME)
+    {
+        let from_dname = dnames
+            .iter()
+            .any(|d| within(&d.name, &synthesised.name) && d.name != synthesised.name);
+        if !from_dname {
+            continue;
+        }
+        for received in answers.iter().filter(|r| {
+            r.record_type() == RecordType::CNAME
+                && r.name == synthesised.name
+                && r.data != synthesised.data
+        }) {
+            out.push((received.clone(), synthesised.clone()));
+        }
+    }
+    out
 }
 
 /// RFC 2181 §5.4.1: glue is believed only for the referral's NS names and only when it lies

@@ -15,11 +15,11 @@ use hickory_proto::op::Message;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::budget::Ctx;
-use super::cache::{Cache, Evidence, NegativeKind};
+use super::cache::{is_wildcard_expansion, Cache, Evidence};
+use super::chain::KeyVerdict;
 use super::classify::Classified;
 use super::delegation::{Delegation, NsServer, RootHint};
 use super::servers::ServerHealth;
-use super::validate::KeyVerdict;
 use super::{Failure, Outcome, Resolution};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -93,8 +93,11 @@ impl Chained {
             }
             Lookup::Failed(_) => return,
         };
+        let mut wildcard = false;
         for record in records {
-            for sig in evidence.signatures_over(&record.name, record.record_type()) {
+            let sigs = evidence.signatures_over(&record.name, record.record_type());
+            wildcard |= is_wildcard_expansion(&sigs, &record.name);
+            for sig in sigs {
                 let target = if record.record_type() == RecordType::SOA {
                     &mut self.proofs
                 } else {
@@ -105,12 +108,10 @@ impl Chained {
                 }
             }
         }
-        if negative {
-            for record in evidence.dnssec.iter() {
-                let is_proof = matches!(record.record_type(), RecordType::NSEC | RecordType::NSEC3)
-                    || matches!(&record.data, RData::DNSSEC(hickory_proto::dnssec::rdata::DNSSECRData::RRSIG(sig))
-                        if matches!(sig.input().type_covered, RecordType::NSEC | RecordType::NSEC3));
-                if is_proof && !self.proofs.contains(record) {
+        // A denial, or a wildcard expansion (RFC 4035 §3.1.3.3), travels with its proof.
+        if negative || wildcard {
+            for record in evidence.proofs() {
+                if !self.proofs.contains(record) {
                     self.proofs.push(record.clone());
                 }
             }
@@ -217,6 +218,21 @@ impl Iterator {
                 security: serde_json::to_value(&security).unwrap_or_default(),
             });
         }
+        let mut chained = chained;
+        // RFC 4035 §5.3.3: validated data lives no longer than its signatures and keys.
+        if ctx.valid_until != u64::MAX {
+            let left = ctx.valid_until.saturating_sub(self.clock.now()).max(1);
+            let left = u32::try_from(left).unwrap_or(u32::MAX);
+            for record in chained
+                .answers
+                .iter_mut()
+                .chain(chained.authority.iter_mut())
+                .chain(chained.signatures.iter_mut())
+                .chain(chained.proofs.iter_mut())
+            {
+                record.ttl = record.ttl.min(left);
+            }
+        }
         let resolution = Resolution {
             name: name.to_string(),
             rtype: rtype.to_string(),
@@ -227,6 +243,7 @@ impl Iterator {
             dnssec_authority: chained.proofs,
             security,
             checking_disabled,
+            cached: false,
             trace: ctx.trace,
         };
         let rcode = crate::explain::event::rcode_name(resolution.rcode());
@@ -325,44 +342,8 @@ impl Iterator {
         qname: &Name,
         qtype: RecordType,
     ) -> (Lookup, Evidence) {
-        let now = self.clock.now();
-        let hit = |ctx: &mut Ctx, rtype: String, what: &str| {
-            ctx.record(Event::CacheHit {
-                name: qname.to_string(),
-                rtype,
-                what: what.into(),
-            })
-        };
-        if let Some((rrset, evidence)) = self.cache.rrset(qname, qtype, now) {
-            hit(ctx, qtype.to_string(), "answer");
-            let chain = Vec::new();
-            return (Lookup::Answer { chain, rrset }, evidence);
-        }
-        if qtype != RecordType::CNAME {
-            if let Some((cname, evidence)) = self.cache.rrset(qname, RecordType::CNAME, now) {
-                if let Some(RData::CNAME(target)) = cname.first().map(|r| r.data.clone()) {
-                    hit(ctx, "CNAME".into(), "alias");
-                    let lookup = Lookup::Alias {
-                        chain: cname,
-                        target: target.0,
-                    };
-                    return (lookup, evidence);
-                }
-            }
-        }
-        if let Some((kind, soa, evidence)) = self.cache.negative(qname, qtype, now) {
-            let chain = Vec::new();
-            let lookup = match kind {
-                NegativeKind::NxDomain => {
-                    hit(ctx, qtype.to_string(), "NXDOMAIN");
-                    Lookup::NxDomain { chain, soa }
-                }
-                NegativeKind::NoData => {
-                    hit(ctx, qtype.to_string(), "NODATA");
-                    Lookup::NoData { chain, soa }
-                }
-            };
-            return (lookup, evidence);
+        if let Some(found) = self.recall(ctx, qname, qtype) {
+            return found;
         }
         // A DS lives at the parent side of the cut (RFC 4035 §3.1.4.1): start above the name.
         let start = if qtype == RecordType::DS && !qname.is_root() {
@@ -393,35 +374,6 @@ impl Iterator {
             Lookup::Failed(Failure::LimitReached { limit }),
             Evidence::default(),
         )
-    }
-
-    fn store(&self, qname: &Name, qtype: RecordType, lookup: &Lookup, evidence: &Evidence) {
-        let now = self.clock.now();
-        let denied_name = |chain: &[Record]| {
-            chain
-                .iter()
-                .rev()
-                .find_map(|r| match &r.data {
-                    RData::CNAME(t) => Some(t.0.clone()),
-                    _ => None,
-                })
-                .unwrap_or_else(|| qname.clone())
-        };
-        let negative = |chain: &[Record], kind, soa: &Option<Record>| {
-            self.cache.store_all(chain, evidence, now);
-            self.cache
-                .store_negative(&denied_name(chain), qtype, kind, soa.clone(), evidence, now);
-        };
-        match lookup {
-            Lookup::Answer { chain, rrset } => {
-                self.cache.store_all(chain, evidence, now);
-                self.cache.store_rrset(rrset, evidence, now);
-            }
-            Lookup::Alias { chain, .. } => self.cache.store_all(chain, evidence, now),
-            Lookup::NoData { chain, soa } => negative(chain, NegativeKind::NoData, soa),
-            Lookup::NxDomain { chain, soa } => negative(chain, NegativeKind::NxDomain, soa),
-            Lookup::Failed(_) => {}
-        }
     }
 
     /// The deepest cached cut above `qname`, or the root (primed once, RFC 8109).
@@ -539,7 +491,9 @@ impl Iterator {
             let evidence = Evidence {
                 zone: Some(zone.clone()),
                 dnssec: dnssec_records(zone, &response),
+                ..Evidence::default()
             };
+            record_rejected_cnames(ctx, &class, &response);
             match class {
                 Classified::Referral { cut, ns, glue } => {
                     let servers: Vec<NsServer> = ns
@@ -723,6 +677,28 @@ impl Iterator {
     }
 }
 
+/// Records each CNAME of the response that a DNAME in the chain contradicts (RFC 6672 §3.2).
+fn record_rejected_cnames(ctx: &mut Ctx, class: &Classified, response: &Message) {
+    let chain = match class {
+        Classified::Answer { chain, .. }
+        | Classified::Alias { chain, .. }
+        | Classified::NoData { chain, .. }
+        | Classified::NxDomain { chain, .. } => chain,
+        _ => return,
+    };
+    for (received, synthesised) in super::classify::rejected_cnames(chain, &response.answers) {
+        let target = |r: &Record| match &r.data {
+            RData::CNAME(t) => t.0.to_string(),
+            other => other.to_string(),
+        };
+        ctx.record(Event::CnameRejected {
+            owner: received.name.to_string(),
+            received: target(&received),
+            synthesised: target(&synthesised),
+        });
+    }
+}
+
 /// Records each alias a lookup went through (CNAMEs, and DNAMEs with their synthesis).
 fn record_chain(ctx: &mut Ctx, lookup: &Lookup) {
     let chain = match lookup {
@@ -762,7 +738,7 @@ fn dnssec_records(zone: &Name, response: &Message) -> Vec<Record> {
                 RecordType::RRSIG | RecordType::NSEC | RecordType::NSEC3
             )
         })
-        .filter(|r| zone.zone_of(&r.name))
+        .filter(|r| r.dns_class == hickory_proto::rr::DNSClass::IN && zone.zone_of(&r.name))
         .cloned()
         .collect()
 }

@@ -7,13 +7,16 @@
 //!
 //! Limitations: no DNSSEC validation yet (the validator sits after iteration); class IN only.
 
+mod answers;
 mod ask;
 mod budget;
 mod cache;
+mod chain;
 mod classify;
 mod delegation;
 mod diagnose;
 mod iterate;
+mod recall;
 mod servers;
 mod validate;
 
@@ -160,6 +163,9 @@ pub struct Resolution {
     pub security: Security,
     /// The client set CD: the data is returned whatever the verdict.
     pub checking_disabled: bool,
+    /// Served whole from the answer cache: the trace is the one of the resolution that
+    /// produced it (ending with a `cache-hit` event), and it was already explained.
+    pub cached: bool,
     pub trace: Trace,
 }
 
@@ -264,6 +270,7 @@ pub enum ResolverError {
 #[derive(Clone)]
 pub struct Resolver {
     inner: Arc<iterate::Iterator>,
+    answers: Option<Arc<answers::AnswerCache>>,
 }
 
 impl Resolver {
@@ -301,7 +308,14 @@ impl Resolver {
             }
             anchors
         };
+        let answers = answers::AnswerCache::new(
+            config.cache.answers,
+            config.cache.answer_bytes,
+            config.max_ttl,
+        )
+        .map(Arc::new);
         Ok(Resolver {
+            answers,
             inner: Arc::new(iterate::Iterator::new(
                 config.clone(),
                 hints,
@@ -314,7 +328,7 @@ impl Resolver {
     /// Resolves `name`/`rtype` from the cache or by iteration. Never fails: failures are
     /// outcomes with their reason.
     pub async fn resolve(&self, name: &Name, rtype: RecordType) -> Resolution {
-        self.inner.resolve(name, rtype, false).await
+        self.resolve_with(name, rtype, false).await
     }
 
     /// As [`Resolver::resolve`], with the client's CD bit: when set, the data comes back
@@ -325,7 +339,15 @@ impl Resolver {
         rtype: RecordType,
         checking_disabled: bool,
     ) -> Resolution {
-        self.inner.resolve(name, rtype, checking_disabled).await
+        let Some(answers) = &self.answers else {
+            return self.inner.resolve(name, rtype, checking_disabled).await;
+        };
+        if let Some(hit) = answers.get(name, rtype, checking_disabled, self.now()) {
+            return hit;
+        }
+        let resolution = self.inner.resolve(name, rtype, checking_disabled).await;
+        answers.put(name, rtype, checking_disabled, &resolution, self.now());
+        resolution
     }
 
     /// Now, by the resolver's clock (seconds since the epoch).

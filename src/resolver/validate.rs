@@ -1,55 +1,47 @@
-//! The chain of trust, walked on demand: from a trust anchor down through DS -> DNSKEY at each
-//! zone cut (RFC 4035 §5), then the answer's RRsets and denial proofs against the keys of the
-//! zone that signed them. Key verdicts are cached per zone *with their reason*, so a later
-//! query against a bogus or insecure zone explains itself without fetching again.
+//! Validation of what one lookup returned: each RRset against the keys of the zone allowed to
+//! sign it, then the denial proofs of a negative answer (RFC 4035 §5.3-§5.4). The keys come
+//! from the chain of trust (`chain.rs`); the checks are the pure functions of `crate::dnssec`.
 //!
-//! The checks themselves are the pure functions of `crate::dnssec` (signatures with counters,
-//! DS matching, NSEC/NSEC3 proofs); this file only fetches (through the iterator's `lookup`)
-//! and decides. RFC 4035 §5.2 / RFC 6840 §5.2: a zone whose DS set lists only algorithms or
-//! digests whydns does not validate is insecure, not bogus.
+//! The signer is never taken on the RRSIG's word. RFC 4035 §5.3.1: "The RRSIG RR's Signer's
+//! Name field MUST be the name of the zone that contains the RRset." The zone that contains an
+//! RRset is the cut it was received under, or a zone between that cut and the owner (a server
+//! authoritative for both parent and child answers for the child without a referral; the
+//! child's keys are then reached through its DS at the parent, which must exist or be proven
+//! absent with the NS bit set). A DS RRset belongs to the parent side, strictly above its
+//! owner. Any other RRSIG is ignored and recorded; an RRset left with none is bogus in a
+//! secure zone, with a text naming both zones.
 //!
-//! Limitations: no negative trust anchors; keys are not re-validated until their cache entry
-//! expires; NS-address sub-resolutions are not validated (as in unbound).
+//! RFC 6672 §5.3.1: the CNAME synthesised from a DNAME carries no RRSIG; it is accepted only
+//! when it is exactly what the (validated) DNAME synthesises. Each verdict is written back to
+//! the record cache with the RRset, so a cache hit is not validated again.
+//!
+//! Limitations: NS-address sub-resolutions are not validated (as in unbound).
 
-use std::future::Future;
-use std::pin::Pin;
-
-use hickory_proto::dnssec::rdata::{DNSSECRData, DS};
-use hickory_proto::dnssec::PublicKey;
+use hickory_proto::dnssec::rdata::{DNSSECRData, RRSIG};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::budget::Ctx;
-use super::cache::{rrsets, Evidence};
+use super::cache::{rrsets, Denied, Evidence, NegativeKind, BOGUS_TTL};
+use super::chain::KeyVerdict;
 use super::iterate::{Iterator, Lookup};
 use crate::dnssec::{
-    algorithm_supported, check_signatures, denial, digest_supported, ds_matches, Anchor,
-    BogusReason, DsMatch, InsecureReason, Security,
+    check_signatures, denial, BogusReason, InsecureReason, Security, SignatureCheck,
+    SignatureVerdict,
 };
 use crate::explain::event::{Event, Limit};
 
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+/// At most this many distinct signers are tried for one RRset.
+const MAX_SIGNERS: usize = 2;
 
-/// How long a failed or insecure key verdict is cached (RFC 9520 asks for at least 1 s and
-/// at most 5 minutes of failure caching).
-const FAILED_KEYS_TTL: u64 = 60;
-
-/// What is known about a zone's keys.
-#[derive(Debug, Clone)]
-pub(super) enum KeyVerdict {
-    /// The zone's DNSKEY RRset, authenticated.
-    Secure(Vec<Record>),
-    NotSecure(Security),
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+pub(super) fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
 }
 
-fn bogus(reason: BogusReason) -> Security {
+pub(super) fn bogus(reason: BogusReason) -> Security {
     Security::Bogus { reason }
 }
 
-fn insecure(reason: InsecureReason) -> Security {
+pub(super) fn insecure(reason: InsecureReason) -> Security {
     Security::Insecure { reason }
 }
 
@@ -69,18 +61,49 @@ pub(super) fn combine(a: Security, b: Security) -> Security {
     }
 }
 
-fn signer_of(sigs: &[Record]) -> Option<Name> {
-    sigs.iter().find_map(|r| match &r.data {
-        RData::DNSSEC(DNSSECRData::RRSIG(sig)) => Some(sig.input().signer_name.to_lowercase()),
+/// When the signature that validated an RRset expires (seconds since the epoch, read with
+/// RFC 1982 arithmetic from `now`); `u64::MAX` when none validated.
+pub(super) fn signature_expiry(check: &SignatureCheck, now: u64) -> u64 {
+    check
+        .signatures
+        .iter()
+        .find(|d| d.verdict == SignatureVerdict::Valid)
+        .map(|d| now + u64::from(d.expiration.wrapping_sub(now as u32) & 0x7fff_ffff))
+        .unwrap_or(u64::MAX)
+}
+
+/// Whether `signer` may sign `owner`/`rtype` received from the servers of `received`: a zone
+/// at or below the cut and at or above the owner; strictly above it for a DS.
+pub(super) fn signer_allowed(
+    received: &Name,
+    owner: &Name,
+    rtype: RecordType,
+    signer: &Name,
+) -> bool {
+    received.zone_of(signer)
+        && signer.zone_of(owner)
+        && !(rtype == RecordType::DS && signer == owner)
+}
+
+fn rrsig(record: &Record) -> Option<&RRSIG> {
+    match &record.data {
+        RData::DNSSEC(DNSSECRData::RRSIG(sig)) => Some(sig),
         _ => None,
-    })
+    }
+}
+
+/// Whether `set` is a CNAME exactly as a DNAME among `records` synthesises it.
+fn synthesised_cname(set: &[Record], records: &[Record]) -> bool {
+    let [cname] = set else { return false };
+    cname.record_type() == RecordType::CNAME
+        && records
+            .iter()
+            .filter(|r| r.record_type() == RecordType::DNAME)
+            .filter_map(|d| crate::rdata::synthesise_cname(d, &cname.name))
+            .any(|s| s.data == cname.data)
 }
 
 impl Iterator {
-    fn now32(&self) -> u32 {
-        self.clock.now() as u32
-    }
-
     /// Validates what one lookup returned. None for a failed lookup (its failure speaks).
     pub(super) async fn validate(
         &self,
@@ -99,7 +122,7 @@ impl Iterator {
             }
             Lookup::Alias { chain, .. } => self.validate_rrsets(ctx, chain, evidence).await,
             Lookup::NoData { chain, soa } | Lookup::NxDomain { chain, soa } => {
-                let mut security = self.validate_rrsets(ctx, chain, evidence).await;
+                let security = self.validate_rrsets(ctx, chain, evidence).await;
                 let denied = chain
                     .iter()
                     .rev()
@@ -108,18 +131,20 @@ impl Iterator {
                         _ => None,
                     })
                     .unwrap_or_else(|| qname.clone());
-                let nxdomain = matches!(lookup, Lookup::NxDomain { .. });
+                let kind = match lookup {
+                    Lookup::NxDomain { .. } => NegativeKind::NxDomain,
+                    _ => NegativeKind::NoData,
+                };
                 let denial = self
-                    .validate_denial(ctx, &denied, qtype, nxdomain, soa.as_ref(), evidence)
+                    .validate_denial(ctx, &denied, qtype, kind, soa.as_ref(), evidence)
                     .await;
-                security = combine(security, denial);
-                security
+                combine(security, denial)
             }
         };
         Some(security)
     }
 
-    /// Each RRset against the keys of its signer (or of the zone that served it).
+    /// Each RRset of `records` (a CNAME/DNAME chain and the final RRset).
     async fn validate_rrsets(
         &self,
         ctx: &mut Ctx,
@@ -127,88 +152,184 @@ impl Iterator {
         evidence: &Evidence,
     ) -> Security {
         let mut security = Security::Secure;
-        let dname_owners: Vec<Name> = records
-            .iter()
-            .filter(|r| r.record_type() == RecordType::DNAME)
-            .map(|r| r.name.to_lowercase())
-            .collect();
         for set in rrsets(records) {
-            let owner = set[0].name.to_lowercase();
-            let rtype = set[0].record_type();
-            let sigs = evidence.signatures_over(&set[0].name, rtype);
-            // RFC 6672 §5.3.1: a CNAME synthesised from a signed DNAME carries no signature.
-            if rtype == RecordType::CNAME
-                && sigs.is_empty()
-                && dname_owners
-                    .iter()
-                    .any(|d| d.zone_of(&owner) && *d != owner)
-            {
+            if synthesised_cname(&set, records) {
                 continue;
             }
-            let Some(zone) = signer_of(&sigs).or_else(|| evidence.zone.clone()) else {
-                security = combine(
-                    security,
-                    Security::Indeterminate {
-                        detail: format!("no zone known for {owner} {rtype}"),
-                    },
-                );
-                continue;
-            };
-            let keys = match self.zone_keys(ctx, zone.clone()).await {
-                KeyVerdict::Secure(keys) => keys,
-                KeyVerdict::NotSecure(verdict) => {
-                    security = combine(security, verdict);
-                    continue;
-                }
-            };
-            let now = self.now32();
-            let check = check_signatures(&set, &sigs, &keys, &zone, now, &mut ctx.signatures);
-            ctx.record(Event::SignaturesChecked {
-                owner: owner.to_string(),
-                rtype: rtype.to_string(),
-                zone: zone.to_string(),
-                valid: check.is_valid(),
-                check: to_json(&check),
-            });
-            if check.budget_exhausted {
-                let limit = ctx.limits.signature_checks;
-                ctx.hit(Limit::SignatureChecks, u64::from(limit));
-            }
-            if !check.is_valid() {
-                let reason =
-                    BogusReason::from_check(&owner.to_string(), &rtype.to_string(), &check);
-                security = combine(security, bogus(reason));
-                continue;
-            }
-            if let Some(source) = &check.wildcard {
-                // RFC 4035 §5.3.4: a wildcard expansion needs proof that the name itself
-                // does not exist.
-                let proofs = self.authenticated_proofs(ctx, &zone, &keys, evidence);
-                let proofs = match proofs {
-                    Ok(p) => p,
-                    Err(reason) => {
-                        security = combine(security, bogus(reason));
-                        continue;
-                    }
-                };
-                let limits = self.denial_limits();
-                let verdict = denial::prove_wildcard_expansion(
-                    &owner,
-                    source,
-                    &zone,
-                    &proofs,
-                    &limits,
-                    &mut ctx.hashes,
-                );
-                let judged =
-                    self.judge_denial(ctx, &owner, "wildcard", &zone, proofs.is_empty(), &verdict);
-                security = combine(security, judged);
-            }
+            let (verdict, _) = self.validate_rrset(ctx, &set, evidence).await;
+            security = combine(security, verdict);
         }
         security
     }
 
-    fn denial_limits(&self) -> denial::DenialLimits {
+    /// One RRset: the verdict the cache holds, or its signatures checked against the keys of
+    /// each zone allowed to sign it. Returns the verdict and when it stops holding; both go
+    /// back to the cache.
+    pub(super) async fn validate_rrset(
+        &self,
+        ctx: &mut Ctx,
+        set: &[Record],
+        evidence: &Evidence,
+    ) -> (Security, u64) {
+        let owner = set[0].name.to_lowercase();
+        let rtype = set[0].record_type();
+        if let Some(security) = evidence.settled(&owner, rtype) {
+            return (security.clone(), u64::MAX);
+        }
+        let now = self.clock.now();
+        let Some(received) = evidence.zone.clone() else {
+            let detail = format!("no zone known for {owner} {rtype}");
+            return (Security::Indeterminate { detail }, now + BOGUS_TTL);
+        };
+        let sigs = evidence.signatures_over(&set[0].name, rtype);
+        let mut signers: Vec<Name> = Vec::new();
+        let mut foreign: Option<Name> = None;
+        for sig in sigs.iter().filter_map(rrsig) {
+            let signer = sig.input().signer_name.to_lowercase();
+            if signer_allowed(&received, &owner, rtype, &signer) {
+                if !signers.contains(&signer) {
+                    signers.push(signer);
+                }
+                continue;
+            }
+            ctx.record(Event::SignatureIgnored {
+                owner: owner.to_string(),
+                rtype: rtype.to_string(),
+                signer: signer.to_string(),
+                zone: received.to_string(),
+                key_tag: sig.input().key_tag,
+            });
+            foreign.get_or_insert(signer);
+        }
+        // The deepest zone first: it is the one that holds the owner.
+        signers.sort_by_key(|s| std::cmp::Reverse(s.num_labels()));
+        signers.truncate(MAX_SIGNERS);
+        let (security, until) = if signers.is_empty() {
+            self.unsigned_rrset(ctx, &owner, rtype, &received, foreign)
+                .await
+        } else {
+            let mut outcome: Option<(Security, u64)> = None;
+            for signer in signers {
+                let tried = self.signed_rrset(ctx, set, &sigs, &signer, evidence).await;
+                if tried.0.is_secure() {
+                    outcome = Some(tried);
+                    break;
+                }
+                outcome = Some(match outcome {
+                    Some((so_far, until)) => (combine(so_far, tried.0), until.min(tried.1)),
+                    None => tried,
+                });
+            }
+            outcome.unwrap_or((Security::Secure, u64::MAX))
+        };
+        let until = if security.is_failure() {
+            until.min(now + BOGUS_TTL)
+        } else {
+            until
+        };
+        self.cache.settle(set, &security, until);
+        ctx.bound_validity(until);
+        (security, until)
+    }
+
+    /// An RRset without any RRSIG its zone may have made: fine in an insecure zone, bogus in
+    /// a secure one (and then the RRSIGs that were set aside say why).
+    async fn unsigned_rrset(
+        &self,
+        ctx: &mut Ctx,
+        owner: &Name,
+        rtype: RecordType,
+        received: &Name,
+        foreign: Option<Name>,
+    ) -> (Security, u64) {
+        let until = match self.zone_keys(ctx, received.clone()).await {
+            KeyVerdict::NotSecure(verdict) => return (verdict, u64::MAX),
+            KeyVerdict::Secure { until, .. } => until,
+        };
+        let reason = match foreign {
+            Some(signer) => BogusReason::SignerMismatch {
+                owner: owner.to_string(),
+                rtype: rtype.to_string(),
+                signer: signer.to_string(),
+                zone: received.to_string(),
+            },
+            None => BogusReason::RrsigsMissing {
+                owner: owner.to_string(),
+                rtype: rtype.to_string(),
+            },
+        };
+        (bogus(reason), until)
+    }
+
+    /// The RRSIGs of `signer` over `set`, against `signer`'s keys; a wildcard expansion also
+    /// needs its proof (RFC 4035 §5.3.4).
+    async fn signed_rrset(
+        &self,
+        ctx: &mut Ctx,
+        set: &[Record],
+        sigs: &[Record],
+        signer: &Name,
+        evidence: &Evidence,
+    ) -> (Security, u64) {
+        let owner = set[0].name.to_lowercase();
+        let rtype = set[0].record_type();
+        let (keys, keys_until) = match self.zone_keys(ctx, signer.clone()).await {
+            KeyVerdict::Secure { keys, until } => (keys, until),
+            KeyVerdict::NotSecure(verdict) => return (verdict, u64::MAX),
+        };
+        let own: Vec<Record> = sigs
+            .iter()
+            .filter(|r| rrsig(r).is_some_and(|s| s.input().signer_name == *signer))
+            .cloned()
+            .collect();
+        let now = self.clock.now();
+        let check = check_signatures(set, &own, &keys, signer, now as u32, &mut ctx.signatures);
+        ctx.record(Event::SignaturesChecked {
+            owner: owner.to_string(),
+            rtype: rtype.to_string(),
+            zone: signer.to_string(),
+            valid: check.is_valid(),
+            check: to_json(&check),
+        });
+        if check.budget_exhausted {
+            let limit = ctx.limits.signature_checks;
+            ctx.hit(Limit::SignatureChecks, u64::from(limit));
+        }
+        if !check.is_valid() {
+            let reason = BogusReason::from_check(&owner.to_string(), &rtype.to_string(), &check);
+            return (bogus(reason), keys_until);
+        }
+        let original_ttl = own
+            .iter()
+            .filter_map(rrsig)
+            .map(|s| s.input().original_ttl)
+            .min()
+            .unwrap_or(u32::MAX);
+        let until = keys_until
+            .min(signature_expiry(&check, now))
+            .min(now + u64::from(original_ttl));
+        let Some(source) = &check.wildcard else {
+            return (Security::Secure, until);
+        };
+        let (proofs, proofs_until) = match self.authenticated_proofs(ctx, signer, &keys, evidence) {
+            Ok(p) => p,
+            Err(reason) => return (bogus(reason), until),
+        };
+        let limits = self.denial_limits();
+        let verdict = denial::prove_wildcard_expansion(
+            &owner,
+            source,
+            signer,
+            &proofs,
+            &limits,
+            &mut ctx.hashes,
+        );
+        let judged =
+            self.judge_denial(ctx, &owner, "wildcard", signer, proofs.is_empty(), &verdict);
+        (judged, until.min(proofs_until))
+    }
+
+    pub(super) fn denial_limits(&self) -> denial::DenialLimits {
         denial::DenialLimits {
             max_iterations: self.config.limits.nsec3_max_iterations,
             servfail_iterations: self.config.limits.nsec3_servfail_iterations,
@@ -216,25 +337,27 @@ impl Iterator {
         }
     }
 
-    /// NSEC/NSEC3 records of the evidence whose signatures validate with `keys`.
-    fn authenticated_proofs(
+    /// NSEC/NSEC3 records of the evidence whose signatures validate with `keys` of `zone`,
+    /// and when the first of those signatures expires.
+    pub(super) fn authenticated_proofs(
         &self,
         ctx: &mut Ctx,
         zone: &Name,
         keys: &[Record],
         evidence: &Evidence,
-    ) -> Result<Vec<Record>, BogusReason> {
+    ) -> Result<(Vec<Record>, u64), BogusReason> {
         let proofs: Vec<Record> = evidence
             .dnssec
             .iter()
             .filter(|r| matches!(r.record_type(), RecordType::NSEC | RecordType::NSEC3))
             .cloned()
             .collect();
+        let now = self.clock.now();
+        let mut until = u64::MAX;
         for set in rrsets(&proofs) {
             let rtype = set[0].record_type();
             let sigs = evidence.signatures_over(&set[0].name, rtype);
-            let check =
-                check_signatures(&set, &sigs, keys, zone, self.now32(), &mut ctx.signatures);
+            let check = check_signatures(&set, &sigs, keys, zone, now as u32, &mut ctx.signatures);
             ctx.record(Event::SignaturesChecked {
                 owner: set[0].name.to_string(),
                 rtype: rtype.to_string(),
@@ -249,63 +372,99 @@ impl Iterator {
                     &check,
                 ));
             }
+            until = until.min(signature_expiry(&check, now));
         }
-        Ok(proofs)
+        Ok((proofs, until))
     }
 
-    /// A negative answer: the zone's keys, then authenticated NSEC/NSEC3 that prove it.
+    /// A negative answer: its cached verdict, or the zone's keys, then authenticated
+    /// NSEC/NSEC3 that prove it. The verdict goes back to the negative cache.
     async fn validate_denial(
         &self,
         ctx: &mut Ctx,
         name: &Name,
         qtype: RecordType,
-        nxdomain: bool,
+        kind: NegativeKind,
         soa: Option<&Record>,
         evidence: &Evidence,
     ) -> Security {
+        if let Some(security) = &evidence.denial {
+            return security.clone();
+        }
+        let now = self.clock.now();
+        let (security, until) = self
+            .prove_denial(ctx, name, qtype, kind, soa, evidence)
+            .await;
+        let until = if security.is_failure() {
+            until.min(now + BOGUS_TTL)
+        } else {
+            until
+        };
+        self.cache
+            .settle_negative(name, Denied::of(kind, qtype), &security, until);
+        ctx.bound_validity(until);
+        security
+    }
+
+    async fn prove_denial(
+        &self,
+        ctx: &mut Ctx,
+        name: &Name,
+        qtype: RecordType,
+        kind: NegativeKind,
+        soa: Option<&Record>,
+        evidence: &Evidence,
+    ) -> (Security, u64) {
         let zone = soa
             .map(|s| s.name.to_lowercase())
             .or_else(|| evidence.zone.clone())
             .unwrap_or_else(Name::root);
-        let keys = match self.zone_keys(ctx, zone.clone()).await {
-            KeyVerdict::Secure(keys) => keys,
-            KeyVerdict::NotSecure(verdict) => return verdict,
+        let (keys, mut until) = match self.zone_keys(ctx, zone.clone()).await {
+            KeyVerdict::Secure { keys, until } => (keys, until),
+            KeyVerdict::NotSecure(verdict) => return (verdict, u64::MAX),
         };
+        let now = self.clock.now();
         if let Some(soa) = soa {
+            // The SOA's signer must be its own zone: check_signatures holds it to `zone`.
             let sigs = evidence.signatures_over(&soa.name, RecordType::SOA);
+            let soa_set = std::slice::from_ref(soa);
             let check = check_signatures(
-                std::slice::from_ref(soa),
+                soa_set,
                 &sigs,
                 &keys,
                 &zone,
-                self.now32(),
+                now as u32,
                 &mut ctx.signatures,
             );
             if !check.is_valid() {
                 let reason = BogusReason::from_check(&soa.name.to_string(), "SOA", &check);
-                return bogus(reason);
+                return (bogus(reason), until);
             }
+            until = until.min(signature_expiry(&check, now));
         }
         let proofs = match self.authenticated_proofs(ctx, &zone, &keys, evidence) {
-            Ok(p) => p,
-            Err(reason) => return bogus(reason),
+            Ok((proofs, proofs_until)) => {
+                until = until.min(proofs_until);
+                proofs
+            }
+            Err(reason) => return (bogus(reason), until),
         };
         let limits = self.denial_limits();
-        let (claim, verdict) = if nxdomain {
-            (
+        let (claim, verdict) = match kind {
+            NegativeKind::NxDomain => (
                 "NXDOMAIN",
                 denial::prove_nxdomain(name, &zone, &proofs, &limits, &mut ctx.hashes),
-            )
-        } else {
-            (
+            ),
+            NegativeKind::NoData => (
                 "NODATA",
                 denial::prove_nodata(name, qtype, &zone, &proofs, &limits, &mut ctx.hashes),
-            )
+            ),
         };
-        self.judge_denial(ctx, name, claim, &zone, proofs.is_empty(), &verdict)
+        let judged = self.judge_denial(ctx, name, claim, &zone, proofs.is_empty(), &verdict);
+        (judged, until)
     }
 
-    fn judge_denial(
+    pub(super) fn judge_denial(
         &self,
         ctx: &mut Ctx,
         name: &Name,
@@ -363,271 +522,4 @@ impl Iterator {
             }
         }
     }
-
-    /// The authenticated DNSKEY RRset of `zone`, or why there is none (cached either way).
-    pub(super) fn zone_keys<'a>(
-        &'a self,
-        ctx: &'a mut Ctx,
-        zone: Name,
-    ) -> BoxFuture<'a, KeyVerdict> {
-        Box::pin(async move {
-            let now = self.clock.now();
-            if let Some(verdict) = self.cached_keys(&zone, now) {
-                return verdict;
-            }
-            if ctx.depth >= ctx.limits.sub_resolution_depth.saturating_mul(4) {
-                return KeyVerdict::NotSecure(Security::Indeterminate {
-                    detail: format!("chain of trust to {zone} too deep"),
-                });
-            }
-            ctx.depth += 1;
-            let (verdict, ttl) = self.establish_keys(ctx, &zone).await;
-            ctx.depth -= 1;
-            let summary = match &verdict {
-                KeyVerdict::Secure(keys) => {
-                    serde_json::json!({"security": "secure", "keys": keys.len()})
-                }
-                KeyVerdict::NotSecure(security) => to_json(security),
-            };
-            ctx.record(Event::ZoneSecurity {
-                zone: zone.to_string(),
-                security: summary,
-            });
-            self.keys
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .put(zone, (verdict.clone(), now + ttl));
-            verdict
-        })
-    }
-
-    fn cached_keys(&self, zone: &Name, now: u64) -> Option<KeyVerdict> {
-        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-        match keys.get(zone) {
-            Some((verdict, expires)) if *expires > now => Some(verdict.clone()),
-            Some(_) => {
-                keys.pop(zone);
-                None
-            }
-            None => None,
-        }
-    }
-
-    async fn establish_keys(&self, ctx: &mut Ctx, zone: &Name) -> (KeyVerdict, u64) {
-        let not_secure = |s: Security| (KeyVerdict::NotSecure(s), FAILED_KEYS_TTL);
-        // RFC 4035 §5: the chain starts at a trust anchor.
-        if let Some(anchors) = self.anchors.get(zone) {
-            let ds: Vec<DS> = anchors
-                .iter()
-                .filter_map(|a| match a {
-                    Anchor::Ds(ds) => Some(ds.clone()),
-                    Anchor::Dnskey(_) => None,
-                })
-                .collect();
-            let anchored_keys: Vec<Vec<u8>> = anchors
-                .iter()
-                .filter_map(|a| match a {
-                    Anchor::Dnskey(k) => Some(k.public_key().public_bytes().to_vec()),
-                    Anchor::Ds(_) => None,
-                })
-                .collect();
-            return self.keys_matching(ctx, zone, &ds, &anchored_keys).await;
-        }
-        if zone.is_root() || self.anchors.closest(zone).is_none() {
-            return not_secure(insecure(InsecureReason::NoTrustAnchor));
-        }
-        let (lookup, evidence) = self.lookup(ctx, zone, RecordType::DS).await;
-        match lookup {
-            Lookup::Answer { rrset, .. } => {
-                let sigs = evidence.signatures_over(zone, RecordType::DS);
-                let parent = signer_of(&sigs).unwrap_or_else(|| zone.base_name());
-                let parent_keys = match self.zone_keys(ctx, parent.clone()).await {
-                    KeyVerdict::Secure(keys) => keys,
-                    other => return (other, FAILED_KEYS_TTL),
-                };
-                let check = check_signatures(
-                    &rrset,
-                    &sigs,
-                    &parent_keys,
-                    &parent,
-                    self.now32(),
-                    &mut ctx.signatures,
-                );
-                ctx.record(Event::SignaturesChecked {
-                    owner: zone.to_string(),
-                    rtype: "DS".into(),
-                    zone: parent.to_string(),
-                    valid: check.is_valid(),
-                    check: to_json(&check),
-                });
-                if !check.is_valid() {
-                    return not_secure(bogus(BogusReason::from_check(
-                        &zone.to_string(),
-                        "DS",
-                        &check,
-                    )));
-                }
-                let ds: Vec<DS> = rrset
-                    .iter()
-                    .filter_map(|r| match &r.data {
-                        RData::DNSSEC(DNSSECRData::DS(ds)) => Some(ds.clone()),
-                        _ => None,
-                    })
-                    .collect();
-                self.keys_matching(ctx, zone, &ds, &[]).await
-            }
-            Lookup::NoData { soa, .. } | Lookup::NxDomain { soa, .. } => {
-                // No DS: the parent must prove it (RFC 4035 §5.2), else the delegation is bogus.
-                let parent = soa
-                    .as_ref()
-                    .map(|s| s.name.to_lowercase())
-                    .unwrap_or_else(|| zone.base_name());
-                let parent_keys = match self.zone_keys(ctx, parent.clone()).await {
-                    KeyVerdict::Secure(keys) => keys,
-                    other => return (other, FAILED_KEYS_TTL),
-                };
-                let proofs = match self.authenticated_proofs(ctx, &parent, &parent_keys, &evidence)
-                {
-                    Ok(p) => p,
-                    Err(reason) => return not_secure(bogus(reason)),
-                };
-                let limits = self.denial_limits();
-                let verdict = denial::prove_no_ds(zone, &parent, &proofs, &limits, &mut ctx.hashes);
-                let judged =
-                    self.judge_denial(ctx, zone, "no DS", &parent, proofs.is_empty(), &verdict);
-                match judged {
-                    Security::Secure => not_secure(insecure(InsecureReason::NoDs {
-                        zone: zone.to_string(),
-                    })),
-                    other => not_secure(other),
-                }
-            }
-            Lookup::Alias { .. } => not_secure(Security::Indeterminate {
-                detail: format!("the DS query for {zone} met an alias"),
-            }),
-            Lookup::Failed(failure) => not_secure(Security::Indeterminate {
-                detail: format!(
-                    "the DS of {zone} could not be fetched: {}",
-                    failure_text(&failure)
-                ),
-            }),
-        }
-    }
-
-    /// Fetches `zone`'s DNSKEY RRset and authenticates it with a key that matches `ds` (or is
-    /// one of `anchored_keys`), RFC 4035 §5.2.
-    async fn keys_matching(
-        &self,
-        ctx: &mut Ctx,
-        zone: &Name,
-        ds: &[DS],
-        anchored_keys: &[Vec<u8>],
-    ) -> (KeyVerdict, u64) {
-        let not_secure = |s: Security| (KeyVerdict::NotSecure(s), FAILED_KEYS_TTL);
-        let usable: Vec<&DS> = ds
-            .iter()
-            .filter(|d| {
-                algorithm_supported(u8::from(d.algorithm()))
-                    && digest_supported(u8::from(d.digest_type()))
-            })
-            .collect();
-        if usable.is_empty() && anchored_keys.is_empty() {
-            let algorithms: Vec<u8> = ds
-                .iter()
-                .map(|d| u8::from(d.algorithm()))
-                .filter(|a| !algorithm_supported(*a))
-                .collect();
-            if !algorithms.is_empty() {
-                return not_secure(insecure(InsecureReason::UnsupportedAlgorithm {
-                    zone: zone.to_string(),
-                    algorithms,
-                }));
-            }
-            let digest_types = ds.iter().map(|d| u8::from(d.digest_type())).collect();
-            return not_secure(insecure(InsecureReason::UnsupportedDigest {
-                zone: zone.to_string(),
-                digest_types,
-            }));
-        }
-        let (lookup, evidence) = self.lookup(ctx, zone, RecordType::DNSKEY).await;
-        let Lookup::Answer { rrset: dnskeys, .. } = lookup else {
-            return not_secure(bogus(BogusReason::DnskeyMissing {
-                zone: zone.to_string(),
-                detail: "the zone has no DNSKEY RRset".into(),
-            }));
-        };
-        let mut mismatch = None;
-        let trusted: Vec<Record> = dnskeys
-            .iter()
-            .filter(|r| {
-                let RData::DNSSEC(DNSSECRData::DNSKEY(key)) = &r.data else {
-                    return false;
-                };
-                if anchored_keys
-                    .iter()
-                    .any(|k| k.as_slice() == key.public_key().public_bytes())
-                {
-                    return true;
-                }
-                usable.iter().any(|d| match ds_matches(zone, key, d) {
-                    DsMatch::Match => true,
-                    DsMatch::Mismatch => {
-                        mismatch = Some(d.key_tag());
-                        false
-                    }
-                    DsMatch::UnsupportedDigest | DsMatch::WrongKey => false,
-                })
-            })
-            .cloned()
-            .collect();
-        if trusted.is_empty() {
-            if let Some(key_tag) = mismatch {
-                return not_secure(bogus(BogusReason::DsDigestMismatch {
-                    zone: zone.to_string(),
-                    key_tag,
-                }));
-            }
-            let tags: Vec<String> = usable
-                .iter()
-                .map(|d| format!("{}/{}", d.key_tag(), u8::from(d.algorithm())))
-                .collect();
-            return not_secure(bogus(BogusReason::DnskeyMissing {
-                zone: zone.to_string(),
-                detail: format!("no DNSKEY matches DS {}", tags.join(", ")),
-            }));
-        }
-        // The DNSKEY RRset must be signed by a key the DS (or anchor) vouches for.
-        let sigs = evidence.signatures_over(zone, RecordType::DNSKEY);
-        let check = check_signatures(
-            &dnskeys,
-            &sigs,
-            &trusted,
-            zone,
-            self.now32(),
-            &mut ctx.signatures,
-        );
-        ctx.record(Event::SignaturesChecked {
-            owner: zone.to_string(),
-            rtype: "DNSKEY".into(),
-            zone: zone.to_string(),
-            valid: check.is_valid(),
-            check: to_json(&check),
-        });
-        if !check.is_valid() {
-            return not_secure(bogus(BogusReason::from_check(
-                &zone.to_string(),
-                "DNSKEY",
-                &check,
-            )));
-        }
-        let ttl = dnskeys.iter().map(|r| r.ttl).min().unwrap_or(0).max(1);
-        (KeyVerdict::Secure(dnskeys), u64::from(ttl))
-    }
-}
-
-fn failure_text(failure: &super::Failure) -> String {
-    serde_json::to_value(failure)
-        .ok()
-        .and_then(|v| v.get("failure").and_then(|f| f.as_str()).map(String::from))
-        .unwrap_or_else(|| "failed".into())
 }

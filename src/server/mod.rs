@@ -304,16 +304,22 @@ impl Shared {
             .resolve_with(&request.name, request.rtype, checking_disabled)
             .await;
         let ede = resolution.ede();
+        // A repeat from the answer cache took no time and was explained when it was resolved.
+        let elapsed_ms = if resolution.cached {
+            0
+        } else {
+            resolution.trace.elapsed_ms()
+        };
         self.metrics.resolved(
             &resolution,
             &ede.iter().map(|e| e.code).collect::<Vec<_>>(),
-            resolution.trace.elapsed_ms(),
+            elapsed_ms,
         );
         let plain =
             resolution.rcode() == hickory_proto::op::ResponseCode::NoError && ede.is_empty();
-        let keep = !plain || self.keep_all;
+        let keep = (!plain || self.keep_all) && !resolution.cached;
         // The diagnosis costs a walk of the trace: only for what is kept or logged.
-        if keep || tracing::enabled!(tracing::Level::DEBUG) {
+        if keep || (!resolution.cached && tracing::enabled!(tracing::Level::DEBUG)) {
             let diagnosis = resolution.diagnose();
             log_resolution(&resolution, &ede, &diagnosis);
             if keep {

@@ -24,6 +24,22 @@ pub(super) fn diagnose_bogus(r: &Resolution, reason: &BogusReason, names: &Names
                 .into(),
             vec![cd_check(r), server_check(r, owner, rtype)],
         ),
+        BogusReason::SignerMismatch {
+            owner,
+            rtype,
+            signer,
+            zone,
+        } => diagnosis(
+            Cause::SignerMismatch,
+            format!(
+                "{owner} {rtype} came from the servers of {zone}, but its only RRSIGs are signed by {signer}, which may not sign it: the data is forged, or a server or middlebox mixed up another zone's signatures"
+            ),
+            ev,
+            format!(
+                "Ask the servers of {zone} directly (with +dnssec) and compare the RRSIG's signer with the zone; if they serve the right one, something on the path rewrites answers. If the zone was moved or renamed, re-sign it with its own keys."
+            ),
+            vec![cd_check(r), server_check(r, owner, rtype)],
+        ),
         BogusReason::SignatureFailed {
             owner,
             rtype,

@@ -313,6 +313,7 @@ fn server_check(r: &Resolution, name: &str, rtype: &str) -> String {
 fn is_dnssec_trouble(e: &Event) -> bool {
     match e {
         Event::SignaturesChecked { valid, .. } => !valid,
+        Event::SignatureIgnored { .. } | Event::CnameRejected { .. } => true,
         Event::DenialChecked { verdict, .. } => verdict.get("proven").is_none(),
         Event::ZoneSecurity { security, .. } | Event::AnswerSecurity { security } => {
             security.get("security").and_then(|s| s.as_str()) != Some("secure")

@@ -1,0 +1,334 @@
+//! The chain of trust, walked on demand: from a trust anchor down through DS -> DNSKEY at each
+//! zone cut (RFC 4035 §5). Key verdicts are cached per zone *with their reason*, so a later
+//! query against a bogus or insecure zone explains itself without fetching again.
+//!
+//! RFC 4035 §5.2 / RFC 6840 §5.2: a zone whose DS set lists only algorithms or digests whydns
+//! does not validate is insecure, not bogus. RFC 4509 §3: a SHA-1 DS is ignored when a
+//! stronger digest of the same key is there. The DS RRset is validated like any other RRset
+//! (`validate_rrset`), so its signer must be a zone above the cut that served it.
+//!
+//! Limitations: no negative trust anchors; keys are not re-validated until their cache entry
+//! expires.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use hickory_proto::dnssec::rdata::{DNSSECRData, DS};
+use hickory_proto::dnssec::PublicKey;
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+
+use super::budget::Ctx;
+use super::iterate::{Iterator, Lookup};
+use super::validate::{bogus, insecure, signature_expiry, to_json};
+use crate::dnssec::{
+    algorithm_supported, check_signatures, denial, digest_supported, ds_matches, strongest_digests,
+    Anchor, BogusReason, DsMatch, InsecureReason, Security,
+};
+use crate::explain::event::Event;
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// How long a failed or insecure key verdict is cached (RFC 9520 asks for at least 1 s and
+/// at most 5 minutes of failure caching).
+const FAILED_KEYS_TTL: u64 = 60;
+
+/// What is known about a zone's keys.
+#[derive(Debug, Clone)]
+pub(super) enum KeyVerdict {
+    /// The zone's DNSKEY RRset, authenticated until `until` (seconds since the epoch): the
+    /// earliest of its TTL, its signature's expiration and the DS chain's own expiry.
+    Secure {
+        keys: Vec<Record>,
+        until: u64,
+    },
+    NotSecure(Security),
+}
+
+impl Iterator {
+    /// The authenticated DNSKEY RRset of `zone`, or why there is none (cached either way).
+    pub(super) fn zone_keys<'a>(
+        &'a self,
+        ctx: &'a mut Ctx,
+        zone: Name,
+    ) -> BoxFuture<'a, KeyVerdict> {
+        Box::pin(async move {
+            let now = self.clock.now();
+            if let Some(verdict) = self.cached_keys(&zone, now) {
+                return verdict;
+            }
+            if ctx.depth >= ctx.limits.sub_resolution_depth.saturating_mul(4) {
+                return KeyVerdict::NotSecure(Security::Indeterminate {
+                    detail: format!("chain of trust to {zone} too deep"),
+                });
+            }
+            ctx.depth += 1;
+            let verdict = self.establish_keys(ctx, &zone).await;
+            ctx.depth -= 1;
+            let (summary, expires) = match &verdict {
+                KeyVerdict::Secure { keys, until } => (
+                    serde_json::json!({"security": "secure", "keys": keys.len()}),
+                    *until,
+                ),
+                KeyVerdict::NotSecure(security) => (to_json(security), now + FAILED_KEYS_TTL),
+            };
+            ctx.record(Event::ZoneSecurity {
+                zone: zone.to_string(),
+                security: summary,
+            });
+            self.keys
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .put(zone, (verdict.clone(), expires));
+            verdict
+        })
+    }
+
+    fn cached_keys(&self, zone: &Name, now: u64) -> Option<KeyVerdict> {
+        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        match keys.get(zone) {
+            Some((verdict, expires)) if *expires > now => Some(verdict.clone()),
+            Some(_) => {
+                keys.pop(zone);
+                None
+            }
+            None => None,
+        }
+    }
+
+    async fn establish_keys(&self, ctx: &mut Ctx, zone: &Name) -> KeyVerdict {
+        let not_secure = KeyVerdict::NotSecure;
+        // RFC 4035 §5: the chain starts at a trust anchor.
+        if let Some(anchors) = self.anchors.get(zone) {
+            let ds: Vec<DS> = anchors
+                .iter()
+                .filter_map(|a| match a {
+                    Anchor::Ds(ds) => Some(ds.clone()),
+                    Anchor::Dnskey(_) => None,
+                })
+                .collect();
+            let anchored_keys: Vec<Vec<u8>> = anchors
+                .iter()
+                .filter_map(|a| match a {
+                    Anchor::Dnskey(k) => Some(k.public_key().public_bytes().to_vec()),
+                    Anchor::Ds(_) => None,
+                })
+                .collect();
+            return self
+                .keys_matching(ctx, zone, &ds, &anchored_keys, u64::MAX)
+                .await;
+        }
+        if zone.is_root() || self.anchors.closest(zone).is_none() {
+            return not_secure(insecure(InsecureReason::NoTrustAnchor));
+        }
+        let (lookup, evidence) = self.lookup(ctx, zone, RecordType::DS).await;
+        match lookup {
+            Lookup::Answer { rrset, .. } => {
+                // The DS RRset is the parent's data: its signer must be a zone above the cut.
+                let (security, until) = self.validate_rrset(ctx, &rrset, &evidence).await;
+                if !security.is_secure() {
+                    return not_secure(security);
+                }
+                let ds: Vec<DS> = rrset
+                    .iter()
+                    .filter_map(|r| match &r.data {
+                        RData::DNSSEC(DNSSECRData::DS(ds)) => Some(ds.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                self.keys_matching(ctx, zone, &ds, &[], until).await
+            }
+            Lookup::NoData { soa, .. } | Lookup::NxDomain { soa, .. } => {
+                self.no_ds(ctx, zone, soa.as_ref(), &evidence).await
+            }
+            Lookup::Alias { .. } => not_secure(Security::Indeterminate {
+                detail: format!("the DS query for {zone} met an alias"),
+            }),
+            Lookup::Failed(failure) => not_secure(Security::Indeterminate {
+                detail: format!(
+                    "the DS of {zone} could not be fetched: {}",
+                    failure_text(&failure)
+                ),
+            }),
+        }
+    }
+
+    /// No DS: the parent must prove it (RFC 4035 §5.2), else the delegation is bogus. The
+    /// proof is checked against the keys of the zone above the cut that answered, never of
+    /// the child itself.
+    async fn no_ds(
+        &self,
+        ctx: &mut Ctx,
+        zone: &Name,
+        soa: Option<&Record>,
+        evidence: &super::cache::Evidence,
+    ) -> KeyVerdict {
+        let above = |name: &Name| name != zone && name.zone_of(zone);
+        let parent = soa
+            .map(|s| s.name.to_lowercase())
+            .filter(|name| above(name))
+            .or_else(|| evidence.zone.clone().filter(|name| above(name)))
+            .unwrap_or_else(|| zone.base_name());
+        let parent_keys = match self.zone_keys(ctx, parent.clone()).await {
+            KeyVerdict::Secure { keys, .. } => keys,
+            other => return other,
+        };
+        let proofs = match self.authenticated_proofs(ctx, &parent, &parent_keys, evidence) {
+            Ok((proofs, _)) => proofs,
+            Err(reason) => return KeyVerdict::NotSecure(bogus(reason)),
+        };
+        let limits = self.denial_limits();
+        let verdict = denial::prove_no_ds(zone, &parent, &proofs, &limits, &mut ctx.hashes);
+        let judged = self.judge_denial(ctx, zone, "no DS", &parent, proofs.is_empty(), &verdict);
+        KeyVerdict::NotSecure(match judged {
+            Security::Secure => insecure(InsecureReason::NoDs {
+                zone: zone.to_string(),
+            }),
+            other => other,
+        })
+    }
+
+    /// Fetches `zone`'s DNSKEY RRset and authenticates it with a key that matches `ds` (or is
+    /// one of `anchored_keys`), RFC 4035 §5.2. `ds_until`: when the DS set itself expires.
+    async fn keys_matching(
+        &self,
+        ctx: &mut Ctx,
+        zone: &Name,
+        ds: &[DS],
+        anchored_keys: &[Vec<u8>],
+        ds_until: u64,
+    ) -> KeyVerdict {
+        let not_secure = KeyVerdict::NotSecure;
+        let supported: Vec<&DS> = ds
+            .iter()
+            .filter(|d| {
+                algorithm_supported(u8::from(d.algorithm()))
+                    && digest_supported(u8::from(d.digest_type()))
+            })
+            .collect();
+        let usable = strongest_digests(supported);
+        if usable.is_empty() && anchored_keys.is_empty() {
+            return not_secure(unsupported(zone, ds));
+        }
+        let (lookup, evidence) = self.lookup(ctx, zone, RecordType::DNSKEY).await;
+        let Lookup::Answer { rrset: dnskeys, .. } = lookup else {
+            return not_secure(bogus(BogusReason::DnskeyMissing {
+                zone: zone.to_string(),
+                detail: "the zone has no DNSKEY RRset".into(),
+            }));
+        };
+        let trusted = match trusted_keys(zone, &dnskeys, &usable, anchored_keys) {
+            Ok(trusted) => trusted,
+            Err(reason) => return not_secure(bogus(reason)),
+        };
+        // The DNSKEY RRset must be signed by a key the DS (or anchor) vouches for.
+        let sigs = evidence.signatures_over(zone, RecordType::DNSKEY);
+        let now = self.clock.now();
+        let check = check_signatures(
+            &dnskeys,
+            &sigs,
+            &trusted,
+            zone,
+            now as u32,
+            &mut ctx.signatures,
+        );
+        ctx.record(Event::SignaturesChecked {
+            owner: zone.to_string(),
+            rtype: "DNSKEY".into(),
+            zone: zone.to_string(),
+            valid: check.is_valid(),
+            check: to_json(&check),
+        });
+        if !check.is_valid() {
+            return not_secure(bogus(BogusReason::from_check(
+                &zone.to_string(),
+                "DNSKEY",
+                &check,
+            )));
+        }
+        let ttl = dnskeys.iter().map(|r| r.ttl).min().unwrap_or(0).max(1);
+        let until = (now + u64::from(ttl))
+            .min(signature_expiry(&check, now))
+            .min(ds_until);
+        KeyVerdict::Secure {
+            keys: dnskeys,
+            until,
+        }
+    }
+}
+
+/// Why no DS of `zone` can be used: only unsupported algorithms, or only digests.
+fn unsupported(zone: &Name, ds: &[DS]) -> Security {
+    let algorithms: Vec<u8> = ds
+        .iter()
+        .map(|d| u8::from(d.algorithm()))
+        .filter(|a| !algorithm_supported(*a))
+        .collect();
+    if !algorithms.is_empty() {
+        return insecure(InsecureReason::UnsupportedAlgorithm {
+            zone: zone.to_string(),
+            algorithms,
+        });
+    }
+    let digest_types = ds.iter().map(|d| u8::from(d.digest_type())).collect();
+    insecure(InsecureReason::UnsupportedDigest {
+        zone: zone.to_string(),
+        digest_types,
+    })
+}
+
+/// The DNSKEYs a DS (or an anchored key) vouches for, or why none is.
+fn trusted_keys(
+    zone: &Name,
+    dnskeys: &[Record],
+    usable: &[&DS],
+    anchored_keys: &[Vec<u8>],
+) -> Result<Vec<Record>, BogusReason> {
+    let mut mismatch = None;
+    let trusted: Vec<Record> = dnskeys
+        .iter()
+        .filter(|r| {
+            let RData::DNSSEC(DNSSECRData::DNSKEY(key)) = &r.data else {
+                return false;
+            };
+            if anchored_keys
+                .iter()
+                .any(|k| k.as_slice() == key.public_key().public_bytes())
+            {
+                return true;
+            }
+            usable.iter().any(|d| match ds_matches(zone, key, d) {
+                DsMatch::Match => true,
+                DsMatch::Mismatch => {
+                    mismatch = Some(d.key_tag());
+                    false
+                }
+                DsMatch::UnsupportedDigest | DsMatch::WrongKey => false,
+            })
+        })
+        .cloned()
+        .collect();
+    if !trusted.is_empty() {
+        return Ok(trusted);
+    }
+    if let Some(key_tag) = mismatch {
+        return Err(BogusReason::DsDigestMismatch {
+            zone: zone.to_string(),
+            key_tag,
+        });
+    }
+    let tags: Vec<String> = usable
+        .iter()
+        .map(|d| format!("{}/{}", d.key_tag(), u8::from(d.algorithm())))
+        .collect();
+    Err(BogusReason::DnskeyMissing {
+        zone: zone.to_string(),
+        detail: format!("no DNSKEY matches DS {}", tags.join(", ")),
+    })
+}
+
+fn failure_text(failure: &super::Failure) -> String {
+    serde_json::to_value(failure)
+        .ok()
+        .and_then(|v| v.get("failure").and_then(|f| f.as_str()).map(String::from))
+        .unwrap_or_else(|| "failed".into())
+}
