@@ -286,6 +286,61 @@ fn spoofed_responses_are_discarded() {
 }
 
 #[test]
+fn answers_of_another_class_are_not_believed() {
+    // First a reply whose question is echoed in class CH (same ID, name and type), then an
+    // IN reply whose answer section holds a CH record before the genuine IN one.
+    let mixer: Handler = Arc::new(|q: &Message| {
+        let mut chaos_question = Message::response(q.metadata.id, q.metadata.op_code);
+        let mut question = q.queries[0].clone();
+        question.set_query_class(hickory_proto::rr::DNSClass::CH);
+        chaos_question.add_query(question);
+        chaos_question.metadata.authoritative = true;
+        chaos_question.add_answer(a("www.mixed.", [192, 0, 2, 66]));
+        let mut real = reply_to(q);
+        real.metadata.authoritative = true;
+        let mut chaos = a("www.mixed.", [192, 0, 2, 67]);
+        chaos.dns_class = hickory_proto::rr::DNSClass::CH;
+        real.add_answer(chaos);
+        real.add_answer(a("www.mixed.", [192, 0, 2, 1]));
+        vec![chaos_question, real]
+    });
+    let world = World::new(
+        "class",
+        vec![
+            (
+                ip("127.54.7.1"),
+                root_handler(ip("127.54.7.1"), vec![("mixed.", ip("127.54.7.2"))]),
+            ),
+            (ip("127.54.7.2"), mixer),
+        ],
+    );
+    let resolver = world.resolver(|c| c.qname_minimisation = false);
+    for ask in ["first", "again"] {
+        let r = world.resolve(&resolver, "www.mixed.", RecordType::A);
+        assert_eq!(r.outcome, Outcome::Answer, "{ask}");
+        let data: Vec<&RData> = r.answers.iter().map(|r| &r.data).collect();
+        assert_eq!(
+            data,
+            vec![&RData::A(A::new(192, 0, 2, 1))],
+            "{ask}: a record of another class was believed"
+        );
+    }
+    // The repeat comes from the answer cache with the first resolution's story.
+    let story = world.resolve(&resolver, "www.mixed.", RecordType::A);
+    let discarded: Vec<String> = events(&story)
+        .iter()
+        .filter_map(|e| match e {
+            Event::SpoofDiscarded { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        discarded.iter().any(|d| d.contains(" CH ")),
+        "the CH question was not discarded: {discarded:?}"
+    );
+}
+
+#[test]
 fn endless_referrals_stop_at_the_referral_depth() {
     // Every query gets a referral one label deeper, to the same server.
     let deep: Handler = Arc::new(|q: &Message| {

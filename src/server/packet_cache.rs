@@ -3,8 +3,9 @@
 //! letter case (so 0x20 randomisation still matches) and the aged TTLs.
 //!
 //! Only plain successes are kept: NOERROR or NXDOMAIN, not truncated, no EDE option, every
-//! TTL above zero. Anything else (failures, refusals, odd queries) takes the full path, so
-//! it is traced and explained every time. A hit produces no trace: its story is the one of
+//! TTL above zero. Anything else (failures, refusals, odd queries) goes to the resolver, whose
+//! answer cache repeats a failure with the id of the resolution that explained it (RFC 9520
+//! §3.2 caching of failures). A hit produces no trace: its story is the one of
 //! the resolution that filled the entry.
 //!
 //! Limitations: UDP only; a query with EDNS options other than the basic OPT, or any
