@@ -6,11 +6,14 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::dnssec::rdata::DNSSECRData;
+use hickory_proto::dnssec::PublicKey;
+use hickory_proto::rr::{Name, RData, RecordType};
 
+use super::forge::{ForeignKey, Forgery, Rewrite, Selection};
 use super::keys::{self, SigningKey};
 use super::signer::{self, DsFields, ZoneKeys};
-use super::spec::{KeyRole, LabSpec, ServerFault, ZoneSpec};
+use super::spec::{Expectation, KeyRole, LabSpec, QuerySpec, ServerFault, ZoneSpec};
 use super::zone::{label_count, Zone};
 use super::LabError;
 
@@ -35,6 +38,8 @@ pub struct LabServer {
     pub zones: Vec<Arc<Zone>>,
     /// The scenario that declared it, or None for the root and TLD servers.
     pub scenario: Option<String>,
+    /// Its answer-rewriting faults, resolved at load (keys loaded, data parsed).
+    pub(crate) forgery: Arc<Forgery>,
 }
 
 impl LabServer {
@@ -124,26 +129,56 @@ fn parse_name(text: &str, file: &Path) -> Result<Name, LabError> {
 fn check_scenarios(spec: &LabSpec) -> Result<(), LabError> {
     for s in &spec.scenarios {
         let file = spec.scenario_path(&s.id);
-        parse_name(&s.query.name, &file)?;
-        s.query
-            .rtype
-            .to_ascii_uppercase()
-            .parse::<RecordType>()
-            .map_err(|_| {
-                LabError::invalid(&file, format!("unknown query type {:?}", s.query.rtype))
-            })?;
-        if !matches!(
-            s.expect.rcode.as_str(),
-            "NOERROR" | "NXDOMAIN" | "SERVFAIL" | "REFUSED"
-        ) {
-            return Err(LabError::invalid(
-                &file,
-                format!(
-                    "expect.rcode {:?} is not one of NOERROR, NXDOMAIN, SERVFAIL, REFUSED",
-                    s.expect.rcode
-                ),
-            ));
+        check_question(&s.query, &s.expect, "", &file)?;
+        for (i, follow_up) in s.then.iter().enumerate() {
+            let label = format!("then[{}].", i + 1);
+            check_question(&follow_up.query, &follow_up.expect, &label, &file)?;
         }
+    }
+    Ok(())
+}
+
+/// One question of a scenario and its expectation; `label` says which ("" or "then[2].").
+fn check_question(
+    query: &QuerySpec,
+    expect: &Expectation,
+    label: &str,
+    file: &Path,
+) -> Result<(), LabError> {
+    parse_name(&query.name, file)?;
+    query
+        .rtype
+        .to_ascii_uppercase()
+        .parse::<RecordType>()
+        .map_err(|_| {
+            invalid_value(
+                file,
+                &query.rtype,
+                format!("{label}query: unknown query type {:?}", query.rtype),
+            )
+        })?;
+    if !matches!(
+        expect.rcode.as_str(),
+        "NOERROR" | "NXDOMAIN" | "SERVFAIL" | "REFUSED"
+    ) {
+        return Err(invalid_value(
+            file,
+            &expect.rcode,
+            format!(
+                "{label}expect.rcode {:?} is not one of NOERROR, NXDOMAIN, SERVFAIL, REFUSED",
+                expect.rcode
+            ),
+        ));
+    }
+    if let Some(empty) = expect.never.iter().position(|t| t.trim().is_empty()) {
+        return Err(invalid_value(
+            file,
+            "never",
+            format!(
+                "{label}expect.never[{}] is empty: it would match every answer",
+                empty + 1
+            ),
+        ));
     }
     Ok(())
 }
@@ -301,13 +336,222 @@ fn build_servers(
                 served.push(Arc::new(stale));
             }
         }
+        let forgery = Forgery {
+            rewrites: sspec
+                .faults
+                .iter()
+                .filter_map(|f| rewrite_of(f, spec, zones, declared, now, &file).transpose())
+                .collect::<Result<_, _>>()?,
+            zones: served.iter().map(|z| z.apex.clone()).collect(),
+        };
         servers.push(LabServer {
             name,
             address: sspec.address,
             faults: sspec.faults.clone(),
             zones: served,
             scenario: scenario_of.get(&file).cloned(),
+            forgery: Arc::new(forgery),
         });
     }
     Ok(servers)
+}
+
+/// An error about a value in `file`, pointing at the first line that holds `value`.
+fn invalid_value(file: &Path, value: &str, message: String) -> LabError {
+    let line = std::fs::read_to_string(file).ok().and_then(|text| {
+        let at = |needle: &str| text.lines().position(|l| l.contains(needle));
+        at(&format!("\"{value}\""))
+            .or_else(|| at(&format!("'{value}'")))
+            .or_else(|| at(value))
+            .map(|i| i + 1)
+    });
+    match line {
+        Some(line) => LabError::Parse {
+            file: file.to_path_buf(),
+            line: Some(line),
+            message,
+        },
+        None => LabError::invalid(file, message),
+    }
+}
+
+fn fault_name(text: &str, fault: &str, file: &Path) -> Result<Name, LabError> {
+    let bad = |what: String| invalid_value(file, text, format!("{fault}: {what}"));
+    let name = Name::from_ascii(text).map_err(|e| bad(format!("bad domain name {text:?}: {e}")))?;
+    if !name.is_fqdn() {
+        return Err(bad(format!(
+            "domain name {text:?} must be absolute (end in a dot)"
+        )));
+    }
+    Ok(name.to_lowercase())
+}
+
+fn selection(
+    types: &[String],
+    names: &Option<Vec<String>>,
+    fault: &str,
+    file: &Path,
+) -> Result<Selection, LabError> {
+    if types.is_empty() {
+        return Err(invalid_value(
+            file,
+            fault,
+            format!("{fault}: types must name at least one type"),
+        ));
+    }
+    let types = types
+        .iter()
+        .map(|t| {
+            t.to_ascii_uppercase()
+                .parse::<RecordType>()
+                .map_err(|_| invalid_value(file, t, format!("{fault}: unknown record type {t:?}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let names = match names {
+        None => None,
+        Some(list) => Some(
+            list.iter()
+                .map(|n| fault_name(n, fault, file))
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+    };
+    Ok(Selection { types, names })
+}
+
+/// The attacker's RDATA in presentation form, parsed once for each type it replaces.
+fn forged_data(
+    data: &str,
+    types: &[RecordType],
+    fault: &str,
+    file: &Path,
+) -> Result<Vec<(RecordType, RData)>, LabError> {
+    types
+        .iter()
+        .map(|&rtype| {
+            let rdata = RData::try_from_str(rtype, data).map_err(|e| {
+                invalid_value(
+                    file,
+                    data,
+                    format!("{fault}: data {data:?} is not valid {rtype} data: {e}"),
+                )
+            })?;
+            Ok((rtype, super::zone::lowercase_rdata(rdata)))
+        })
+        .collect()
+}
+
+/// The ZSK of the signed zone `signer`, with the tag and algorithm its DNSKEY RRset
+/// publishes for it (computed from the key itself when a fault leaves it out).
+fn foreign_key(
+    text: &str,
+    spec: &LabSpec,
+    zones: &BTreeMap<Name, Arc<Zone>>,
+    declared: &BTreeMap<Name, Declared<'_>>,
+    now: u64,
+    file: &Path,
+) -> Result<ForeignKey, LabError> {
+    let signer = &fault_name(text, "forge-resign", file)?;
+    let signing = declared
+        .get(signer)
+        .and_then(|d| d.spec.signing.as_ref().map(|s| (d, s)));
+    let Some((d, signing)) = signing else {
+        return Err(invalid_value(
+            file,
+            text,
+            format!("forge-resign: signer {signer} is not a signed zone any file declares"),
+        ));
+    };
+    let algorithm = keys::algorithm_number(&signing.algorithm)
+        .ok_or_else(|| LabError::invalid(&d.file, "unknown algorithm"))?;
+    let key = SigningKey::load(
+        &keys::key_path(&spec.dir, &d.spec.name, KeyRole::Zsk),
+        algorithm,
+        KeyRole::Zsk,
+    )?;
+    let published = zones
+        .get(signer)
+        .and_then(|z| z.rrset(signer, RecordType::DNSKEY))
+        .into_iter()
+        .flatten()
+        .find_map(|r| match &r.data {
+            RData::DNSSEC(DNSSECRData::DNSKEY(k))
+                if k.public_key().public_bytes() == key.public_key =>
+            {
+                let algorithm = u8::from(k.public_key().algorithm());
+                let mut rdata = k.flags().to_be_bytes().to_vec();
+                rdata.extend([3, algorithm]);
+                rdata.extend(&key.public_key);
+                Some((keys::key_tag(&rdata), algorithm))
+            }
+            _ => None,
+        });
+    let (key_tag, algorithm) = published.unwrap_or_else(|| {
+        let mut rdata = 256u16.to_be_bytes().to_vec();
+        rdata.extend([3, key.algorithm]);
+        rdata.extend(&key.public_key);
+        (keys::key_tag(&rdata), key.algorithm)
+    });
+    Ok(ForeignKey {
+        zone: signer.clone(),
+        key,
+        key_tag,
+        algorithm,
+        window: signer::default_window(now),
+    })
+}
+
+/// The checked, resolved form of an answer-rewriting fault; None for the other faults.
+fn rewrite_of(
+    fault: &ServerFault,
+    spec: &LabSpec,
+    zones: &BTreeMap<Name, Arc<Zone>>,
+    declared: &BTreeMap<Name, Declared<'_>>,
+    now: u64,
+    file: &Path,
+) -> Result<Option<Rewrite>, LabError> {
+    Ok(Some(match fault {
+        ServerFault::ForgeResign {
+            types,
+            names,
+            data,
+            signer,
+        } => {
+            let selection = selection(types, names, "forge-resign", file)?;
+            let data = forged_data(data, &selection.types, "forge-resign", file)?;
+            let key = foreign_key(signer, spec, zones, declared, now, file)?;
+            Rewrite::Resign {
+                selection,
+                data,
+                key: Arc::new(key),
+            }
+        }
+        ServerFault::ForgeRelabel {
+            types,
+            names,
+            data,
+            signer,
+        } => {
+            let selection = selection(types, names, "forge-relabel", file)?;
+            Rewrite::Relabel {
+                data: forged_data(data, &selection.types, "forge-relabel", file)?,
+                selection,
+                signer: fault_name(signer, "forge-relabel", file)?,
+                every_section: false,
+            }
+        }
+        ServerFault::RelabelSigner {
+            types,
+            names,
+            signer,
+        } => Rewrite::Relabel {
+            selection: selection(types, names, "relabel-signer", file)?,
+            data: Vec::new(),
+            signer: fault_name(signer, "relabel-signer", file)?,
+            every_section: true,
+        },
+        ServerFault::ForgeDnameCname { target } => Rewrite::DnameCname {
+            target: fault_name(target, "forge-dname-cname", file)?,
+        },
+        _ => return Ok(None),
+    }))
 }

@@ -12,6 +12,7 @@
 mod answer;
 mod build;
 mod export;
+mod forge;
 mod keys;
 pub mod report;
 mod server;
@@ -27,7 +28,8 @@ pub use build::{Lab, LabServer};
 pub use export::{lab_root_dnskey, lab_root_hints, lab_trust_anchor, zone_master_file};
 pub use server::{start, RunningLab, StartOptions};
 pub use spec::{
-    Category, Denial, Expectation, KeyRole, LameAnswer, Scenario, ServerFault, ZoneFault,
+    Category, Denial, Expectation, FollowUp, KeyRole, LameAnswer, QuerySpec, Scenario, ServerFault,
+    ZoneFault,
 };
 pub use time::format_rfc3339;
 pub use zone::Zone;

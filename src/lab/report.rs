@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::build::Lab;
-use super::spec::Scenario;
+use super::spec::{Expectation, QuerySpec, Scenario};
 
 /// The `dig` command that shows a scenario's behaviour at its own servers (or, for a
 /// scenario without servers of its own, at the parent's).
@@ -25,19 +25,30 @@ pub fn dig_command(lab: &Lab, scenario: &Scenario, port: u16) -> String {
     )
 }
 
-/// One line per scenario: id, category, query, what an ideal resolver answers.
+/// One line per scenario: id, category, query, what an ideal resolver answers; then one
+/// line per follow-up question (`[[then]]`), marked `then` in the category column.
 pub fn scenario_list(lab: &Lab) -> String {
+    let query_of = |q: &QuerySpec| format!("{} {}", q.name, q.rtype);
+    let width = lab
+        .spec
+        .scenarios
+        .iter()
+        .flat_map(|s| std::iter::once(&s.query).chain(s.then.iter().map(|t| &t.query)))
+        .map(|q| query_of(q).len())
+        .max()
+        .unwrap_or(0)
+        .max(36);
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<26} {:<10} {:<36} {:<9} {:<7} AD",
+        "{:<26} {:<10} {:<width$} {:<9} {:<7} AD",
         "SCENARIO", "CATEGORY", "QUERY", "RCODE", "EDE"
     );
-    for s in &lab.spec.scenarios {
-        let ede = if s.expect.ede.is_empty() {
+    let mut line = |id: &str, category: &str, query: &QuerySpec, expect: &Expectation| {
+        let ede = if expect.ede.is_empty() {
             "-".to_string()
         } else {
-            s.expect
+            expect
                 .ede
                 .iter()
                 .map(u16::to_string)
@@ -46,14 +57,17 @@ pub fn scenario_list(lab: &Lab) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<26} {:<10} {:<36} {:<9} {:<7} {}",
-            s.id,
-            s.category.as_str(),
-            format!("{} {}", s.query.name, s.query.rtype),
-            s.expect.rcode,
-            ede,
-            if s.expect.ad { "yes" } else { "no" }
+            "{id:<26} {category:<10} {:<width$} {:<9} {ede:<7} {}",
+            query_of(query),
+            expect.rcode,
+            if expect.ad { "yes" } else { "no" }
         );
+    };
+    for s in &lab.spec.scenarios {
+        line(&s.id, s.category.as_str(), &s.query, &s.expect);
+        for follow_up in &s.then {
+            line("", "then", &follow_up.query, &follow_up.expect);
+        }
     }
     out
 }

@@ -4,8 +4,11 @@
 //! RFC 1035 §4.2 (UDP, TCP with two-byte length prefix), RFC 7766 (TCP pipelining: several
 //! queries on one connection), RFC 6891 (EDNS: payload size, DO, BADVERS for version > 0).
 //! Every queue is bounded: in-flight UDP answers, TCP connections, TCP message size, idle time.
+//! Each server counts the queries it receives, so tests can tell a cached answer from an
+//! upstream query.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +21,7 @@ use tokio::task::JoinHandle;
 
 use super::answer::{is_dnssec_record, ServerView};
 use super::build::{Lab, LabServer};
+use super::forge::Forgery;
 use super::spec::{LameAnswer, ServerFault};
 use super::LabError;
 
@@ -39,7 +43,15 @@ pub struct RunningLab {
     pub port: u16,
     /// (server name, listening address, listening at all) in plan order.
     pub listeners: Vec<(Name, SocketAddr, bool)>,
+    /// Per server, in plan order: the scenario that declared it and its query counter.
+    counters: Vec<ServerCounter>,
     tasks: Vec<JoinHandle<()>>,
+}
+
+struct ServerCounter {
+    address: SocketAddr,
+    scenario: Option<String>,
+    queries: Arc<AtomicU64>,
 }
 
 impl RunningLab {
@@ -51,6 +63,34 @@ impl RunningLab {
             .iter()
             .find(|(n, _, _)| n == name)
             .map(|(_, a, _)| *a)
+    }
+
+    /// How many queries the server at `addr` has received so far, over UDP and TCP: every
+    /// message counted on arrival, before any fault acts, so dropped and unparsable ones
+    /// count too. 0 for a `down` server and for an address no lab server has.
+    pub fn queries_to(&self, addr: SocketAddr) -> u64 {
+        self.counters
+            .iter()
+            .filter(|c| c.address == addr)
+            .map(|c| c.queries.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// The socket addresses of the servers scenario `id` declared, in declaration order.
+    pub fn scenario_servers(&self, id: &str) -> Vec<SocketAddr> {
+        self.counters
+            .iter()
+            .filter(|c| c.scenario.as_deref() == Some(id))
+            .map(|c| c.address)
+            .collect()
+    }
+
+    /// The queries all servers of scenario `id` have received so far.
+    pub fn scenario_queries(&self, id: &str) -> u64 {
+        self.scenario_servers(id)
+            .into_iter()
+            .map(|a| self.queries_to(a))
+            .sum()
     }
 }
 
@@ -64,6 +104,10 @@ impl Drop for RunningLab {
 struct Behaviour {
     view: ServerView,
     faults: Vec<ServerFault>,
+    /// The answer rewrites among its faults.
+    forgery: Arc<Forgery>,
+    /// Queries received, UDP and TCP.
+    queries: Arc<AtomicU64>,
 }
 
 impl Behaviour {
@@ -98,8 +142,15 @@ async fn try_start(lab: &Lab, port: u16) -> Result<RunningLab, LabError> {
     let mut port = port;
     let mut bound = Vec::new();
     let mut listeners = Vec::new();
+    let mut counters = Vec::new();
     for server in &lab.servers {
         let address = SocketAddr::new(server.address, port);
+        let queries = Arc::new(AtomicU64::new(0));
+        counters.push(ServerCounter {
+            address,
+            scenario: server.scenario.clone(),
+            queries: queries.clone(),
+        });
         let down = server.has_fault(|f| matches!(f, ServerFault::Down));
         if down {
             listeners.push((server.name.clone(), address, false));
@@ -132,11 +183,14 @@ async fn try_start(lab: &Lab, port: u16) -> Result<RunningLab, LabError> {
             )
         };
         listeners.push((server.name.clone(), address, true));
-        bound.push((behaviour(server, &root_ns), udp, tcp));
+        bound.push((behaviour(server, &root_ns, queries), udp, tcp));
     }
     // Servers declared "down" before the port was known get the final port too.
     for entry in listeners.iter_mut() {
         entry.1.set_port(port);
+    }
+    for counter in counters.iter_mut() {
+        counter.address.set_port(port);
     }
     let mut tasks = Vec::new();
     for (behaviour, udp, tcp) in bound {
@@ -149,6 +203,7 @@ async fn try_start(lab: &Lab, port: u16) -> Result<RunningLab, LabError> {
     Ok(RunningLab {
         port,
         listeners,
+        counters,
         tasks,
     })
 }
@@ -160,7 +215,11 @@ fn root_ns(lab: &Lab) -> Vec<(Name, std::net::IpAddr)> {
         .collect()
 }
 
-fn behaviour(server: &LabServer, root_ns: &[(Name, std::net::IpAddr)]) -> Behaviour {
+fn behaviour(
+    server: &LabServer,
+    root_ns: &[(Name, std::net::IpAddr)],
+    queries: Arc<AtomicU64>,
+) -> Behaviour {
     let lame = server.faults.iter().find_map(|f| match f {
         ServerFault::NotAuth { answer } => Some(*answer),
         _ => None,
@@ -176,6 +235,8 @@ fn behaviour(server: &LabServer, root_ns: &[(Name, std::net::IpAddr)]) -> Behavi
             },
         },
         faults: server.faults.clone(),
+        forgery: server.forgery.clone(),
+        queries,
     }
 }
 
@@ -187,6 +248,7 @@ async fn serve_udp(behaviour: Arc<Behaviour>, socket: UdpSocket) {
         let Ok((len, peer)) = socket.recv_from(&mut buf).await else {
             continue;
         };
+        behaviour.queries.fetch_add(1, Ordering::Relaxed);
         // Over the bound: shed load by dropping, as a busy server would.
         let Ok(permit) = in_flight.clone().try_acquire_owned() else {
             continue;
@@ -234,6 +296,7 @@ async fn serve_connection(behaviour: &Behaviour, mut stream: TcpStream) -> std::
         tokio::time::timeout(TCP_IDLE, stream.read_exact(&mut packet))
             .await
             .map_err(|_| std::io::ErrorKind::TimedOut)??;
+        behaviour.queries.fetch_add(1, Ordering::Relaxed);
         if let Some(delay) = behaviour.delay() {
             tokio::time::sleep(delay).await;
         }
@@ -304,9 +367,12 @@ fn respond(behaviour: &Behaviour, packet: &[u8], tcp: bool) -> Option<Vec<u8>> {
         return response.to_vec().ok();
     }
 
-    let reply = behaviour
+    let mut reply = behaviour
         .view
         .answer(question.name(), question.query_type(), dnssec_ok);
+    if !behaviour.forgery.is_empty() {
+        behaviour.forgery.apply(&mut reply, dnssec_ok);
+    }
     response.metadata.response_code = reply.rcode;
     response.metadata.authoritative = reply.authoritative;
     let keep = |r: &hickory_proto::rr::Record| dnssec_ok || !is_dnssec_record(r);

@@ -172,38 +172,70 @@ fn sign_rrsets(
     for (name, record) in &zone.nsec3 {
         jobs.push((name.clone(), RecordType::NSEC3, vec![record.clone()]));
     }
-    let default_window = (
-        (now as i64 - INCEPTION_BEFORE_NOW) as u32,
-        (now as i64 + EXPIRATION_AFTER_NOW) as u32,
-    );
-    for (name, rtype, rrset) in jobs {
+    for (_, rtype, rrset) in jobs {
         let (key, tag, algorithm) = if rtype == RecordType::DNSKEY {
             signers.ksk
         } else {
             signers.zsk
         };
-        let (inception, expiration) = window_for(rtype, faults, now)?.unwrap_or(default_window);
-        let input = SigInput {
-            type_covered: rtype,
-            algorithm: Algorithm::from_u8(algorithm),
-            num_labels: name.num_labels(),
-            original_ttl: rrset[0].ttl,
-            sig_expiration: SerialNumber::new(expiration),
-            sig_inception: SerialNumber::new(inception),
+        let window = window_for(rtype, faults, now)?.unwrap_or(default_window(now));
+        let signer = Signer {
+            key,
             key_tag: tag,
-            signer_name: zone.apex.clone(),
+            algorithm,
+            name: &zone.apex,
         };
-        let tbs = TBS::from_input(&name, DNSClass::IN, &input, rrset.iter())
-            .map_err(|e| format!("building signed data for {name} {rtype}: {e}"))?;
-        let signature = key.sign(tbs.as_ref())?;
-        let rrsig = RRSIG::from_sig(input, signature);
-        zone.insert(Record::from_rdata(
-            name,
-            rrset[0].ttl,
-            RData::DNSSEC(DNSSECRData::RRSIG(rrsig)),
-        ));
+        let rrsig = signer.rrsig(&rrset, window)?;
+        zone.insert(rrsig);
     }
     Ok(())
+}
+
+/// The normal signature window, (inception, expiration), around the signing moment `now`.
+pub fn default_window(now: u64) -> (u32, u32) {
+    (
+        (now as i64 - INCEPTION_BEFORE_NOW) as u32,
+        (now as i64 + EXPIRATION_AFTER_NOW) as u32,
+    )
+}
+
+/// A key as it signs: its private half, the key tag and algorithm the RRSIG claims, and
+/// the Signer's Name it writes.
+pub struct Signer<'a> {
+    pub key: &'a SigningKey,
+    pub key_tag: u16,
+    pub algorithm: u8,
+    pub name: &'a Name,
+}
+
+impl Signer<'_> {
+    /// The RRSIG over `rrset` (one owner and type) for the window (inception, expiration):
+    /// labels = the owner's labels without a leading `*`, original TTL = the RRset's TTL,
+    /// signature over the RFC 4034 §3.1.8.1 signed data.
+    pub fn rrsig(&self, rrset: &[Record], window: (u32, u32)) -> Result<Record, String> {
+        let first = rrset.first().ok_or("signing an empty RRset")?;
+        let (name, rtype, ttl) = (&first.name, first.record_type(), first.ttl);
+        let (inception, expiration) = window;
+        let input = SigInput {
+            type_covered: rtype,
+            algorithm: Algorithm::from_u8(self.algorithm),
+            num_labels: name.num_labels(),
+            original_ttl: ttl,
+            sig_expiration: SerialNumber::new(expiration),
+            sig_inception: SerialNumber::new(inception),
+            key_tag: self.key_tag,
+            signer_name: self.name.clone(),
+        };
+        let tbs = TBS::from_input(name, DNSClass::IN, &input, rrset.iter())
+            .map_err(|e| format!("building signed data for {name} {rtype}: {e}"))?;
+        let signature = self.key.sign(tbs.as_ref())?;
+        let rrsig = RRSIG::from_sig(input, signature);
+        Ok(Record::from_rdata(
+            name.clone(),
+            ttl,
+            RData::DNSSEC(DNSSECRData::RRSIG(rrsig)),
+        ))
+    }
 }
 
 fn type_matches(types: &Option<Vec<String>>, rtype: RecordType) -> bool {

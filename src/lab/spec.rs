@@ -33,6 +33,10 @@ pub struct Scenario {
     pub fix: String,
     pub query: QuerySpec,
     pub expect: Expectation,
+    /// Questions asked after the main query, in order, each with its own expectation
+    /// (`[[then]]` tables): the resolver's cache answers them, or has to ask again.
+    #[serde(default)]
+    pub then: Vec<FollowUp>,
     #[serde(default)]
     pub zone: Vec<ZoneSpec>,
     #[serde(default)]
@@ -46,6 +50,8 @@ pub enum Category {
     Dnssec,
     Delegation,
     Transport,
+    /// Answers rewritten by an on-path attacker or a compromised server: a group of its own.
+    Hostile,
 }
 
 impl Category {
@@ -55,6 +61,7 @@ impl Category {
             Category::Dnssec => "dnssec",
             Category::Delegation => "delegation",
             Category::Transport => "transport",
+            Category::Hostile => "hostile",
         }
     }
 }
@@ -84,6 +91,17 @@ pub struct Expectation {
     /// Texts the diagnosis summary must contain: the failing server, zone or record.
     #[serde(default)]
     pub blame: Vec<String>,
+    /// Texts that must never appear in the RDATA of any answer record: the attacker's data.
+    #[serde(default)]
+    pub never: Vec<String>,
+}
+
+/// A question asked after the scenario's main query (`[[then]]`), with its own expectation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FollowUp {
+    pub query: QuerySpec,
+    pub expect: Expectation,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -196,11 +214,64 @@ pub enum ServerFault {
     FormerrOnEdns,
     TruncateAlways,
     NoTcp,
-    Delay { ms: u64 },
-    NotAuth { answer: LameAnswer },
+    Delay {
+        ms: u64,
+    },
+    NotAuth {
+        answer: LameAnswer,
+    },
     RecursionAvailable,
     Down,
-    StaleZone { zone: String, file: PathBuf },
+    StaleZone {
+        zone: String,
+        file: PathBuf,
+    },
+    /// Answer records of `types` (owned by `names`, default any name in the server's zones)
+    /// carry `data` instead; their RRSIGs are replaced by one made with the ZSK of the
+    /// signed zone `signer`, which is also the RRSIG's Signer's Name.
+    ForgeResign {
+        types: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        names: Option<Vec<String>>,
+        data: String,
+        signer: String,
+    },
+    /// Answer records of `types` carry `data` instead; the genuine RRSIGs over them stay,
+    /// signature bytes unchanged, with their Signer's Name set to `signer`.
+    ForgeRelabel {
+        types: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        names: Option<Vec<String>>,
+        data: String,
+        signer: String,
+    },
+    /// The data stays genuine; the RRSIGs over `types`, in every section, get `signer` as
+    /// their Signer's Name (signature bytes unchanged).
+    RelabelSigner {
+        types: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        names: Option<Vec<String>>,
+        signer: String,
+    },
+    /// In an answer carrying a DNAME and the CNAME synthesised from it (RFC 6672), the
+    /// CNAME points at `target` and the genuine target's records are left out.
+    ForgeDnameCname {
+        target: String,
+    },
+}
+
+impl ServerFault {
+    /// True for the faults that rewrite the content of an answer (the `forge-*` and
+    /// `relabel-*` faults), as opposed to refusing, dropping or mangling the transport.
+    pub fn rewrites_answers(&self) -> bool {
+        matches!(
+            self,
+            ServerFault::ForgeResign { .. }
+                | ServerFault::ForgeRelabel { .. }
+                | ServerFault::RelabelSigner { .. }
+                | ServerFault::ForgeDnameCname { .. }
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, serde::Serialize)]
@@ -290,11 +361,181 @@ fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, LabError>
     toml::from_str(&text).map_err(|e| {
         let line = e
             .span()
-            .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+            .map(|span| error_line(&text, span.start, e.message()));
         LabError::Parse {
             file: path.to_path_buf(),
             line,
             message: e.message().to_string(),
         }
     })
+}
+
+/// The line of a TOML error. Inside inline tables and tagged faults the parser's span can
+/// cover a whole table or array, so when the message quotes the culprit (`colour`,
+/// `explode`) the line is the first one from the span's start that holds it.
+fn error_line(text: &str, start: usize, message: &str) -> usize {
+    let start = start.min(text.len());
+    let span_line = text[..start].matches('\n').count() + 1;
+    let culprit = message
+        .split('`')
+        .nth(1)
+        .filter(|c| !c.is_empty() && message.contains(&format!("`{c}`")));
+    let Some(culprit) = culprit else {
+        return span_line;
+    };
+    text.lines()
+        .enumerate()
+        .skip(span_line - 1)
+        .find(|(_, l)| l.contains(culprit))
+        .map(|(i, _)| i + 1)
+        .unwrap_or(span_line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCENARIO: &str = r#"
+id = "x"
+category = "hostile"
+title = "t"
+broken = "b"
+fix = "f"
+
+[query]
+name = "www.x.lab."
+type = "A"
+
+[expect]
+rcode = "SERVFAIL"
+ede = [6]
+ad = false
+never = ["192.0.2.66"]
+
+[[then]]
+query = { name = "x.lab.", type = "TXT" }
+expect = { rcode = "NOERROR", ad = true, cause = "no-data" }
+
+[[then]]
+query = { name = "x.lab.", type = "A" }
+expect = { rcode = "NOERROR", ede = [], ad = true }
+
+[[server]]
+name = "ns1.x.lab."
+address = "127.53.99.1"
+faults = [
+    { fault = "forge-resign", types = ["A"], data = "192.0.2.66", signer = "valid.lab." },
+    { fault = "forge-relabel", types = ["A", "AAAA"], names = ["www.x.lab."], data = "192.0.2.66", signer = "unsigned.lab." },
+    { fault = "relabel-signer", types = ["DS"], signer = "unsigned.lab." },
+    { fault = "forge-dname-cname", target = "www.valid.lab." },
+]
+"#;
+
+    fn parse(text: &str) -> Result<Scenario, LabError> {
+        let dir = std::env::temp_dir().join(format!("whydns-spec-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{:x}.toml", text.len() ^ text.as_ptr() as usize));
+        std::fs::write(&path, text).unwrap();
+        let parsed = read_toml(&path);
+        let _ = std::fs::remove_file(&path);
+        parsed
+    }
+
+    #[test]
+    fn hostile_scenario_with_follow_ups_never_and_forgeries_parses() {
+        let s = parse(SCENARIO).unwrap();
+        assert_eq!(s.category, Category::Hostile);
+        assert_eq!(s.category.as_str(), "hostile");
+        assert_eq!(s.expect.never, ["192.0.2.66"]);
+        assert_eq!(s.then.len(), 2);
+        assert_eq!(s.then[0].query.rtype, "TXT");
+        assert_eq!(s.then[0].expect.cause.as_deref(), Some("no-data"));
+        assert!(s.then[0].expect.ede.is_empty() && s.then[0].expect.never.is_empty());
+        assert!(s.then[1].expect.ad);
+        let faults = &s.server[0].faults;
+        assert_eq!(
+            faults[0],
+            ServerFault::ForgeResign {
+                types: vec!["A".into()],
+                names: None,
+                data: "192.0.2.66".into(),
+                signer: "valid.lab.".into(),
+            }
+        );
+        assert!(
+            matches!(&faults[1], ServerFault::ForgeRelabel { names: Some(n), .. } if n == &["www.x.lab."])
+        );
+        assert!(
+            matches!(&faults[2], ServerFault::RelabelSigner { signer, .. } if signer == "unsigned.lab.")
+        );
+        assert_eq!(
+            faults[3],
+            ServerFault::ForgeDnameCname {
+                target: "www.valid.lab.".into()
+            }
+        );
+        assert!(faults.iter().all(ServerFault::rewrites_answers));
+        assert!(!ServerFault::Drop.rewrites_answers());
+        // The fault tag serialises back to its kebab-case name (the lab's address plan).
+        let tag = serde_json::to_value(&faults[3]).unwrap();
+        assert_eq!(tag["fault"], "forge-dname-cname");
+    }
+
+    #[test]
+    fn a_scenario_without_then_or_never_has_none() {
+        let text = SCENARIO
+            .split("[[then]]")
+            .next()
+            .unwrap()
+            .replace("never = [\"192.0.2.66\"]\n", "");
+        let s = parse(&text).unwrap();
+        assert!(s.then.is_empty() && s.expect.never.is_empty());
+    }
+
+    /// The error names the file and the line of the culprit.
+    fn error_of(from: &str, to: &str) -> (String, usize) {
+        assert!(SCENARIO.contains(from), "{from}");
+        let text = SCENARIO.replacen(from, to, 1);
+        let line = text.lines().position(|l| l.contains(to)).unwrap() + 1;
+        match parse(&text) {
+            Ok(_) => panic!("{to} parsed"),
+            Err(e) => (e.to_string(), line),
+        }
+    }
+
+    #[test]
+    fn bad_values_name_their_line() {
+        let cases = [
+            ("category = \"hostile\"", "category = \"evil\"", "evil"),
+            (
+                "signer = \"valid.lab.\" }",
+                "signer = \"valid.lab.\", key = \"k\" }",
+                "key",
+            ),
+            ("\"forge-dname-cname\"", "\"forge-dname\"", "forge-dname"),
+            (
+                "query = { name = \"x.lab.\", type = \"A\" }",
+                "query = { name = \"x.lab.\", type = \"A\", class = \"IN\" }",
+                "class",
+            ),
+            (
+                "never = [\"192.0.2.66\"]",
+                "never = \"192.0.2.66\"",
+                "expected a sequence",
+            ),
+        ];
+        for (from, to, culprit) in cases {
+            let (error, line) = error_of(from, to);
+            assert!(error.contains(&format!(".toml:{line}:")), "{to}: {error}");
+            assert!(error.contains(culprit), "{to}: {error}");
+        }
+        // A [[then]] without an expectation is refused.
+        let text = SCENARIO.replacen(
+            "expect = { rcode = \"NOERROR\", ede = [], ad = true }",
+            "",
+            1,
+        );
+        let error = parse(&text).unwrap_err().to_string();
+        assert!(error.contains("expect"), "{error}");
+    }
 }

@@ -205,7 +205,7 @@ impl Zone {
 
 /// Domain names inside RDATA are lowercased too, so canonical form (RFC 4034 §6.2) is the
 /// stored form.
-fn lowercase_rdata(data: RData) -> RData {
+pub(crate) fn lowercase_rdata(data: RData) -> RData {
     use hickory_proto::rr::rdata::{CNAME, MX, NS, PTR, SOA, SRV};
     match data {
         RData::NS(ns) => RData::NS(NS(ns.0.to_lowercase())),
