@@ -191,3 +191,133 @@ fn cli_reports_a_missing_directory_and_bad_arguments() {
         "{listing}"
     );
 }
+
+/// Rewrites `scenario`'s file in a private copy and returns the load error.
+fn load_error_after(tag: &str, scenario: &str, from: &str, to: &str) -> (String, usize) {
+    let dir = copy_of_testzones(tag);
+    let path = dir.join(format!("scenarios/{scenario}.toml"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{scenario}.toml has no {from:?}");
+    let text = text.replacen(from, to, 1);
+    let line = text
+        .lines()
+        .position(|l| l.contains(to.lines().next().unwrap()))
+        .unwrap()
+        + 1;
+    std::fs::write(&path, text).unwrap();
+    (load_error(&dir), line)
+}
+
+#[test]
+fn forged_data_that_does_not_parse_names_file_and_line() {
+    let (error, line) = load_error_after(
+        "forge-data",
+        "rrsig-foreign-key",
+        "data = \"192.0.2.66\"",
+        "data = \"192.0.2.666\"",
+    );
+    assert!(
+        error.contains(&format!("scenarios/rrsig-foreign-key.toml:{line}")),
+        "{error}"
+    );
+    assert!(
+        error.contains("forge-resign") && error.contains("192.0.2.666"),
+        "{error}"
+    );
+}
+
+#[test]
+fn forge_resign_with_an_unsigned_signer_names_file_and_line() {
+    let (error, line) = load_error_after(
+        "forge-signer",
+        "rrsig-foreign-key",
+        "signer = \"valid.lab.\"",
+        "signer = \"unsigned.lab.\"",
+    );
+    assert!(
+        error.contains(&format!("scenarios/rrsig-foreign-key.toml:{line}")),
+        "{error}"
+    );
+    assert!(
+        error.contains("unsigned.lab.") && error.contains("not a signed zone"),
+        "{error}"
+    );
+}
+
+#[test]
+fn forged_type_and_relative_names_are_refused() {
+    let (error, line) = load_error_after(
+        "forge-type",
+        "rrsig-signer-unsigned",
+        "types = [\"A\"]",
+        "types = [\"BOGUS\"]",
+    );
+    assert!(
+        error.contains(&format!("scenarios/rrsig-signer-unsigned.toml:{line}"))
+            && error.contains("unknown record type \"BOGUS\""),
+        "{error}"
+    );
+    let (error, _) = load_error_after(
+        "forge-target",
+        "dname-forged-cname",
+        "target = \"www.valid.lab.\"",
+        "target = \"www.valid.lab\"",
+    );
+    assert!(
+        error.contains("dname-forged-cname.toml") && error.contains("must be absolute"),
+        "{error}"
+    );
+}
+
+#[test]
+fn unknown_field_in_a_server_fault_names_file_and_line() {
+    let (error, line) = load_error_after(
+        "forge-field",
+        "ds-signer-relabelled",
+        "signer = \"unsigned.lab.\"",
+        "signer = \"unsigned.lab.\", colour = \"blue\"",
+    );
+    assert!(
+        error.contains(&format!("scenarios/ds-signer-relabelled.toml:{line}")),
+        "{error}"
+    );
+    assert!(error.contains("colour"), "{error}");
+}
+
+#[test]
+fn bad_follow_up_names_file_and_line() {
+    // An unknown key inside a [[then]] expectation.
+    let (error, line) = load_error_after(
+        "then-field",
+        "nodata-then-a",
+        "type = \"A\" }",
+        "type = \"A\", colour = \"blue\" }",
+    );
+    assert!(
+        error.contains(&format!("scenarios/nodata-then-a.toml:{line}")) && error.contains("colour"),
+        "{error}"
+    );
+    // A follow-up with an RCODE the lab does not know.
+    let (error, line) = load_error_after(
+        "then-rcode",
+        "nodata-then-a",
+        "expect = { rcode = \"NOERROR\", ede = [], ad = true, cause = \"resolved\"",
+        "expect = { rcode = \"NOERR\", ede = [], ad = true, cause = \"resolved\"",
+    );
+    assert!(
+        error.contains(&format!("scenarios/nodata-then-a.toml:{line}"))
+            && error.contains("then[1].expect.rcode \"NOERR\""),
+        "{error}"
+    );
+    // never must be a list of strings.
+    let (error, line) = load_error_after(
+        "never-type",
+        "rrsig-foreign-key",
+        "never = [\"192.0.2.66\"]",
+        "never = [66]",
+    );
+    assert!(
+        error.contains(&format!("scenarios/rrsig-foreign-key.toml:{line}")),
+        "{error}"
+    );
+}

@@ -64,14 +64,15 @@ fn sigs_covering(msg: &Message, covered: RecordType) -> Vec<Record> {
         .collect()
 }
 
-/// A server of the scenario that serves `apex` without transport faults (or any server of
-/// the lab that does).
+/// A server that serves `apex` without faults or, failing that, one whose only faults
+/// rewrite answers (they leave SOA, DNSKEY, NSEC and NXDOMAIN answers alone unless they
+/// name those types).
 fn healthy_server_for<'a>(shared: &'a SharedLab, apex: &Name) -> &'a LabServer {
-    shared
-        .lab
-        .servers
-        .iter()
-        .find(|s| s.faults.is_empty() && s.zones.iter().any(|z| &z.apex == apex))
+    let serves = |s: &&LabServer| s.zones.iter().any(|z| &z.apex == apex);
+    let servers = || shared.lab.servers.iter().filter(serves);
+    servers()
+        .find(|s| s.faults.is_empty())
+        .or_else(|| servers().find(|s| s.faults.iter().all(ServerFault::rewrites_answers)))
         .unwrap_or_else(|| panic!("no fault-free server serves {apex}"))
 }
 
@@ -162,10 +163,17 @@ fn check_server(shared: &SharedLab, scenario: &Scenario, server: &LabServer) {
     let faults = &server.faults;
     let has = |p: &dyn Fn(&ServerFault) -> bool| faults.iter().any(p);
 
+    let counted = shared.running.queries_to(addr);
     if has(&|f| matches!(f, ServerFault::Down)) {
         assert!(
             udp_exchange(addr, &query, short).is_none(),
             "{}: down server answered UDP",
+            server.name
+        );
+        assert_eq!(
+            shared.running.queries_to(addr),
+            0,
+            "{}: a down server counted queries",
             server.name
         );
         assert!(
@@ -179,6 +187,11 @@ fn check_server(shared: &SharedLab, scenario: &Scenario, server: &LabServer) {
         assert!(
             udp_exchange(addr, &query, short).is_none(),
             "{}: dropping server answered UDP",
+            server.name
+        );
+        assert!(
+            shared.running.queries_to(addr) > counted,
+            "{}: a dropped query was not counted",
             server.name
         );
         assert!(
@@ -203,8 +216,31 @@ fn check_server(shared: &SharedLab, scenario: &Scenario, server: &LabServer) {
         _ => None,
     });
     let started = Instant::now();
+    let before_udp = shared.running.queries_to(addr);
     let reply = udp_exchange(addr, &query, Duration::from_secs(5))
         .unwrap_or_else(|| panic!("{}: no UDP answer", server.name));
+    // Counted on arrival, so before the answer left; TCP counted too.
+    assert!(
+        shared.running.queries_to(addr) > before_udp,
+        "{}: the UDP query was not counted",
+        server.name
+    );
+    if !no_tcp {
+        assert!(
+            before_udp > counted,
+            "{}: the TCP query was not counted",
+            server.name
+        );
+    }
+    assert!(
+        shared
+            .running
+            .scenario_servers(&scenario.id)
+            .contains(&addr),
+        "{}: not among the servers of {}",
+        server.name,
+        scenario.id
+    );
     if let Some(delay) = delay {
         assert!(
             started.elapsed() >= delay,
@@ -289,6 +325,9 @@ fn check_server(shared: &SharedLab, scenario: &Scenario, server: &LabServer) {
             "{}: AA missing on its own zone",
             server.name
         );
+    }
+    for fault in faults.iter().filter(|f| f.rewrites_answers()) {
+        check_forgery(shared, scenario, server, fault);
     }
     for fault in faults {
         if let ServerFault::StaleZone { zone, .. } = fault {
@@ -741,35 +780,338 @@ fn check_delegation_shape(shared: &SharedLab, scenario: &Scenario) {
     }
 }
 
-/// Control and transport scenarios whose zone is served correctly: the authoritative
-/// answer itself carries the expected RCODE (a resolver adds only validation on top).
+/// Scenarios whose zone is served correctly: the authoritative answer itself carries the
+/// expected RCODE (a resolver adds only validation on top), for the main question and for
+/// each follow-up (`[[then]]`). NOERROR means a non-empty answer unless the expectation is
+/// a NODATA (cause `no-data`, or the `nodata` control).
 fn check_authoritative_answer(shared: &SharedLab, scenario: &Scenario) {
     let servers = shared.lab.servers_of(&scenario.id);
+    let questions = std::iter::once((&scenario.query, &scenario.expect))
+        .chain(scenario.then.iter().map(|t| (&t.query, &t.expect)));
+    for (query, expect) in questions {
+        let qname = Name::from_ascii(&query.name).unwrap();
+        let Some(server) = servers
+            .iter()
+            .find(|s| s.faults.is_empty() && s.zones.iter().any(|z| z.apex.zone_of(&qname)))
+        else {
+            continue;
+        };
+        let expected = match expect.rcode.as_str() {
+            "NOERROR" => ResponseCode::NoError,
+            "NXDOMAIN" => ResponseCode::NXDomain,
+            _ => continue,
+        };
+        let asked = format!("{}: {} {}", scenario.id, query.name, query.rtype);
+        let msg = ask(
+            addr_of(shared, server),
+            &query.name,
+            rtype(&query.rtype),
+            Ask::default(),
+        );
+        assert_eq!(
+            msg.metadata.response_code, expected,
+            "{asked}: authoritative rcode"
+        );
+        assert!(msg.metadata.authoritative, "{asked}: AA");
+        let nodata = scenario.id == "nodata" || expect.cause.as_deref() == Some("no-data");
+        if expected == ResponseCode::NoError {
+            let data: Vec<&Record> = msg
+                .answers
+                .iter()
+                .filter(|r| r.record_type() != RecordType::RRSIG)
+                .collect();
+            assert_eq!(data.is_empty(), nodata, "{asked}: answer {data:?}");
+        }
+    }
+}
+
+// ---- answer forgeries ------------------------------------------------------------------------
+
+/// The (owner, type) pairs a rewriting fault acts on, to ask its server about: its `names`
+/// for each of its types, else the scenario's query name when it has the type, else the
+/// first owner of that type in the server's zones.
+fn forged_targets(
+    scenario: &Scenario,
+    server: &LabServer,
+    types: &[String],
+    names: &Option<Vec<String>>,
+) -> Vec<(Name, RecordType)> {
     let qname = Name::from_ascii(&scenario.query.name).unwrap();
-    let Some(server) = servers
+    let mut out = Vec::new();
+    for t in types.iter().map(|t| rtype(t)) {
+        if let Some(names) = names {
+            out.extend(names.iter().map(|n| (Name::from_ascii(n).unwrap(), t)));
+            continue;
+        }
+        let holds = |n: &Name| {
+            server
+                .zones
+                .iter()
+                .any(|z| z.rrset(n, t).is_some() && !z.is_below_cut(n))
+        };
+        let owner = if holds(&qname) && rtype(&scenario.query.rtype) == t {
+            Some(qname.clone())
+        } else {
+            server.zones.iter().find_map(|z| {
+                z.records
+                    .iter()
+                    .find(|(n, types)| types.contains_key(&t) && !z.is_below_cut(n))
+                    .map(|(n, _)| n.clone())
+            })
+        };
+        let owner =
+            owner.unwrap_or_else(|| panic!("{}: nothing of type {t} to forge", server.name));
+        out.push((owner, t));
+    }
+    out
+}
+
+/// The server's answer to (name, type) over UDP and over TCP, with DO.
+fn both_transports(addr: std::net::SocketAddr, name: &Name, rt: RecordType) -> Vec<Message> {
+    let query = query_message(&name.to_string(), rt, Ask::default());
+    let udp = udp_exchange(addr, &query, Duration::from_secs(3))
+        .unwrap_or_else(|| panic!("no UDP answer from {addr} for {name} {rt}"));
+    let tcp = match tcp_query(addr, &query, Duration::from_secs(3)) {
+        TcpOutcome::Answer(msg) => msg,
+        other => panic!("no TCP answer from {addr} for {name} {rt}: {other:?}"),
+    };
+    vec![udp, tcp]
+}
+
+fn records_at(records: &[Record], owner: &Name, rt: RecordType) -> Vec<Record> {
+    records
         .iter()
-        .find(|s| s.faults.is_empty() && s.zones.iter().any(|z| z.apex.zone_of(&qname)))
-    else {
-        return;
-    };
-    let expected = match scenario.expect.rcode.as_str() {
-        "NOERROR" => ResponseCode::NoError,
-        "NXDOMAIN" => ResponseCode::NXDomain,
-        _ => return,
-    };
-    let msg = ask(
-        addr_of(shared, server),
-        &scenario.query.name,
-        rtype(&scenario.query.rtype),
-        Ask::default(),
-    );
-    assert_eq!(
-        msg.metadata.response_code, expected,
-        "{}: authoritative rcode",
-        scenario.id
-    );
-    assert!(msg.metadata.authoritative, "{}: AA", scenario.id);
-    if expected == ResponseCode::NoError && scenario.id != "nodata" {
-        assert!(!msg.answers.is_empty(), "{}: empty answer", scenario.id);
+        .filter(|r| &r.name == owner && r.record_type() == rt)
+        .cloned()
+        .collect()
+}
+
+fn sigs_at(records: &[Record], owner: &Name, covered: RecordType) -> Vec<Record> {
+    records_at(records, owner, RecordType::RRSIG)
+        .into_iter()
+        .filter(|r| matches!(&r.data, RData::DNSSEC(DNSSECRData::RRSIG(s)) if s.input().type_covered == covered))
+        .collect()
+}
+
+/// The genuine RRSIG signature bytes over (owner, type) in the zone as signed.
+fn genuine_signatures(server: &LabServer, owner: &Name, rt: RecordType) -> Vec<Vec<u8>> {
+    let zone = server
+        .zones
+        .iter()
+        .filter(|z| z.apex.zone_of(owner))
+        .max_by_key(|z| z.apex.num_labels())
+        .expect("owner in a served zone");
+    let mut out: Vec<Vec<u8>> = rrsigs(zone.signatures(owner, rt))
+        .iter()
+        .map(|s| s.sig().to_vec())
+        .collect();
+    out.sort();
+    out
+}
+
+fn signature_bytes(sigs: &[Record]) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = rrsigs(sigs).iter().map(|s| s.sig().to_vec()).collect();
+    out.sort();
+    out
+}
+
+fn sorted_rdata(records: &[Record]) -> Vec<String> {
+    let mut out: Vec<String> = records.iter().map(|r| r.data.to_string()).collect();
+    out.sort();
+    out
+}
+
+fn check_forgery(shared: &SharedLab, scenario: &Scenario, server: &LabServer, fault: &ServerFault) {
+    let addr = addr_of(shared, server);
+    let who = &server.name;
+    match fault {
+        ServerFault::ForgeResign {
+            types,
+            names,
+            data,
+            signer,
+        } => {
+            let signer = Name::from_ascii(signer).unwrap();
+            let keys = dnskey_set(shared, &signer);
+            let zsk = dnskeys(&keys)
+                .into_iter()
+                .find(|k| k.flags() == 256)
+                .unwrap_or_else(|| panic!("{signer} publishes no ZSK"));
+            let now = common::now() as u32;
+            for (owner, rt) in forged_targets(scenario, server, types, names) {
+                let forged = RData::try_from_str(rt, data).unwrap();
+                for msg in both_transports(addr, &owner, rt) {
+                    let rrset = records_at(&msg.answers, &owner, rt);
+                    assert_eq!(
+                        rrset.iter().map(|r| &r.data).collect::<Vec<_>>(),
+                        vec![&forged],
+                        "{who}: {owner} {rt} not forged"
+                    );
+                    let sigs = sigs_at(&msg.answers, &owner, rt);
+                    assert_eq!(sigs.len(), 1, "{who}: {owner} {rt}: RRSIGs {sigs:?}");
+                    let sig = rrsigs(&sigs)[0];
+                    let input = sig.input();
+                    assert_eq!(input.signer_name, signer, "{who}: Signer's Name");
+                    assert_eq!(input.key_tag, key_tag(zsk), "{who}: key tag");
+                    assert_eq!(
+                        input.algorithm,
+                        zsk.public_key().algorithm(),
+                        "{who}: algorithm"
+                    );
+                    assert_eq!(input.num_labels, owner.num_labels(), "{who}: labels");
+                    assert_eq!(input.original_ttl, rrset[0].ttl, "{who}: original TTL");
+                    assert!(
+                        input.sig_inception.get() <= now && now <= input.sig_expiration.get(),
+                        "{who}: forged RRSIG outside its window"
+                    );
+                    assert!(
+                        verifies(sig, &rrset, zsk),
+                        "{who}: the forged RRSIG does not verify with {signer}'s ZSK"
+                    );
+                }
+                // Without DO: the forged data, and no RRSIG at all.
+                let plain = Ask {
+                    dnssec_ok: false,
+                    ..Ask::default()
+                };
+                let msg = ask(addr, &owner.to_string(), rt, plain);
+                assert_eq!(
+                    records_at(&msg.answers, &owner, rt)
+                        .iter()
+                        .map(|r| &r.data)
+                        .collect::<Vec<_>>(),
+                    vec![&forged],
+                    "{who}: {owner} {rt} without DO"
+                );
+                assert!(records_of(&msg, RecordType::RRSIG).is_empty());
+            }
+        }
+        ServerFault::ForgeRelabel {
+            types,
+            names,
+            data,
+            signer,
+        } => {
+            let signer = Name::from_ascii(signer).unwrap();
+            for (owner, rt) in forged_targets(scenario, server, types, names) {
+                let forged = RData::try_from_str(rt, data).unwrap();
+                let genuine = genuine_signatures(server, &owner, rt);
+                assert!(!genuine.is_empty(), "{who}: {owner} {rt} is not signed");
+                for msg in both_transports(addr, &owner, rt) {
+                    let rrset = records_at(&msg.answers, &owner, rt);
+                    assert_eq!(
+                        rrset.iter().map(|r| &r.data).collect::<Vec<_>>(),
+                        vec![&forged],
+                        "{who}: {owner} {rt} not forged"
+                    );
+                    let sigs = sigs_at(&msg.answers, &owner, rt);
+                    assert!(
+                        rrsigs(&sigs)
+                            .iter()
+                            .all(|s| s.input().signer_name == signer),
+                        "{who}: {owner} {rt}: a Signer's Name is not {signer}"
+                    );
+                    assert_eq!(
+                        signature_bytes(&sigs),
+                        genuine,
+                        "{who}: {owner} {rt}: signature bytes changed"
+                    );
+                }
+            }
+        }
+        ServerFault::RelabelSigner {
+            types,
+            names,
+            signer,
+        } => {
+            let signer = Name::from_ascii(signer).unwrap();
+            for (owner, rt) in forged_targets(scenario, server, types, names) {
+                let genuine = genuine_signatures(server, &owner, rt);
+                assert!(!genuine.is_empty(), "{who}: {owner} {rt} is not signed");
+                let zone_data: Vec<Record> = server
+                    .zones
+                    .iter()
+                    .find_map(|z| z.rrset(&owner, rt).cloned())
+                    .unwrap();
+                let relabelled = |records: &[Record], what: &str| {
+                    let sigs = sigs_at(records, &owner, rt);
+                    assert!(
+                        !sigs.is_empty()
+                            && rrsigs(&sigs)
+                                .iter()
+                                .all(|s| s.input().signer_name == signer),
+                        "{who}: {what}: RRSIGs over {owner} {rt} not relabelled to {signer}"
+                    );
+                    assert_eq!(
+                        signature_bytes(&sigs),
+                        genuine,
+                        "{who}: {what}: signature bytes changed"
+                    );
+                };
+                for msg in both_transports(addr, &owner, rt) {
+                    assert_eq!(
+                        sorted_rdata(&records_at(&msg.answers, &owner, rt)),
+                        sorted_rdata(&zone_data),
+                        "{who}: {owner} {rt}: the data changed"
+                    );
+                    relabelled(&msg.answers, "answer");
+                }
+                // A DS also travels in referrals: relabelled in the authority section too.
+                let qname = Name::from_ascii(&scenario.query.name).unwrap();
+                if rt == RecordType::DS && owner.zone_of(&qname) {
+                    let referral = ask(addr, &scenario.query.name, RecordType::A, Ask::default());
+                    assert!(!referral.metadata.authoritative, "{who}: no referral");
+                    relabelled(&referral.authorities, "referral");
+                }
+            }
+        }
+        ServerFault::ForgeDnameCname { target } => {
+            let target = Name::from_ascii(target).unwrap();
+            let qname = Name::from_ascii(&scenario.query.name).unwrap();
+            let (zone, dname) = server
+                .zones
+                .iter()
+                .find_map(|z| {
+                    z.records
+                        .iter()
+                        .find(|(_, t)| t.contains_key(&RecordType::DNAME))
+                        .map(|(n, _)| (z, n.clone()))
+                })
+                .unwrap_or_else(|| panic!("{who}: no DNAME to forge under"));
+            let qname = if dname.zone_of(&qname) && dname != qname {
+                qname
+            } else {
+                dname.prepend_label("www").unwrap()
+            };
+            let keys = dnskey_set(shared, &zone.apex);
+            let zsk = dnskeys(&keys)
+                .into_iter()
+                .find(|k| k.flags() == 256)
+                .unwrap();
+            for msg in both_transports(addr, &qname, RecordType::A) {
+                let dnames = records_at(&msg.answers, &dname, RecordType::DNAME);
+                assert_eq!(
+                    sorted_rdata(&dnames),
+                    sorted_rdata(zone.rrset(&dname, RecordType::DNAME).unwrap()),
+                    "{who}: the DNAME is not genuine"
+                );
+                let sigs = sigs_at(&msg.answers, &dname, RecordType::DNAME);
+                assert!(
+                    !sigs.is_empty() && rrsigs(&sigs).iter().all(|s| verifies(s, &dnames, zsk)),
+                    "{who}: the DNAME's RRSIG is not genuine"
+                );
+                let last = msg.answers.last().expect("an answer");
+                assert_eq!(last.name, qname, "{who}: records follow the CNAME");
+                assert!(
+                    matches!(&last.data, RData::CNAME(c) if c.0 == target),
+                    "{who}: CNAME not forged to {target}: {last:?}"
+                );
+                assert!(
+                    records_of(&msg, RecordType::A).is_empty(),
+                    "{who}: the genuine target's address is still there"
+                );
+            }
+        }
+        _ => {}
     }
 }

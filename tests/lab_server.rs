@@ -274,3 +274,105 @@ fn nsec3_nxdomain_carries_a_closest_encloser_proof() {
         "wildcard not covered"
     );
 }
+
+#[test]
+fn query_counters_count_every_query_on_arrival() {
+    let shared = lab();
+    let running = &shared.running;
+    // Servers no other test in this binary talks to, so the counts are exact.
+    let addr = shared.addr("ns1.nodata-then-a.lab.");
+    assert_eq!(running.scenario_servers("nodata-then-a"), vec![addr]);
+    let start = running.queries_to(addr);
+    ask(
+        addr,
+        "www.nodata-then-a.lab.",
+        RecordType::A,
+        Ask::default(),
+    );
+    assert_eq!(running.queries_to(addr), start + 1, "one UDP query");
+    let queries: Vec<_> = ["www.nodata-then-a.lab.", "nx.nodata-then-a.lab."]
+        .iter()
+        .map(|n| query_message(n, RecordType::A, Ask::default()))
+        .collect();
+    assert_eq!(tcp_exchange(addr, &queries, T).len(), 2);
+    assert_eq!(
+        running.queries_to(addr),
+        start + 3,
+        "two pipelined TCP queries"
+    );
+    // Refused, malformed and unparsable messages are queries received too.
+    let mut chaos = query_message("nodata-then-a.lab.", RecordType::TXT, Ask::default());
+    chaos.queries[0].set_query_class(DNSClass::CH);
+    udp_exchange(addr, &chaos, T).expect("REFUSED");
+    assert!(udp_raw(addr, &[1, 2, 3], Duration::from_millis(300)).is_none());
+    assert_eq!(running.queries_to(addr), start + 5);
+    assert_eq!(running.scenario_queries("nodata-then-a"), start + 5);
+
+    // A dropping server counts what it drops; a down server never receives anything.
+    let dropping = shared.addr("ns1.one-ns-down.lab.");
+    let before = running.queries_to(dropping);
+    let query = query_message("one-ns-down.lab.", RecordType::A, Ask::default());
+    assert!(udp_exchange(dropping, &query, Duration::from_millis(300)).is_none());
+    assert_eq!(running.queries_to(dropping), before + 1);
+    let down = shared.addr("ns1.all-ns-down.lab.");
+    assert!(udp_exchange(down, &query, Duration::from_millis(300)).is_none());
+    assert_eq!(running.queries_to(down), 0);
+    // Two servers for a scenario with a parent and a child zone; none for an unknown id.
+    assert_eq!(running.scenario_servers("ds-signer-relabelled").len(), 2);
+    assert!(running.scenario_servers("no-such-scenario").is_empty());
+    assert_eq!(running.queries_to("127.0.0.1:9".parse().unwrap()), 0);
+}
+
+#[test]
+fn forged_answers_are_the_same_over_udp_and_tcp_with_and_without_do() {
+    let shared = lab();
+    let addr = shared.addr("ns1.rrsig-foreign-key.lab.");
+    let query = query_message("www.rrsig-foreign-key.lab.", RecordType::A, Ask::default());
+    let udp = udp_exchange(addr, &query, T).expect("UDP answer");
+    let TcpOutcome::Answer(tcp) = tcp_query(addr, &query, T) else {
+        panic!("no TCP answer")
+    };
+    for reply in [&udp, &tcp] {
+        let data: Vec<String> = reply
+            .answers
+            .iter()
+            .filter(|r| r.record_type() == RecordType::A)
+            .map(|r| r.data.to_string())
+            .collect();
+        assert_eq!(data, ["192.0.2.66"]);
+        let signers: Vec<String> = reply
+            .answers
+            .iter()
+            .filter_map(|r| match &r.data {
+                hickory_proto::rr::RData::DNSSEC(
+                    hickory_proto::dnssec::rdata::DNSSECRData::RRSIG(s),
+                ) => Some(s.input().signer_name.to_string()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(signers, ["valid.lab."]);
+    }
+    // The apex A and the nameserver's address are not among the forged names.
+    let apex = ask(
+        addr,
+        "rrsig-foreign-key.lab.",
+        RecordType::A,
+        Ask::default(),
+    );
+    assert!(apex
+        .answers
+        .iter()
+        .any(|r| r.data.to_string() == "192.0.2.1"));
+    // Without EDNS: the forged address, no signatures.
+    let plain = ask(
+        addr,
+        "www.rrsig-foreign-key.lab.",
+        RecordType::A,
+        Ask {
+            edns: false,
+            ..Ask::default()
+        },
+    );
+    assert_eq!(plain.answers.len(), 1);
+    assert_eq!(plain.answers[0].data.to_string(), "192.0.2.66");
+}

@@ -3,12 +3,14 @@
 
 Usage: python3 testzones/check.py      exits 1 and lists the problems if any.
 
-Checks: every TOML parses; scenario id = file stem; zone and server names are unique;
+Checks: every TOML parses; scenario id = file stem; the category is known; expect.never
+and every [[then]] follow-up are well formed; zone and server names are unique;
 server addresses are unique, inside 127.53.0.0/16 and outside the unrouted 127.53.255.0/24;
 each scenario keeps to its own /24; every zone a server lists (or a stale-zone fault names)
-is declared; every zone file exists and its $ORIGIN is the zone; every signed zone has both
-key files; every zone except the root is delegated (NS) in its parent's file; every query
-name lies under a delegation below a TLD.
+is declared; every server fault is known and has its parameters; a forge-resign signer is
+a signed zone; every zone file exists and its $ORIGIN is the zone; every signed zone has
+both key files; every zone except the root is delegated (NS) in its parent's file; every
+query name (follow-ups included) lies under a delegation below a TLD.
 """
 import glob
 import ipaddress
@@ -20,6 +22,26 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 LAB_NET = ipaddress.ip_network("127.53.0.0/16")
 UNROUTED = ipaddress.ip_network("127.53.255.0/24")
 problems = []
+CATEGORIES = {"control", "dnssec", "delegation", "transport", "hostile"}
+RCODES = {"NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED"}
+# server fault -> (required parameters, optional parameters)
+SERVER_FAULTS = {
+    "refuse": (set(), set()),
+    "drop": (set(), set()),
+    "servfail": (set(), set()),
+    "formerr-on-edns": (set(), set()),
+    "truncate-always": (set(), set()),
+    "no-tcp": (set(), set()),
+    "delay": ({"ms"}, set()),
+    "not-auth": ({"answer"}, set()),
+    "recursion-available": (set(), set()),
+    "down": (set(), set()),
+    "stale-zone": ({"zone", "file"}, set()),
+    "forge-resign": ({"types", "data", "signer"}, {"names"}),
+    "forge-relabel": ({"types", "data", "signer"}, {"names"}),
+    "relabel-signer": ({"types", "signer"}, {"names"}),
+    "forge-dname-cname": ({"target"}, set()),
+}
 
 
 def bad(msg):
@@ -62,6 +84,61 @@ def read_records(path):
     return origin, out
 
 
+def check_expect(rel, where, expect):
+    if not isinstance(expect, dict):
+        bad(f"{rel}: {where}expect is not a table")
+        return
+    if expect.get("rcode") not in RCODES:
+        bad(f"{rel}: {where}expect.rcode {expect.get('rcode')!r} is not one of {sorted(RCODES)}")
+    if not isinstance(expect.get("ad"), bool):
+        bad(f"{rel}: {where}expect.ad is missing or not a boolean")
+    never = expect.get("never", [])
+    if not isinstance(never, list) or not all(isinstance(t, str) and t.strip() for t in never):
+        bad(f"{rel}: {where}expect.never must be a list of non-empty strings")
+
+
+def check_questions(rel, doc):
+    if doc.get("category") not in CATEGORIES:
+        bad(f"{rel}: category {doc.get('category')!r} is not one of {sorted(CATEGORIES)}")
+    check_expect(rel, "", doc.get("expect", {}))
+    for i, follow_up in enumerate(doc.get("then", []), 1):
+        where = f"then[{i}]."
+        if set(follow_up) != {"query", "expect"}:
+            bad(f"{rel}: {where} needs exactly query and expect, has {sorted(follow_up)}")
+            continue
+        q = follow_up["query"]
+        if not isinstance(q, dict) or set(q) != {"name", "type"}:
+            bad(f"{rel}: {where}query needs exactly name and type")
+        check_expect(rel, where, follow_up["expect"])
+
+
+def check_server_faults(rel, name, server, zones):
+    for fault in server.get("faults", []):
+        kind = fault.get("fault")
+        if kind not in SERVER_FAULTS:
+            bad(f"{rel}: server {name}: unknown fault {kind!r}")
+            continue
+        required, optional = SERVER_FAULTS[kind]
+        params = set(fault) - {"fault"}
+        if required - params or params - required - optional:
+            bad(f"{rel}: server {name}: {kind} takes {sorted(required)}"
+                + (f" and optionally {sorted(optional)}" if optional else "")
+                + f", has {sorted(params)}")
+            continue
+        for key in ("signer", "target"):
+            if key in fault and not fault[key].endswith("."):
+                bad(f"{rel}: server {name}: {kind} {key} {fault[key]!r} is not absolute")
+        for n in fault.get("names", []):
+            if not n.endswith("."):
+                bad(f"{rel}: server {name}: {kind} name {n!r} is not absolute")
+        if "types" in fault and not fault["types"]:
+            bad(f"{rel}: server {name}: {kind} lists no types")
+        if kind == "forge-resign":
+            signer = zones.get(fault["signer"].lower())
+            if not signer or not signer[1].get("signing"):
+                bad(f"{rel}: server {name}: forge-resign signer {fault['signer']} is not a signed zone")
+
+
 def main():
     files = [os.path.join(HERE, "lab.toml")] + sorted(glob.glob(os.path.join(HERE, "scenarios", "*.toml")))
     zones, servers, scenarios = {}, {}, []
@@ -78,6 +155,7 @@ def main():
             if doc.get("id") != stem:
                 bad(f"{rel}: id {doc.get('id')!r} differs from the file stem")
             scenarios.append((rel, doc))
+            check_questions(rel, doc)
         nets = set()
         for z in doc.get("zone", []):
             name = z["name"].lower()
@@ -124,6 +202,7 @@ def main():
                 if not os.path.exists(os.path.join(HERE, "keys", f"{stem}.{role}.pem")):
                     bad(f"{rel}: signed zone {name} has no keys/{stem}.{role}.pem")
     for name, (rel, s) in servers.items():
+        check_server_faults(rel, name, s, zones)
         for zn in s.get("zones", []):
             if zn.lower() not in zones:
                 bad(f"{rel}: server {name} serves undeclared zone {zn}")
@@ -142,13 +221,15 @@ def main():
         if not any(o == name and t == "NS" for o, t, _ in records.get(parent, [])):
             bad(f"zone {name} is not delegated in {zones[parent][1]['file']}")
     # queries
+    delegated = {o for z, recs in records.items() for o, t, _ in recs if t == "NS" and o != z}
     for rel, doc in scenarios:
-        q = doc["query"]["name"].lower()
-        if not q.endswith("."):
-            bad(f"{rel}: query name {q} is not absolute")
-        delegated = {o for z, recs in records.items() for o, t, _ in recs if t == "NS" and o != z}
-        if not any(q == d or q.endswith("." + d) for d in delegated - {"lab.", "test."}):
-            bad(f"{rel}: query name {q} lies under no delegation below lab. or test.")
+        queries = [doc["query"]] + [t["query"] for t in doc.get("then", []) if "query" in t]
+        for query in queries:
+            q = query.get("name", "").lower()
+            if not q.endswith("."):
+                bad(f"{rel}: query name {q} is not absolute")
+            if not any(q == d or q.endswith("." + d) for d in delegated - {"lab.", "test."}):
+                bad(f"{rel}: query name {q} lies under no delegation below lab. or test.")
 
     print(f"{len(scenarios)} scenarios, {len(zones)} zones, {len(servers)} servers")
     for p in problems:
