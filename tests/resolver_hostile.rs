@@ -341,6 +341,53 @@ fn answers_of_another_class_are_not_believed() {
 }
 
 #[test]
+fn a_nodata_for_any_denies_only_any() {
+    // RFC 8482 lets a server answer ANY minimally; this one says NODATA, yet has an A.
+    let minimal: Handler = Arc::new(|q: &Message| {
+        let mut m = reply_to(q);
+        m.metadata.authoritative = true;
+        if q.queries[0].query_type() == RecordType::A {
+            m.add_answer(a("www.minimal.", [192, 0, 2, 1]));
+        } else {
+            m.add_authority(soa("minimal."));
+        }
+        vec![m]
+    });
+    let world = World::new(
+        "any",
+        vec![
+            (
+                ip("127.54.8.1"),
+                root_handler(ip("127.54.8.1"), vec![("minimal.", ip("127.54.8.2"))]),
+            ),
+            (ip("127.54.8.2"), minimal),
+        ],
+    );
+    let resolver = world.resolver(|c| {
+        c.qname_minimisation = false;
+        // The record cache alone: the answer cache would hide what it holds.
+        c.cache.answers = 0;
+    });
+    let any = world.resolve(&resolver, "www.minimal.", RecordType::ANY);
+    assert_eq!(any.outcome, Outcome::NoData);
+    for ask in ["first", "again"] {
+        let r = world.resolve(&resolver, "www.minimal.", RecordType::A);
+        assert_eq!(
+            r.outcome,
+            Outcome::Answer,
+            "{ask}: the NODATA for ANY denied A"
+        );
+        assert_eq!(r.answers[0].data, RData::A(A::new(192, 0, 2, 1)), "{ask}");
+    }
+    let again = world.resolve(&resolver, "www.minimal.", RecordType::ANY);
+    assert_eq!(
+        again.outcome,
+        Outcome::NoData,
+        "the ANY denial itself is kept"
+    );
+}
+
+#[test]
 fn endless_referrals_stop_at_the_referral_depth() {
     // Every query gets a referral one label deeper, to the same server.
     let deep: Handler = Arc::new(|q: &Message| {

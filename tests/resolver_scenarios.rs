@@ -1,6 +1,10 @@
 //! The resolver against the lab: every scenario is resolved over real sockets, validating
 //! against the lab's trust anchor, and must give the scenario's RCODE, EDE codes, AD bit, an
-//! answer where one is expected, and the key events its file lists under `expect.trace`.
+//! answer where one is expected, none of the attacker's data (`expect.never`), and the key
+//! events its file lists under `expect.trace`; then its follow-up questions (`[[then]]`).
+//! Every question is asked twice: the repeat must be the same answer, from the answer cache.
+//! A second resolver without the answer cache checks that the record cache alone repeats
+//! the control answers (wildcard, DNAME, CNAME, ANY, denials) identically, with no query.
 
 mod common;
 
@@ -9,6 +13,8 @@ use std::sync::{Arc, OnceLock};
 use hickory_proto::rr::{Name, RecordType};
 use whydns::clock::SystemClock;
 use whydns::config::Config;
+use whydns::explain::event::Event;
+use whydns::lab::Expectation;
 use whydns::resolver::{Resolution, Resolver};
 
 include!(concat!(env!("OUT_DIR"), "/resolver_scenario_tests.rs"));
@@ -16,32 +22,115 @@ include!(concat!(env!("OUT_DIR"), "/resolver_scenario_tests.rs"));
 /// One resolver for the whole binary, pointed at the shared lab (caches shared, as in life).
 fn resolver() -> &'static Resolver {
     static RESOLVER: OnceLock<Resolver> = OnceLock::new();
-    RESOLVER.get_or_init(|| {
-        let lab = common::lab();
-        let hints = std::env::temp_dir().join(format!("whydns-hints-{}", std::process::id()));
-        std::fs::write(&hints, whydns::lab::lab_root_hints(&lab.lab)).unwrap();
-        let config = Config {
-            root_hints: Some(hints),
-            trust_anchors: vec![common::lab_anchor_file()],
-            upstream_port: lab.running.port,
-            ..Config::default()
-        };
-        Resolver::new(&config, Arc::new(SystemClock)).expect("resolver")
-    })
+    RESOLVER.get_or_init(|| make_resolver(true))
+}
+
+/// A resolver whose only memory is the record cache (no answer cache).
+fn records_only() -> &'static Resolver {
+    static RESOLVER: OnceLock<Resolver> = OnceLock::new();
+    RESOLVER.get_or_init(|| make_resolver(false))
+}
+
+fn make_resolver(answer_cache: bool) -> Resolver {
+    let lab = common::lab();
+    let hints = std::env::temp_dir().join(format!(
+        "whydns-hints-{}-{answer_cache}",
+        std::process::id()
+    ));
+    std::fs::write(&hints, whydns::lab::lab_root_hints(&lab.lab)).unwrap();
+    let mut config = Config {
+        root_hints: Some(hints),
+        trust_anchors: vec![common::lab_anchor_file()],
+        upstream_port: lab.running.port,
+        ..Config::default()
+    };
+    if !answer_cache {
+        config.cache.answers = 0;
+    }
+    Resolver::new(&config, Arc::new(SystemClock)).expect("resolver")
 }
 
 pub fn resolve(name: &str, rtype: RecordType) -> Resolution {
     resolve_with(name, rtype, false)
 }
 
+fn resolve_fresh(name: &str, rtype: RecordType) -> Resolution {
+    resolve_on(records_only(), name, rtype, false)
+}
+
 pub fn resolve_with(name: &str, rtype: RecordType, checking_disabled: bool) -> Resolution {
-    let resolver = resolver().clone();
+    resolve_on(resolver(), name, rtype, checking_disabled)
+}
+
+fn resolve_on(
+    resolver: &Resolver,
+    name: &str,
+    rtype: RecordType,
+    checking_disabled: bool,
+) -> Resolution {
+    let resolver = resolver.clone();
     let name = Name::from_ascii(name).unwrap();
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
         .block_on(async move { resolver.resolve_with(&name, rtype, checking_disabled).await })
+}
+
+/// What a client sees of a resolution: RCODE, AD, EDE codes and the answer records' data.
+fn seen(r: &Resolution) -> (String, bool, Vec<u16>, Vec<String>) {
+    (
+        whydns::explain::event::rcode_name(r.rcode()),
+        r.authenticated(),
+        r.ede().iter().map(|e| e.code as u16).collect(),
+        r.answers
+            .iter()
+            .map(|a| format!("{} {} {}", a.name, a.record_type(), a.data))
+            .collect(),
+    )
+}
+
+fn queries_sent(r: &Resolution) -> usize {
+    r.trace
+        .events()
+        .filter(|e| matches!(e, Event::QuerySent { .. }))
+        .count()
+}
+
+/// Asks again: the same answer, served whole from the answer cache.
+fn assert_repeated(id: &str, first: &Resolution, rtype: RecordType) {
+    let again = resolve(&first.name, rtype);
+    assert!(
+        again.cached,
+        "{id}: {} {rtype} asked again was not cached",
+        first.name
+    );
+    assert!(
+        matches!(again.trace.events().last(), Some(Event::CacheHit { what, .. }) if what == "resolution"),
+        "{id}: the repeat's trace does not end with the answer-cache hit"
+    );
+    assert_eq!(seen(&again), seen(first), "{id}: the repeat differs");
+    assert_eq!(
+        again.trace.id, first.trace.id,
+        "{id}: the repeat has another id"
+    );
+}
+
+/// No answer record a client gets carries the attacker's data (a SERVFAIL carries none;
+/// the resolution keeps bogus records only for CD clients).
+fn assert_never(id: &str, r: &Resolution, expect: &Expectation) {
+    if r.rcode() == hickory_proto::op::ResponseCode::ServFail {
+        return;
+    }
+    for record in r.answers.iter().chain(&r.authority) {
+        let text = format!("{} {}", record.name, record.data);
+        for forbidden in &expect.never {
+            assert!(
+                !text.contains(forbidden.as_str()),
+                "{id}: the answer holds the attacker's {forbidden:?}: {text}"
+            );
+        }
+    }
 }
 
 /// True when the trace holds an event with this tag whose fields contain `detail`.
@@ -81,9 +170,12 @@ fn run_scenario(id: &str) {
         "{id}: AD; security {:?}\n{story}",
         resolution.security
     );
-    if scenario.expect.rcode == "NOERROR" && scenario.id != "nodata" {
+    if scenario.expect.rcode == "NOERROR" && scenario.expect.cause.as_deref() != Some("no-data") {
         assert!(
-            resolution.answers.iter().any(|r| r.record_type() == rtype),
+            resolution
+                .answers
+                .iter()
+                .any(|r| r.record_type() == rtype || rtype == RecordType::ANY),
             "{id}: no {rtype} in the answer: {:?}",
             resolution.answers
         );
@@ -118,8 +210,36 @@ fn run_scenario(id: &str) {
             "{id}: trace lacks {wanted:?}:\n{story}"
         );
     }
+    assert_never(id, &resolution, &scenario.expect);
     let diagnosis = resolution.diagnose();
     common::assert_diagnosis(id, &diagnosis, &scenario.expect, &diagnosis.render());
+    assert_repeated(id, &resolution, rtype);
+    for step in &scenario.then {
+        let rtype: RecordType = step.query.rtype.parse().unwrap();
+        let next = resolve(&step.query.name, rtype);
+        let story = serde_json::to_string_pretty(&next.trace).unwrap();
+        let what = format!("{id}, then {} {rtype}", step.query.name);
+        assert_eq!(
+            whydns::explain::event::rcode_name(next.rcode()),
+            step.expect.rcode,
+            "{what}: RCODE\n{story}"
+        );
+        let codes: Vec<u16> = next.ede().iter().map(|e| e.code as u16).collect();
+        common::assert_ede(&what, &codes, &step.expect.ede, &story);
+        assert_eq!(next.authenticated(), step.expect.ad, "{what}: AD\n{story}");
+        if rtype != RecordType::ANY {
+            assert!(
+                next.answers.iter().all(|r| matches!(
+                    r.record_type(),
+                    t if t == rtype || t == RecordType::CNAME || t == RecordType::DNAME
+                )),
+                "{what}: records of other types in the answer: {:?}",
+                next.answers
+            );
+        }
+        assert_never(&what, &next, &step.expect);
+        assert_repeated(&what, &next, rtype);
+    }
     // A failure asked again meets the resolver's memory (cached delegation, servers marked
     // lame or dead) instead of the wire: the diagnosis must not get vaguer.
     if scenario.expect.rcode == "SERVFAIL" {
@@ -131,5 +251,100 @@ fn run_scenario(id: &str) {
             &scenario.expect,
             &format!("asked again:\n{}", second.render()),
         );
+    }
+}
+
+/// The control answers whose cached form once differed from the fresh one (a wildcard
+/// without its proof, a DNAME's CNAME without the DNAME, an ANY stored as one RRset).
+const RECORD_CACHE_REPEATS: &[(&str, &str)] = &[
+    ("anything.wildcard.lab.", "A"),
+    ("www.old.dname.lab.", "A"),
+    ("other.old.dname.lab.", "A"),
+    ("www.cname-chain.lab.", "A"),
+    ("valid.lab.", "A"),
+    ("mx.lab.", "MX"),
+    ("nx.nxdomain-nsec.lab.", "A"),
+    ("nx.nxdomain-nsec3.lab.", "A"),
+    ("nodata.lab.", "AAAA"),
+    ("unsigned.lab.", "A"),
+    ("no-ds.lab.", "A"),
+    // After an ANY (asked upstream each time, RFC 8482): the A and a NODATA type.
+    ("any-then-a.lab.", "A"),
+    ("any-then-a.lab.", "TXT"),
+];
+
+#[test]
+fn the_record_cache_alone_repeats_answers_identically_without_queries() {
+    let any = resolve_fresh("any-then-a.lab.", RecordType::ANY);
+    assert!(any.authenticated(), "ANY: {:?}", any.security);
+    for (name, rtype) in RECORD_CACHE_REPEATS {
+        let rtype: RecordType = rtype.parse().unwrap();
+        let first = resolve_fresh(name, rtype);
+        // With CD in between: the cached data unvalidated, then validated again without it.
+        let unchecked = resolve_on(records_only(), name, rtype, true);
+        assert_eq!(
+            queries_sent(&unchecked),
+            0,
+            "{name} {rtype}: CD asked upstream"
+        );
+        assert_eq!(
+            (seen(&unchecked).0, seen(&unchecked).3),
+            (seen(&first).0, seen(&first).3),
+            "{name} {rtype}: CD changed the answer"
+        );
+        let second = resolve_fresh(name, rtype);
+        let story = serde_json::to_string_pretty(&second.trace).unwrap();
+        assert!(!second.cached, "{name}: no answer cache here");
+        assert_eq!(
+            seen(&second),
+            seen(&first),
+            "{name} {rtype}: the repeat differs\n{story}"
+        );
+        assert_eq!(
+            queries_sent(&second),
+            0,
+            "{name} {rtype}: asked upstream again\n{story}"
+        );
+        let checked = second
+            .trace
+            .events()
+            .filter(|e| {
+                matches!(
+                    e,
+                    Event::SignaturesChecked { .. } | Event::DenialChecked { .. }
+                )
+            })
+            .count();
+        assert_eq!(
+            checked, 0,
+            "{name} {rtype}: the cached verdict was not reused\n{story}"
+        );
+        let proofs = |r: &Resolution| r.dnssec_authority.len();
+        assert_eq!(
+            proofs(&second),
+            proofs(&first),
+            "{name} {rtype}: the DO records of the authority section differ"
+        );
+        assert_eq!(
+            second.dnssec_answers.len(),
+            first.dnssec_answers.len(),
+            "{name} {rtype}: the RRSIGs of the answer differ"
+        );
+        if *name == "anything.wildcard.lab." {
+            assert!(
+                proofs(&second) > 0,
+                "the wildcard expansion lost its NSEC proof"
+            );
+        }
+        if rtype == RecordType::A {
+            assert!(
+                second.answers.iter().all(|r| matches!(
+                    r.record_type(),
+                    RecordType::A | RecordType::CNAME | RecordType::DNAME
+                )),
+                "{name}: an A answer holds other types: {:?}",
+                second.answers
+            );
+        }
     }
 }

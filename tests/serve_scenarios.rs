@@ -6,6 +6,13 @@
 //! EDE, the log's entry for the name) is fetched over DNS (CH TXT), over HTTP (the control
 //! API, JSON and text) and with the `whydns explain` CLI. The three texts must be the same,
 //! and the diagnosis must give the scenario's cause and name what its file blames.
+//!
+//! Every question is then asked again, and the repeat must be the first answer (RCODE, AD,
+//! EDE codes, answer records) served from the caches: no new explanation in the log and no
+//! query to the scenario's own servers (the lab counts them). The wildcard, DNAME and CNAME
+//! controls are asked four times: with DO, without DO, with CD, and with DO again. The
+//! follow-up questions of a scenario (`[[then]]`) get the same treatment, and no answer may
+//! hold the attacker's data (`expect.never`).
 
 mod common;
 
@@ -67,8 +74,18 @@ fn addresses() -> (SocketAddr, SocketAddr) {
 
 /// Asks like `dig +dnssec`: UDP first, TCP when truncated.
 fn ask(name: &str, rtype: RecordType, checking_disabled: bool) -> Message {
-    let mut query = query_message(name, rtype, Ask::default());
+    ask_as(name, rtype, checking_disabled, true)
+}
+
+/// Asks like `dig` (AD set, as dig does), with or without DO.
+fn ask_as(name: &str, rtype: RecordType, checking_disabled: bool, dnssec_ok: bool) -> Message {
+    let ask = Ask {
+        dnssec_ok,
+        ..Ask::default()
+    };
+    let mut query = query_message(name, rtype, ask);
     query.metadata.recursion_desired = true;
+    query.metadata.authentic_data = true;
     query.metadata.checking_disabled = checking_disabled;
     let wait = Duration::from_secs(15);
     let reply =
@@ -169,10 +186,107 @@ fn check_explanation(scenario: &whydns::lab::Scenario, id: &str, codes: &[u16]) 
     );
 }
 
+/// What a client sees: RCODE, AD, EDE codes, and the answer section without RRSIGs.
+fn seen(reply: &Message) -> (String, bool, Vec<u16>, Vec<String>) {
+    let mut records: Vec<String> = reply
+        .answers
+        .iter()
+        .filter(|r| r.record_type() != RecordType::RRSIG)
+        .map(|r| format!("{} {} {}", r.name, r.record_type(), r.data))
+        .collect();
+    records.sort();
+    (
+        whydns::explain::event::rcode_name(reply.metadata.response_code),
+        reply.metadata.authentic_data,
+        common::ede(reply).iter().map(|(code, _)| *code).collect(),
+        records,
+    )
+}
+
+/// How many explanations the log holds for `name`.
+fn logged(name: &str) -> usize {
+    let list: serde_json::Value = serde_json::from_str(&http_get(&format!(
+        "/api/explanations?name={name}&limit=1000"
+    )))
+    .unwrap();
+    list["explanations"].as_array().map_or(0, |a| a.len())
+}
+
+/// No answer record holds the attacker's data.
+fn assert_never(what: &str, reply: &Message, never: &[String]) {
+    for record in reply.answers.iter().chain(&reply.authorities) {
+        let text = format!("{} {}", record.name, record.data);
+        for forbidden in never {
+            assert!(
+                !text.contains(forbidden.as_str()),
+                "{what}: the answer holds the attacker's {forbidden:?}: {text}"
+            );
+        }
+    }
+}
+
+/// Asks `name` again in each of `asks` (CD, DO): each answer must be `first` as that client
+/// sees it, with no query to the scenario's servers, and no new resolution logged (but for a
+/// CD question asked the first time, which the record cache answers).
+fn assert_repeats(id: &str, name: &str, rtype: RecordType, first: &Message, asks: &[(bool, bool)]) {
+    let lab = common::lab();
+    let queries = lab.running.scenario_queries(id);
+    let expected = seen(first);
+    for &(checking_disabled, dnssec_ok) in asks {
+        let what = format!("{id}: {name} {rtype} again (CD={checking_disabled}, DO={dnssec_ok})");
+        let explained = logged(name);
+        let again = ask_as(name, rtype, checking_disabled, dnssec_ok);
+        let got = seen(&again);
+        assert_eq!(
+            lab.running.scenario_queries(id),
+            queries,
+            "{what}: reached the scenario's servers"
+        );
+        if checking_disabled {
+            // Unvalidated data never carries AD (nor a DNSSEC code); the rest is the same.
+            assert_eq!(
+                (&got.0, &got.3),
+                (&expected.0, &expected.3),
+                "{what}\n{again}"
+            );
+            assert!(!got.1, "{what}: AD with CD\n{again}");
+            assert!(
+                logged(name) <= explained + 1,
+                "{what}: resolved more than once"
+            );
+            continue;
+        }
+        assert_eq!(logged(name), explained, "{what}: resolved again");
+        assert_eq!(got, expected, "{what}\n{again}");
+        let rrsigs = again
+            .answers
+            .iter()
+            .any(|r| r.record_type() == RecordType::RRSIG);
+        if !dnssec_ok {
+            assert!(!rrsigs, "{what}: RRSIGs without DO");
+        } else if first
+            .answers
+            .iter()
+            .any(|r| r.record_type() == RecordType::RRSIG)
+        {
+            assert!(rrsigs, "{what}: the RRSIGs are gone");
+            assert_eq!(
+                again.authorities.len(),
+                first.authorities.len(),
+                "{what}: the authority section (proofs) differs\n{again}"
+            );
+        }
+    }
+}
+
+/// The controls whose cached answers once differed from fresh ones.
+const ALIAS_CONTROLS: &[&str] = &["wildcard", "dname", "cname-chain"];
+
 fn run_scenario(id: &str) {
     let scenario = common::scenario(id);
     let rtype: RecordType = scenario.query.rtype.parse().unwrap();
     let reply = ask(&scenario.query.name, rtype, false);
+    assert_never(id, &reply, &scenario.expect.never);
     let rcode = whydns::explain::event::rcode_name(reply.metadata.response_code);
     assert_eq!(rcode, scenario.expect.rcode, "{id}: RCODE\n{reply}");
     assert_eq!(
@@ -207,7 +321,25 @@ fn run_scenario(id: &str) {
                 .to_string()
         }
     };
+    // Soon, while even a failure is still cached (RFC 9520: 5 s here).
+    let repeats: &[(bool, bool)] = if ALIAS_CONTROLS.contains(&id) {
+        &[(false, false), (true, true), (false, true)]
+    } else {
+        &[(false, true)]
+    };
+    assert_repeats(id, &scenario.query.name, rtype, &reply, repeats);
     check_explanation(scenario, &explanation, &codes);
+    for step in &scenario.then {
+        let rtype: RecordType = step.query.rtype.parse().unwrap();
+        let what = format!("{id}, then {} {rtype}", step.query.name);
+        let next = ask(&step.query.name, rtype, false);
+        let (rcode, ad, codes, _) = seen(&next);
+        assert_eq!(rcode, step.expect.rcode, "{what}: RCODE\n{next}");
+        assert_eq!(ad, step.expect.ad, "{what}: AD\n{next}");
+        common::assert_ede(&what, &codes, &step.expect.ede, &next.to_string());
+        assert_never(&what, &next, &step.expect.never);
+        assert_repeats(id, &step.query.name, rtype, &next, &[(false, true)]);
+    }
     if scenario.category == whydns::lab::Category::Dnssec && scenario.expect.rcode == "SERVFAIL" {
         let unchecked = ask(&scenario.query.name, rtype, true);
         let rcode = whydns::explain::event::rcode_name(unchecked.metadata.response_code);

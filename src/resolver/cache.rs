@@ -121,18 +121,6 @@ impl Evidence {
     pub fn proofs(&self) -> impl Iterator<Item = &Record> {
         self.dnssec.iter().filter(|r| is_proof(r))
     }
-
-    fn merge(&mut self, other: Evidence) {
-        if self.zone.is_none() {
-            self.zone = other.zone;
-        }
-        for record in other.dnssec {
-            if !self.dnssec.contains(&record) {
-                self.dnssec.push(record);
-            }
-        }
-        self.settled.extend(other.settled);
-    }
 }
 
 /// An NSEC or NSEC3 record, or an RRSIG over one.
@@ -440,13 +428,4 @@ fn same_data(a: &[Record], b: &[Record]) -> bool {
         && a.iter()
             .zip(b)
             .all(|(x, y)| x.name == y.name && x.dns_class == y.dns_class && x.data == y.data)
-}
-
-/// Evidence of several cached RRsets as one.
-pub fn merged(parts: impl IntoIterator<Item = Evidence>) -> Evidence {
-    let mut out = Evidence::default();
-    for part in parts {
-        out.merge(part);
-    }
-    out
 }

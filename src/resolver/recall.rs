@@ -9,7 +9,7 @@
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::budget::Ctx;
-use super::cache::{merged, Evidence, NegativeKind};
+use super::cache::{Evidence, NegativeKind};
 use super::iterate::{Iterator, Lookup};
 use crate::explain::event::Event;
 
@@ -85,7 +85,7 @@ impl Iterator {
         hit(ctx, &dname[0].name, RecordType::DNAME, "alias");
         let mut chain = dname;
         chain.push(cname);
-        Some((Lookup::Alias { chain, target }, merged([evidence])))
+        Some((Lookup::Alias { chain, target }, evidence))
     }
 
     /// Stores what an upstream lookup found: the chain's RRsets (not the CNAMEs a DNAME
