@@ -170,3 +170,108 @@ fn size_of(r: &Resolution) -> usize {
         .sum();
     512 + records + r.trace.entries.len() * EVENT_BYTES
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dnssec::{BogusReason, Security};
+    use crate::explain::Trace;
+    use hickory_proto::rr::rdata::{A, SOA};
+
+    fn resolution(outcome: Outcome, records: Vec<Record>, security: Security) -> Resolution {
+        let (answers, authority) = match outcome {
+            Outcome::Answer => (records, Vec::new()),
+            _ => (Vec::new(), records),
+        };
+        Resolution {
+            name: "x.lab.".into(),
+            rtype: "A".into(),
+            outcome,
+            answers,
+            authority,
+            dnssec_answers: Vec::new(),
+            dnssec_authority: Vec::new(),
+            security,
+            checking_disabled: false,
+            cached: false,
+            trace: Trace::new("0000abcd".into(), 100),
+        }
+    }
+
+    fn a(ttl: u32) -> Record {
+        Record::from_rdata(
+            Name::from_ascii("x.lab.").unwrap(),
+            ttl,
+            RData::A(A::new(192, 0, 2, 1)),
+        )
+    }
+
+    fn soa(ttl: u32, minimum: u32) -> Record {
+        let name = Name::from_ascii("lab.").unwrap();
+        let data = SOA::new(name.clone(), name.clone(), 1, 1, 1, 1, minimum);
+        Record::from_rdata(name, ttl, RData::SOA(data))
+    }
+
+    #[test]
+    fn each_outcome_lives_as_long_as_its_least_lived_part() {
+        let failed = Outcome::Failed {
+            failure: Failure::AliasLoop { chain: Vec::new() },
+        };
+        assert_eq!(
+            lifetime(&resolution(failed, Vec::new(), Security::Secure)),
+            FAILURE_TTL
+        );
+        let overloaded = Outcome::Failed {
+            failure: Failure::Overloaded,
+        };
+        assert_eq!(
+            lifetime(&resolution(overloaded, Vec::new(), Security::Secure)),
+            0
+        );
+        let answer = resolution(Outcome::Answer, vec![a(3600), a(120)], Security::Secure);
+        assert_eq!(lifetime(&answer), 120);
+        let denial = resolution(Outcome::NxDomain, vec![soa(3600, 300)], Security::Secure);
+        assert_eq!(lifetime(&denial), 300, "RFC 2308 §5: min(SOA TTL, MINIMUM)");
+        let bogus = Security::Bogus {
+            reason: BogusReason::RrsigsMissing {
+                owner: "x.lab.".into(),
+                rtype: "A".into(),
+            },
+        };
+        assert_eq!(
+            lifetime(&resolution(Outcome::Answer, vec![a(3600)], bogus)),
+            BOGUS_TTL
+        );
+        assert_eq!(
+            lifetime(&resolution(Outcome::Answer, vec![a(0)], Security::Secure)),
+            0
+        );
+    }
+
+    #[test]
+    fn hits_are_aged_marked_and_bounded_in_bytes() {
+        let name = Name::from_ascii("x.lab.").unwrap();
+        let one = resolution(Outcome::Answer, vec![a(300)], Security::Secure);
+        let size = size_of(&one);
+        let cache = AnswerCache::new(100, size * 2, 86_400).unwrap();
+        cache.put(&name, RecordType::A, false, &one, 1000);
+        let hit = cache.get(&name, RecordType::A, false, 1100).unwrap();
+        assert!(hit.cached);
+        assert_eq!(hit.answers[0].ttl, 200);
+        assert_eq!(hit.trace.id, one.trace.id);
+        assert!(
+            cache.get(&name, RecordType::A, true, 1100).is_none(),
+            "CD is its own key"
+        );
+        assert!(
+            cache.get(&name, RecordType::A, false, 1300).is_none(),
+            "expired"
+        );
+        for i in 0..5 {
+            let other = Name::from_ascii(format!("n{i}.lab.")).unwrap();
+            cache.put(&other, RecordType::A, false, &one, 2000);
+        }
+        let entries = cache.entries.lock().unwrap();
+        assert!(entries.bytes <= size * 2 && entries.lru.len() <= 2);
+    }
+}
