@@ -26,7 +26,8 @@ pub fn dig_command(lab: &Lab, scenario: &Scenario, port: u16) -> String {
 }
 
 /// One line per scenario: id, category, query, what an ideal resolver answers; then one
-/// line per follow-up question (`[[then]]`), marked `then` in the category column.
+/// line per follow-up question (`[[then]]`), with the scenario's id and `then` in the
+/// category column, so every line has the same columns (scripts/bench.sh reads them).
 pub fn scenario_list(lab: &Lab) -> String {
     let query_of = |q: &QuerySpec| format!("{} {}", q.name, q.rtype);
     let width = lab
@@ -66,7 +67,7 @@ pub fn scenario_list(lab: &Lab) -> String {
     for s in &lab.spec.scenarios {
         line(&s.id, s.category.as_str(), &s.query, &s.expect);
         for follow_up in &s.then {
-            line("", "then", &follow_up.query, &follow_up.expect);
+            line(&s.id, "then", &follow_up.query, &follow_up.expect);
         }
     }
     out
