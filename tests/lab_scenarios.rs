@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::verify::{dnskeys, key_tag, rrsigs, verifies};
 use common::{ask, lab, query_message, tcp_query, udp_exchange, Ask, SharedLab, TcpOutcome};
-use hickory_proto::dnssec::rdata::{DNSSECRData, DS, NSEC3};
+use hickory_proto::dnssec::rdata::{DNSSECRData, DNSKEY, DS, NSEC3};
 use hickory_proto::dnssec::Nsec3HashAlgorithm;
 use hickory_proto::dnssec::PublicKey;
 use hickory_proto::op::{Message, ResponseCode};
@@ -34,7 +34,7 @@ fn run_scenario(id: &str) {
             );
         }
         for fault in &zone.faults {
-            check_zone_fault(shared, &apex, fault);
+            check_zone_fault(shared, &apex, fault, &zone.faults);
         }
     }
     check_delegation_shape(shared, scenario);
@@ -123,6 +123,42 @@ fn ds_set(shared: &SharedLab, apex: &Name) -> (Message, Vec<DS>) {
     (msg, ds)
 }
 
+/// The zone's own DS records at the parent: the DS set without the SHA-1 DS that
+/// `ds-add-sha1` adds beside them, which the other `ds-*` faults leave alone. The zone's own
+/// DS always carries SHA-256 bytes (32), whatever digest type a fault gives it.
+fn zone_ds(shared: &SharedLab, apex: &Name, faults: &[ZoneFault]) -> Vec<DS> {
+    let (_, ds) = ds_set(shared, apex);
+    if !faults.contains(&ZoneFault::DsAddSha1) {
+        return ds;
+    }
+    ds.into_iter()
+        .filter(|d| !(u8::from(d.digest_type()) == 1 && d.digest().len() == 20))
+        .collect()
+}
+
+/// The key that signs the zone's DNSKEY RRset, whatever its flags say: the KSK.
+fn signing_ksk(keys: &[Record], apex: &Name, shared: &SharedLab) -> DNSKEY {
+    let msg = zone_ask(shared, apex, &apex.to_string(), RecordType::DNSKEY);
+    let tags: Vec<u16> = rrsigs(&sigs_covering(&msg, RecordType::DNSKEY))
+        .iter()
+        .map(|s| s.input().key_tag)
+        .collect();
+    dnskeys(keys)
+        .into_iter()
+        .find(|k| tags.contains(&key_tag(k)))
+        .unwrap_or_else(|| panic!("{apex}: no published key signs the DNSKEY RRset"))
+        .clone()
+}
+
+/// The nearest zone of the lab above `child`.
+fn parent_apex(shared: &SharedLab, child: &Name) -> Name {
+    let mut parent = child.base_name();
+    while !shared.lab.zones.contains_key(&parent) {
+        parent = parent.base_name();
+    }
+    parent
+}
+
 fn role_flags(role: KeyRole) -> u16 {
     match role {
         KeyRole::Ksk => 257,
@@ -138,14 +174,27 @@ fn fault_types(types: &Option<Vec<String>>) -> Vec<RecordType> {
     }
 }
 
-/// Asks for `covered` where a signature over it appears: the apex for data types, a
+/// Asks for `covered` where a signature over it appears: the apex for data types (or,
+/// when the apex has none of that type, the first owner in the zone that has it), a
 /// non-existent name for NSEC/NSEC3.
 fn ask_for_type(shared: &SharedLab, apex: &Name, covered: RecordType) -> Message {
     match covered {
         RecordType::NSEC | RecordType::NSEC3 => {
             zone_ask(shared, apex, &format!("nx.{apex}"), RecordType::A)
         }
-        other => zone_ask(shared, apex, &apex.to_string(), other),
+        other => {
+            let zone = &shared.lab.zones[apex];
+            let owner = if zone.rrset(apex, other).is_some() {
+                apex.clone()
+            } else {
+                zone.records
+                    .iter()
+                    .find(|(n, types)| types.contains_key(&other) && !zone.is_below_cut(n))
+                    .map(|(n, _)| n.clone())
+                    .unwrap_or_else(|| apex.clone())
+            };
+            zone_ask(shared, apex, &owner.to_string(), other)
+        }
     }
 }
 
@@ -393,7 +442,9 @@ fn check_signing(
     }
 }
 
-fn check_zone_fault(shared: &SharedLab, apex: &Name, fault: &ZoneFault) {
+/// Checks one zone fault on the wire; `faults` are all the zone's faults, for the DS
+/// faults, which act on the zone's own DS and not on the SHA-1 DS `ds-add-sha1` adds.
+fn check_zone_fault(shared: &SharedLab, apex: &Name, fault: &ZoneFault, faults: &[ZoneFault]) {
     let signed_at = shared.lab.signed_at;
     match fault {
         ZoneFault::RrsigWindow {
@@ -487,7 +538,7 @@ fn check_zone_fault(shared: &SharedLab, apex: &Name, fault: &ZoneFault) {
                     }
                 }
                 KeyRole::Ksk => {
-                    let (_, ds) = ds_set(shared, apex);
+                    let ds = zone_ds(shared, apex, faults);
                     assert!(!ds.is_empty(), "{apex}: parent has no DS");
                     assert!(
                         ds.iter().all(|d| !tags.contains(&d.key_tag())),
@@ -545,21 +596,27 @@ fn check_zone_fault(shared: &SharedLab, apex: &Name, fault: &ZoneFault) {
             );
         }
         ZoneFault::DsAbsent => {
-            let (msg, ds) = ds_set(shared, apex);
-            assert!(ds.is_empty(), "{apex}: DS published");
-            assert_eq!(msg.metadata.response_code, ResponseCode::NoError);
+            let (msg, _) = ds_set(shared, apex);
             assert!(
-                !records_of(&msg, RecordType::NSEC).is_empty()
-                    || !records_of(&msg, RecordType::NSEC3).is_empty(),
-                "{apex}: no proof that the DS is absent"
+                zone_ds(shared, apex, faults).is_empty(),
+                "{apex}: DS published"
             );
+            assert_eq!(msg.metadata.response_code, ResponseCode::NoError);
+            // Alone, the parent proves the absence; with ds-add-sha1 the SHA-1 DS is left.
+            if !faults.contains(&ZoneFault::DsAddSha1) {
+                assert!(
+                    !records_of(&msg, RecordType::NSEC).is_empty()
+                        || !records_of(&msg, RecordType::NSEC3).is_empty(),
+                    "{apex}: no proof that the DS is absent"
+                );
+            }
         }
         ZoneFault::DsKeyTag { value } => {
             let tags: Vec<u16> = dnskeys(&dnskey_set(shared, apex))
                 .iter()
                 .map(|k| key_tag(k))
                 .collect();
-            let (_, ds) = ds_set(shared, apex);
+            let ds = zone_ds(shared, apex, faults);
             assert!(!ds.is_empty());
             for d in ds {
                 assert!(!tags.contains(&d.key_tag()), "{apex}: DS tag matches a key");
@@ -569,14 +626,14 @@ fn check_zone_fault(shared: &SharedLab, apex: &Name, fault: &ZoneFault) {
             }
         }
         ZoneFault::DsAlgorithm { value } => {
-            let (_, ds) = ds_set(shared, apex);
+            let ds = zone_ds(shared, apex, faults);
             assert!(
                 !ds.is_empty() && ds.iter().all(|d| u8::from(d.algorithm()) == *value),
                 "{apex}: DS algorithm"
             );
         }
         ZoneFault::DsDigestType { value } => {
-            let (_, ds) = ds_set(shared, apex);
+            let ds = zone_ds(shared, apex, faults);
             assert!(
                 !ds.is_empty() && ds.iter().all(|d| u8::from(d.digest_type()) == *value),
                 "{apex}: DS digest type"
@@ -584,7 +641,7 @@ fn check_zone_fault(shared: &SharedLab, apex: &Name, fault: &ZoneFault) {
         }
         ZoneFault::DsDigestCorrupt => {
             let keys = dnskey_set(shared, apex);
-            let (_, ds) = ds_set(shared, apex);
+            let ds = zone_ds(shared, apex, faults);
             let ksk = dnskeys(&keys)
                 .into_iter()
                 .find(|k| k.flags() == 257)
@@ -595,6 +652,70 @@ fn check_zone_fault(shared: &SharedLab, apex: &Name, fault: &ZoneFault) {
                 assert!(
                     !d.covers(apex, ksk).unwrap(),
                     "{apex}: DS digest still matches the KSK"
+                );
+            }
+        }
+        ZoneFault::DsAddSha1 => {
+            let keys = dnskey_set(shared, apex);
+            let ksk = signing_ksk(&keys, apex, shared);
+            let (msg, ds) = ds_set(shared, apex);
+            let sha1: Vec<&DS> = ds
+                .iter()
+                .filter(|d| u8::from(d.digest_type()) == 1 && d.covers(apex, &ksk).unwrap())
+                .collect();
+            assert_eq!(sha1.len(), 1, "{apex}: correct SHA-1 DS in {ds:?}");
+            assert_eq!(sha1[0].key_tag(), key_tag(&ksk), "{apex}: SHA-1 DS key tag");
+            assert_eq!(
+                sha1[0].algorithm(),
+                ksk.public_key().algorithm(),
+                "{apex}: SHA-1 DS algorithm"
+            );
+            assert_eq!(sha1[0].digest().len(), 20, "{apex}: SHA-1 digest length");
+            // Beside it the zone's own DS (digest type 2 unless ds-digest-type says
+            // otherwise), as the other DS faults made it; none with ds-absent.
+            let own = zone_ds(shared, apex, faults);
+            let expected = usize::from(!faults.contains(&ZoneFault::DsAbsent));
+            assert_eq!(own.len(), expected, "{apex}: the zone's own DS in {ds:?}");
+            assert_eq!(ds.len(), expected + 1, "{apex}: DS RRset {ds:?}");
+            let digest_type = faults
+                .iter()
+                .find_map(|f| match f {
+                    ZoneFault::DsDigestType { value } => Some(*value),
+                    _ => None,
+                })
+                .unwrap_or(2);
+            for d in &own {
+                assert_eq!(
+                    u8::from(d.digest_type()),
+                    digest_type,
+                    "{apex}: own DS type"
+                );
+                assert_eq!(d.digest().len(), 32, "{apex}: own DS is SHA-256 bytes");
+            }
+            // A referral to the zone carries the same DS RRset.
+            let referral = referral(shared, apex);
+            let mut in_referral: Vec<String> = records_of(&referral, RecordType::DS)
+                .iter()
+                .map(|r| r.data.to_string())
+                .collect();
+            let mut asked: Vec<String> = ds.iter().map(|d| d.to_string()).collect();
+            in_referral.sort();
+            asked.sort();
+            assert_eq!(in_referral, asked, "{apex}: DS RRset in the referral");
+            // The whole RRset, both records, is signed by the parent.
+            let parent = parent_apex(shared, apex);
+            let parent_keys = dnskey_set(shared, &parent);
+            let ds_records = records_of(&msg, RecordType::DS);
+            let sigs = sigs_covering(&msg, RecordType::DS);
+            assert!(!sigs.is_empty(), "{apex}: DS RRset unsigned");
+            for sig in rrsigs(&sigs) {
+                let key = dnskeys(&parent_keys)
+                    .into_iter()
+                    .find(|k| key_tag(k) == sig.input().key_tag)
+                    .expect("parent's signing key published");
+                assert!(
+                    verifies(sig, &ds_records, key),
+                    "{apex}: the parent's RRSIG over the DS RRset does not verify"
                 );
             }
         }
@@ -822,6 +943,36 @@ fn check_authoritative_answer(shared: &SharedLab, scenario: &Scenario) {
                 .collect();
             assert_eq!(data.is_empty(), nodata, "{asked}: answer {data:?}");
         }
+        if let Some(max_ttl) = expect.max_ttl {
+            check_max_ttl(shared, &msg, max_ttl, &asked);
+        }
+    }
+}
+
+/// `expect.max_ttl` asks a resolver to shorten the TTLs: the authoritative answer has a
+/// record above it (so the cap is needed) and an RRSIG over each record above it that
+/// expires no later than `max_ttl` after the lab signed (so an ideal resolver can meet it:
+/// RFC 4035 §5.3.3 caps the TTL at the time left until the signature expires).
+fn check_max_ttl(shared: &SharedLab, msg: &Message, max_ttl: u32, asked: &str) {
+    let above: Vec<&Record> = msg.answers.iter().filter(|r| r.ttl > max_ttl).collect();
+    assert!(
+        !above.is_empty(),
+        "{asked}: max_ttl {max_ttl} is below no TTL of the authoritative answer"
+    );
+    let deadline = shared.lab.signed_at + u64::from(max_ttl);
+    for record in above
+        .iter()
+        .filter(|r| r.record_type() != RecordType::RRSIG)
+    {
+        let sigs = sigs_at(&msg.answers, &record.name, record.record_type());
+        assert!(
+            rrsigs(&sigs)
+                .iter()
+                .any(|s| u64::from(s.input().sig_expiration.get()) <= deadline),
+            "{asked}: no RRSIG over {} {} expires within max_ttl {max_ttl} of signing",
+            record.name,
+            record.record_type()
+        );
     }
 }
 

@@ -3,8 +3,9 @@
 
 Usage: python3 testzones/check.py      exits 1 and lists the problems if any.
 
-Checks: every TOML parses; scenario id = file stem; the category is known; expect.never
-and every [[then]] follow-up are well formed; zone and server names are unique;
+Checks: every TOML parses; scenario id = file stem; the category is known; expect.never,
+expect.max_ttl and every [[then]] follow-up are well formed; every zone fault is known and
+has its parameters (the loader lets parameters of a parameterless fault pass); zone and server names are unique;
 server addresses are unique, inside 127.53.0.0/16 and outside the unrouted 127.53.255.0/24;
 each scenario keeps to its own /24; every zone a server lists (or a stale-zone fault names)
 is declared; every server fault is known and has its parameters; a forge-resign signer is
@@ -41,6 +42,26 @@ SERVER_FAULTS = {
     "forge-relabel": ({"types", "data", "signer"}, {"names"}),
     "relabel-signer": ({"types", "signer"}, {"names"}),
     "forge-dname-cname": ({"target"}, set()),
+}
+# zone fault -> (required parameters, optional parameters)
+ZONE_FAULTS = {
+    "rrsig-window": ({"inception", "expiration"}, {"types"}),
+    "rrsig-strip": (set(), {"types"}),
+    "rrsig-corrupt": (set(), {"types"}),
+    "dnskey-drop": ({"role"}, set()),
+    "dnskey-corrupt": ({"role"}, set()),
+    "dnskey-flags": ({"role", "flags"}, set()),
+    "dnskey-algorithm": ({"role", "value"}, set()),
+    "ds-absent": (set(), set()),
+    "ds-key-tag": (set(), {"value"}),
+    "ds-algorithm": ({"value"}, set()),
+    "ds-digest-type": ({"value"}, set()),
+    "ds-digest-corrupt": (set(), set()),
+    "ds-add-sha1": (set(), set()),
+    "denial-strip": (set(), set()),
+    "nsec3-owner-corrupt": (set(), set()),
+    "nsec3-next-corrupt": (set(), set()),
+    "keytrap": ({"keys", "signatures"}, set()),
 }
 
 
@@ -95,6 +116,10 @@ def check_expect(rel, where, expect):
     never = expect.get("never", [])
     if not isinstance(never, list) or not all(isinstance(t, str) and t.strip() for t in never):
         bad(f"{rel}: {where}expect.never must be a list of non-empty strings")
+    max_ttl = expect.get("max_ttl")
+    if max_ttl is not None and (isinstance(max_ttl, bool) or not isinstance(max_ttl, int)
+                                or not 0 <= max_ttl < 2**32):
+        bad(f"{rel}: {where}expect.max_ttl must be a number of seconds (0 to 2^32-1)")
 
 
 def check_questions(rel, doc):
@@ -110,6 +135,25 @@ def check_questions(rel, doc):
         if not isinstance(q, dict) or set(q) != {"name", "type"}:
             bad(f"{rel}: {where}query needs exactly name and type")
         check_expect(rel, where, follow_up["expect"])
+
+
+def check_zone_faults(rel, zone):
+    for fault in zone.get("faults", []):
+        kind = fault.get("fault")
+        if kind not in ZONE_FAULTS:
+            bad(f"{rel}: zone {zone['name']}: unknown fault {kind!r}")
+            continue
+        required, optional = ZONE_FAULTS[kind]
+        params = set(fault) - {"fault"}
+        if required - params or params - required - optional:
+            bad(f"{rel}: zone {zone['name']}: {kind} takes "
+                + (f"{sorted(required)}" if required else "no parameters")
+                + (f" and optionally {sorted(optional)}" if optional else "")
+                + f", has {sorted(params)}")
+        if fault.get("types") == []:
+            bad(f"{rel}: zone {zone['name']}: {kind} lists no types")
+    if zone.get("faults") and not zone.get("signing"):
+        bad(f"{rel}: zone {zone['name']} has DNSSEC faults but is not signed")
 
 
 def check_server_faults(rel, name, server, zones):
@@ -162,6 +206,7 @@ def main():
             if name in zones:
                 bad(f"{rel}: zone {name} already declared in {zones[name][0]}")
             zones[name] = (rel, z)
+            check_zone_faults(rel, z)
         for s in doc.get("server", []):
             name = s["name"].lower()
             if name in servers:

@@ -379,22 +379,21 @@ fn corrupt_signature(record: &mut Record) {
     }
 }
 
-/// RFC 4034 §5.1.4: digest = SHA-256(owner name | DNSKEY RDATA), digest type 2.
+/// RFC 4034 §5.1.4: digest = SHA-256(owner name | DNSKEY RDATA), digest type 2, with the
+/// `ds-*` faults applied to it; `ds-add-sha1` adds the correct SHA-1 DS (digest type 1)
+/// of the same published KSK beside it, untouched by the other faults.
 fn ds_for_parent(apex: &Name, ksk: &PublishedKey, faults: &[ZoneFault]) -> Vec<DsFields> {
     let mut data = name_wire(apex);
     data.extend(ksk.rdata_bytes());
-    let digest = ring::digest::digest(&ring::digest::SHA256, &data)
-        .as_ref()
-        .to_vec();
+    let digest_of = |algorithm| ring::digest::digest(algorithm, &data).as_ref().to_vec();
     let mut ds = DsFields {
         key_tag: ksk.tag(),
         algorithm: ksk.algorithm,
         digest_type: 2,
-        digest,
+        digest: digest_of(&ring::digest::SHA256),
     };
     for fault in faults {
         match fault {
-            ZoneFault::DsAbsent => return Vec::new(),
             ZoneFault::DsKeyTag { value } => {
                 ds.key_tag = value.unwrap_or(ds.key_tag.wrapping_add(1))
             }
@@ -407,7 +406,15 @@ fn ds_for_parent(apex: &Name, ksk: &PublishedKey, faults: &[ZoneFault]) -> Vec<D
             _ => {}
         }
     }
-    vec![ds]
+    // `ds-absent` removes the zone's DS; with `ds-add-sha1` the SHA-1 DS is then the only one.
+    let main = (!faults.contains(&ZoneFault::DsAbsent)).then_some(ds);
+    let sha1 = faults.contains(&ZoneFault::DsAddSha1).then(|| DsFields {
+        key_tag: ksk.tag(),
+        algorithm: ksk.algorithm,
+        digest_type: 1,
+        digest: digest_of(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY),
+    });
+    main.into_iter().chain(sha1).collect()
 }
 
 impl DsFields {
@@ -581,4 +588,51 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha1::Digest as _;
+
+    fn ksk() -> PublishedKey {
+        PublishedKey {
+            flags: 257,
+            algorithm: 13,
+            public_key: (0..64).collect(),
+            published: true,
+        }
+    }
+
+    #[test]
+    fn ds_add_sha1_adds_a_correct_sha1_ds_beside_the_faulted_sha256_one() {
+        let apex = Name::from_ascii("x.lab.").unwrap();
+        let key = ksk();
+        let clean = ds_for_parent(&apex, &key, &[]);
+        let faults = [ZoneFault::DsDigestCorrupt, ZoneFault::DsAddSha1];
+        let ds = ds_for_parent(&apex, &key, &faults);
+        assert_eq!(ds.len(), 2);
+        assert_eq!(ds[0].digest_type, 2);
+        assert_ne!(ds[0].digest, clean[0].digest, "the SHA-256 DS is corrupted");
+        let mut data = name_wire(&apex);
+        data.extend(key.rdata_bytes());
+        let expected = DsFields {
+            key_tag: key.tag(),
+            algorithm: 13,
+            digest_type: 1,
+            digest: sha1::Sha1::digest(&data).to_vec(),
+        };
+        assert_eq!(ds[1], expected);
+        // Other DS faults leave the SHA-1 DS alone; ds-absent leaves only it.
+        let faults = [
+            ZoneFault::DsAddSha1,
+            ZoneFault::DsKeyTag { value: Some(7) },
+            ZoneFault::DsAlgorithm { value: 8 },
+        ];
+        let ds = ds_for_parent(&apex, &key, &faults);
+        assert_eq!((ds[0].key_tag, ds[0].algorithm), (7, 8));
+        assert_eq!(ds[1], expected);
+        let ds = ds_for_parent(&apex, &key, &[ZoneFault::DsAbsent, ZoneFault::DsAddSha1]);
+        assert_eq!(ds, [expected]);
+    }
 }

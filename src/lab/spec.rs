@@ -94,6 +94,10 @@ pub struct Expectation {
     /// Texts that must never appear in the RDATA of any answer record: the attacker's data.
     #[serde(default)]
     pub never: Vec<String>,
+    /// No record in the answer may carry a TTL above this (seconds): for instance the time
+    /// left until the RRSIG over it expires (RFC 4035 §5.3.3).
+    #[serde(default)]
+    pub max_ttl: Option<u32>,
 }
 
 /// A question asked after the scenario's main query (`[[then]]`), with its own expectation.
@@ -181,6 +185,10 @@ pub enum ZoneFault {
         value: u8,
     },
     DsDigestCorrupt,
+    /// Besides the zone's DS (digest type 2, as the other `ds-*` faults leave it), the
+    /// parent publishes a correct SHA-1 DS (digest type 1) of the published KSK, with its
+    /// key tag and algorithm.
+    DsAddSha1,
     DenialStrip,
     Nsec3OwnerCorrupt,
     Nsec3NextCorrupt,
@@ -489,7 +497,45 @@ faults = [
             .unwrap()
             .replace("never = [\"192.0.2.66\"]\n", "");
         let s = parse(&text).unwrap();
-        assert!(s.then.is_empty() && s.expect.never.is_empty());
+        assert!(s.then.is_empty() && s.expect.never.is_empty() && s.expect.max_ttl.is_none());
+    }
+
+    #[test]
+    fn max_ttl_and_ds_add_sha1_parse() {
+        let text = r#"
+id = "y"
+category = "dnssec"
+title = "t"
+broken = "b"
+fix = "f"
+query = { name = "www.y.lab.", type = "A" }
+expect = { rcode = "NOERROR", ad = true, max_ttl = 600 }
+
+[[then]]
+query = { name = "y.lab.", type = "A" }
+expect = { rcode = "NOERROR", ad = true }
+
+[[zone]]
+name = "y.lab."
+file = "zones/y.lab.zone"
+signing = { algorithm = "ECDSAP256SHA256", denial = "nsec" }
+faults = [
+    { fault = "ds-digest-corrupt" },
+    { fault = "ds-add-sha1" },
+    { fault = "rrsig-window", types = ["A"], inception = "now-1h", expiration = "now+10m" },
+]
+"#;
+        let s = parse(text).unwrap();
+        assert_eq!(s.expect.max_ttl, Some(600));
+        assert_eq!(s.then[0].expect.max_ttl, None);
+        assert_eq!(
+            s.zone[0].faults[..2],
+            [ZoneFault::DsDigestCorrupt, ZoneFault::DsAddSha1]
+        );
+        // max_ttl is a count of seconds.
+        let negative = text.replace("max_ttl = 600", "max_ttl = -1");
+        let error = parse(&negative).unwrap_err().to_string();
+        assert!(error.contains(".toml:8:"), "{error}");
     }
 
     /// The error names the file and the line of the culprit.
