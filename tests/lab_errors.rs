@@ -75,6 +75,36 @@ fn unknown_fault_names_file() {
 }
 
 #[test]
+fn bad_max_ttl_and_misspelt_ds_fault_name_file_and_line() {
+    let dir = copy_of_testzones("max-ttl");
+    let path = dir.join("scenarios/rrsig-exp-soon.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let line = text.lines().position(|l| l == "max_ttl = 600").unwrap() + 1;
+    std::fs::write(&path, text.replace("max_ttl = 600", "max_ttl = \"10m\"")).unwrap();
+    let error = load_error(&dir);
+    assert!(
+        error.contains(&format!("scenarios/rrsig-exp-soon.toml:{line}")),
+        "{error}"
+    );
+
+    let dir = copy_of_testzones("ds-add");
+    let path = dir.join("scenarios/ds-sha1-beside-bad-sha256.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.contains("ds-add-sha1"))
+        .unwrap()
+        + 1;
+    std::fs::write(&path, text.replace("ds-add-sha1", "ds-add-sha384")).unwrap();
+    let error = load_error(&dir);
+    assert!(
+        error.contains(&format!("scenarios/ds-sha1-beside-bad-sha256.toml:{line}")),
+        "{error}"
+    );
+    assert!(error.contains("ds-add-sha384"), "{error}");
+}
+
+#[test]
 fn broken_zone_file_names_file_and_line() {
     let dir = copy_of_testzones("zone");
     let line = append(&dir.join("zones/valid.lab.zone"), "broken IN A 300.1.2.3\n");
