@@ -116,6 +116,20 @@ fn assert_repeated(id: &str, first: &Resolution, rtype: RecordType) {
     );
 }
 
+/// RFC 4035 §5.3.3: no record outlives the signature that validated it.
+fn assert_max_ttl(id: &str, r: &Resolution, expect: &Expectation) {
+    let Some(max) = expect.max_ttl else { return };
+    for record in r.answers.iter().chain(&r.dnssec_answers) {
+        assert!(
+            record.ttl <= max,
+            "{id}: {} {} has TTL {} above {max}",
+            record.name,
+            record.record_type(),
+            record.ttl
+        );
+    }
+}
+
 /// No answer record a client gets carries the attacker's data (a SERVFAIL carries none;
 /// the resolution keeps bogus records only for CD clients).
 fn assert_never(id: &str, r: &Resolution, expect: &Expectation) {
@@ -211,6 +225,7 @@ fn run_scenario(id: &str) {
         );
     }
     assert_never(id, &resolution, &scenario.expect);
+    assert_max_ttl(id, &resolution, &scenario.expect);
     let diagnosis = resolution.diagnose();
     common::assert_diagnosis(id, &diagnosis, &scenario.expect, &diagnosis.render());
     assert_repeated(id, &resolution, rtype);
@@ -238,6 +253,7 @@ fn run_scenario(id: &str) {
             );
         }
         assert_never(&what, &next, &step.expect);
+        assert_max_ttl(&what, &next, &step.expect);
         assert_repeated(&what, &next, rtype);
     }
     // A failure asked again meets the resolver's memory (cached delegation, servers marked

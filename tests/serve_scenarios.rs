@@ -212,6 +212,18 @@ fn logged(name: &str) -> usize {
     list["explanations"].as_array().map_or(0, |a| a.len())
 }
 
+/// RFC 4035 §5.3.3: no record on the wire outlives the signature that validated it.
+fn assert_max_ttl(what: &str, reply: &Message, max: Option<u32>) {
+    let Some(max) = max else { return };
+    for record in &reply.answers {
+        assert!(
+            record.ttl <= max,
+            "{what}: TTL {} above {max}: {record}",
+            record.ttl
+        );
+    }
+}
+
 /// No answer record holds the attacker's data.
 fn assert_never(what: &str, reply: &Message, never: &[String]) {
     for record in reply.answers.iter().chain(&reply.authorities) {
@@ -287,6 +299,7 @@ fn run_scenario(id: &str) {
     let rtype: RecordType = scenario.query.rtype.parse().unwrap();
     let reply = ask(&scenario.query.name, rtype, false);
     assert_never(id, &reply, &scenario.expect.never);
+    assert_max_ttl(id, &reply, scenario.expect.max_ttl);
     let rcode = whydns::explain::event::rcode_name(reply.metadata.response_code);
     assert_eq!(rcode, scenario.expect.rcode, "{id}: RCODE\n{reply}");
     assert_eq!(
@@ -338,6 +351,7 @@ fn run_scenario(id: &str) {
         assert_eq!(ad, step.expect.ad, "{what}: AD\n{next}");
         common::assert_ede(&what, &codes, &step.expect.ede, &next.to_string());
         assert_never(&what, &next, &step.expect.never);
+        assert_max_ttl(&what, &next, step.expect.max_ttl);
         assert_repeats(id, &step.query.name, rtype, &next, &[(false, true)]);
     }
     if scenario.category == whydns::lab::Category::Dnssec && scenario.expect.rcode == "SERVFAIL" {
