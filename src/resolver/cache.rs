@@ -59,6 +59,27 @@ struct Entry {
     expires: u64,
 }
 
+impl Entry {
+    /// The records and their evidence (with the verdict) as a hit at `now` returns them:
+    /// every TTL aged to what is left of the entry.
+    fn served(&self, key: &(Name, RecordType), now: u64) -> (Vec<Record>, Evidence) {
+        let left = (self.expires - now) as u32;
+        let mut records = aged(&self.records, left);
+        records.iter_mut().for_each(|r| r.ttl = left);
+        let evidence = Evidence {
+            zone: self.evidence.zone.clone(),
+            dnssec: aged(&self.evidence.dnssec, left),
+            settled: self
+                .security
+                .iter()
+                .map(|s| (key.0.clone(), key.1, s.clone()))
+                .collect(),
+            denial: None,
+        };
+        (records, evidence)
+    }
+}
+
 struct Negative {
     kind: NegativeKind,
     soa: Option<Record>,
@@ -203,22 +224,7 @@ impl Cache {
         let key = (name.to_lowercase(), rtype);
         let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
         let found = match records.get(&key) {
-            Some(entry) if entry.expires > now => {
-                let left = (entry.expires - now) as u32;
-                let evidence = Evidence {
-                    zone: entry.evidence.zone.clone(),
-                    dnssec: aged(&entry.evidence.dnssec, left),
-                    settled: entry
-                        .security
-                        .iter()
-                        .map(|s| (key.0.clone(), rtype, s.clone()))
-                        .collect(),
-                    denial: None,
-                };
-                let mut records = aged(&entry.records, left);
-                records.iter_mut().for_each(|r| r.ttl = left);
-                Some((records, evidence))
-            }
+            Some(entry) if entry.expires > now => Some(entry.served(&key, now)),
             Some(_) => {
                 records.pop(&key);
                 None
@@ -281,23 +287,9 @@ impl Cache {
             let Some(entry) = entries.get(&key) else {
                 continue;
             };
-            if entry.expires <= now {
-                continue;
+            if entry.expires > now {
+                return Some(entry.served(&key, now));
             }
-            let left = (entry.expires - now) as u32;
-            let mut records = aged(&entry.records, left);
-            records.iter_mut().for_each(|r| r.ttl = left);
-            let evidence = Evidence {
-                zone: entry.evidence.zone.clone(),
-                dnssec: aged(&entry.evidence.dnssec, left),
-                settled: entry
-                    .security
-                    .iter()
-                    .map(|s| (owner.clone(), RecordType::DNAME, s.clone()))
-                    .collect(),
-                denial: None,
-            };
-            return Some((records, evidence));
         }
         None
     }

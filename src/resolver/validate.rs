@@ -85,6 +85,16 @@ pub(super) fn signer_allowed(
         && !(rtype == RecordType::DS && signer == owner)
 }
 
+/// How long a verdict is kept: `until`, and for a failure at most [`BOGUS_TTL`] from `now`
+/// (RFC 9520 §3.2).
+fn held_until(security: &Security, until: u64, now: u64) -> u64 {
+    if security.is_failure() {
+        until.min(now + BOGUS_TTL)
+    } else {
+        until
+    }
+}
+
 fn rrsig(record: &Record) -> Option<&RRSIG> {
     match &record.data {
         RData::DNSSEC(DNSSECRData::RRSIG(sig)) => Some(sig),
@@ -222,11 +232,7 @@ impl Iterator {
             }
             outcome.unwrap_or((Security::Secure, u64::MAX))
         };
-        let until = if security.is_failure() {
-            until.min(now + BOGUS_TTL)
-        } else {
-            until
-        };
+        let until = held_until(&security, until, now);
         self.cache.settle(set, &security, until);
         ctx.bound_validity(until);
         (security, until)
@@ -395,11 +401,7 @@ impl Iterator {
         let (security, until) = self
             .prove_denial(ctx, name, qtype, kind, soa, evidence)
             .await;
-        let until = if security.is_failure() {
-            until.min(now + BOGUS_TTL)
-        } else {
-            until
-        };
+        let until = held_until(&security, until, now);
         self.cache
             .settle_negative(name, Denied::of(kind, qtype), &security, until);
         ctx.bound_validity(until);
