@@ -109,6 +109,9 @@ pub struct Limits {
     pub trace_events: usize,
     /// Signature verifications per client query (KeyTrap, CVE-2023-50387).
     pub signature_checks: u32,
+    /// Signature checks and DS digests the whole resolver may spend per second (a flood of
+    /// KeyTrap-style queries cannot starve the others); beyond it, SERVFAIL with EDE 0.
+    pub validations_per_second: u32,
     /// NSEC3 hash computations per client query (CVE-2023-50868).
     pub nsec3_hashes: u32,
     /// NSEC3 proofs above this many iterations make the answer insecure (RFC 9276 §3.2).
@@ -170,6 +173,7 @@ impl Default for Limits {
             concurrent_queries: 2000,
             trace_events: 2000,
             signature_checks: 64,
+            validations_per_second: 20_000,
             nsec3_hashes: 64,
             nsec3_max_iterations: 150,
             nsec3_servfail_iterations: 500,
@@ -238,6 +242,10 @@ impl Config {
             ("limits.concurrent_queries", l.concurrent_queries as u64),
             ("limits.trace_events", l.trace_events as u64),
             ("limits.signature_checks", l.signature_checks as u64),
+            (
+                "limits.validations_per_second",
+                l.validations_per_second as u64,
+            ),
             ("limits.nsec3_hashes", l.nsec3_hashes as u64),
             ("cache.records", self.cache.records as u64),
             ("cache.negative", self.cache.negative as u64),

@@ -32,6 +32,10 @@ fn records_only() -> &'static Resolver {
 }
 
 fn make_resolver(answer_cache: bool) -> Resolver {
+    make_resolver_with(answer_cache, |_| {})
+}
+
+fn make_resolver_with(answer_cache: bool, adjust: impl FnOnce(&mut Config)) -> Resolver {
     let lab = common::lab();
     let hints = std::env::temp_dir().join(format!(
         "whydns-hints-{}-{answer_cache}",
@@ -47,6 +51,7 @@ fn make_resolver(answer_cache: bool) -> Resolver {
     if !answer_cache {
         config.cache.answers = 0;
     }
+    adjust(&mut config);
     Resolver::new(&config, Arc::new(SystemClock)).expect("resolver")
 }
 
@@ -363,4 +368,31 @@ fn the_record_cache_alone_repeats_answers_identically_without_queries() {
             );
         }
     }
+}
+
+#[test]
+fn a_spent_resolver_allowance_fails_fast_and_briefly() {
+    // Two signature checks per second for the whole resolver: a cold validation of a signed
+    // name needs more (root, lab., valid.lab. keys and the answer).
+    let busy = make_resolver_with(true, |c| c.limits.validations_per_second = 2);
+    let r = resolve_on(&busy, "valid.lab.", RecordType::A, false);
+    let story = serde_json::to_string_pretty(&r.trace).unwrap();
+    assert_eq!(
+        r.rcode(),
+        hickory_proto::op::ResponseCode::ServFail,
+        "{story}"
+    );
+    let ede = r.ede();
+    assert_eq!(ede.len(), 1, "{ede:?}");
+    assert_eq!(ede[0].code as u16, 0);
+    assert!(
+        trace_has(&r, "limit-reached:validation-allowance"),
+        "no allowance event:\n{story}"
+    );
+    assert_eq!(r.diagnose().cause.token(), "overloaded");
+    // Held for a second at most (the load, not the data, failed): asked after that, the
+    // answer is not the cached failure.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let again = resolve_on(&busy, "valid.lab.", RecordType::A, false);
+    assert!(!again.cached, "a transient failure was held past a second");
 }

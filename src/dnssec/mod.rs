@@ -16,6 +16,7 @@ pub mod rrsig;
 pub mod verdict;
 
 pub use anchor::{Anchor, AnchorError, TrustAnchors};
+pub use budget::{Allowance, Exhausted};
 pub use crypto::{algorithm_supported, verify_signature, CryptoFailure};
 pub use denial::{
     prove_no_ds, prove_nodata, prove_nxdomain, prove_wildcard_expansion, DenialHow, DenialLimits,
@@ -23,7 +24,7 @@ pub use denial::{
 };
 pub use ds::{digest_supported, ds_matches, key_tag, strongest_digests, DsMatch};
 pub use rrsig::{
-    check_signatures, signed_data, SignatureCheck, SignatureDetail, SignatureVerdict,
-    VerificationBudget, MAX_KEYS_PER_SIGNATURE,
+    check_signatures, check_signatures_with, signed_data, KeySet, SignatureCheck, SignatureDetail,
+    SignatureVerdict, VerificationBudget, MAX_KEYS_PER_SIGNATURE, MAX_SIGNATURES_PER_RRSET,
 };
 pub use verdict::{number_list, BogusReason, InsecureReason, Security, SignatureFailure};

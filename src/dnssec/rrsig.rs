@@ -5,7 +5,10 @@
 //! RRSIG, rebuilding the signed data, wildcards), 1982 (serial-number time comparison),
 //! 5011 §2.1 (revoked keys), 6840 §5.1 (canonical names in RDATA), 8624 (algorithms).
 //! KeyTrap (CVE-2023-50387): every signature verification is paid for from a per-query
-//! [`VerificationBudget`], and at most [`MAX_KEYS_PER_SIGNATURE`] keys are tried per RRSIG.
+//! [`VerificationBudget`] (and the resolver's allowance per second), at most
+//! [`MAX_KEYS_PER_SIGNATURE`] keys are tried per RRSIG, at most [`MAX_SIGNATURES_PER_RRSET`]
+//! RRSIGs are looked at per RRset, and key tags are computed once per DNSKEY set
+//! ([`KeySet`]), so RRSIGs that match no key cost a comparison, not an encoding.
 //!
 //! # Limitations
 //! - Pure: no clock, no I/O. The caller supplies `now`, the zone name and its DNSKEY RRset,
@@ -26,6 +29,56 @@ use super::ds::{canonical_name_wire, key_tag, push_label};
 
 /// At most this many DNSKEYs (same key tag and algorithm) are tried for one RRSIG.
 pub const MAX_KEYS_PER_SIGNATURE: usize = 4;
+
+/// At most this many RRSIGs are looked at for one RRset; the rest are counted as capped.
+/// A zone in an algorithm rollover signs with two or three keys; 32 leaves room for any
+/// honest zone and, with [`MAX_KEYS_PER_SIGNATURE`], still exceeds the per-query budget.
+pub const MAX_SIGNATURES_PER_RRSET: usize = 32;
+
+/// A DNSKEY RRset with each key's tag computed once (RFC 4034 Appendix B), so checking many
+/// RRSIGs against many keys never re-encodes a key.
+#[derive(Debug, Clone, Default)]
+pub struct KeySet {
+    keys: Vec<(u16, DNSKEY)>,
+}
+
+impl KeySet {
+    /// The DNSKEYs among `records` owned by `zone`.
+    pub fn new(records: &[Record], zone: &Name) -> KeySet {
+        let keys = records
+            .iter()
+            .filter(|record| record.name == *zone)
+            .filter_map(|record| match &record.data {
+                RData::DNSSEC(DNSSECRData::DNSKEY(key)) => Some((key_tag(key), key.clone())),
+                _ => None,
+            })
+            .collect();
+        KeySet { keys }
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The keys with this tag and algorithm.
+    pub fn matching(&self, tag: u16, algorithm: u8) -> impl Iterator<Item = &DNSKEY> {
+        self.keys
+            .iter()
+            .filter(move |(t, key)| {
+                *t == tag && u8::from(key.public_key().algorithm()) == algorithm
+            })
+            .map(|(_, key)| key)
+    }
+
+    /// Every key with its tag.
+    pub fn iter(&self) -> impl Iterator<Item = (u16, &DNSKEY)> {
+        self.keys.iter().map(|(tag, key)| (*tag, key))
+    }
+}
 
 const ZONE_KEY_FLAG: u16 = 0x0100;
 const REVOKE_FLAG: u16 = 0x0080;
@@ -101,8 +154,13 @@ pub struct SignatureCheck {
     pub unchecked: u16,
     /// RRSIGs with more candidate keys than [`MAX_KEYS_PER_SIGNATURE`].
     pub key_tries_capped: u16,
+    /// RRSIGs beyond [`MAX_SIGNATURES_PER_RRSET`], not looked at.
+    pub signatures_capped: u16,
     /// The verification budget ran out; the check stopped there.
     pub budget_exhausted: bool,
+    /// What ran out was the resolver's allowance (this many checks per second), not the
+    /// query's own budget.
+    pub allowance_spent: Option<u32>,
     /// The validating signature's Labels field showed a wildcard expansion: the name it was
     /// expanded from (`*.` + the rightmost labels), which the caller must prove by denial.
     pub wildcard: Option<Name>,
@@ -142,7 +200,8 @@ impl SignatureCheck {
 
 /// Checks every RRSIG in `rrsigs` (other records are ignored) over `rrset` (records of one
 /// owner, class and type) against the DNSKEY records of `zone` in `dnskeys`, at time `now`
-/// (seconds since the epoch, modulo 2^32).
+/// (seconds since the epoch, modulo 2^32). Builds the [`KeySet`] each call: a caller that
+/// checks many RRsets against one zone keeps a `KeySet` and calls [`check_signatures_with`].
 pub fn check_signatures(
     rrset: &[Record],
     rrsigs: &[Record],
@@ -151,23 +210,39 @@ pub fn check_signatures(
     now: u32,
     budget: &mut VerificationBudget,
 ) -> SignatureCheck {
+    check_signatures_with(
+        rrset,
+        rrsigs,
+        &KeySet::new(dnskeys, zone),
+        zone,
+        now,
+        budget,
+    )
+}
+
+/// As [`check_signatures`], against the zone's keys with their tags already computed.
+pub fn check_signatures_with(
+    rrset: &[Record],
+    rrsigs: &[Record],
+    keys: &KeySet,
+    zone: &Name,
+    now: u32,
+    budget: &mut VerificationBudget,
+) -> SignatureCheck {
     let mut check = SignatureCheck::default();
     let Some(first) = rrset.first() else {
         return check;
     };
-    let keys: Vec<&DNSKEY> = dnskeys
+    let signatures: Vec<(&Record, &RRSIG)> = rrsigs
         .iter()
-        .filter(|record| record.name == *zone)
         .filter_map(|record| match &record.data {
-            RData::DNSSEC(DNSSECRData::DNSKEY(key)) => Some(key),
+            RData::DNSSEC(DNSSECRData::RRSIG(rrsig)) => Some((record, rrsig)),
             _ => None,
         })
         .collect();
-    let signatures = rrsigs.iter().filter_map(|record| match &record.data {
-        RData::DNSSEC(DNSSECRData::RRSIG(rrsig)) => Some((record, rrsig)),
-        _ => None,
-    });
-    for (record, rrsig) in signatures {
+    let beyond = signatures.len().saturating_sub(MAX_SIGNATURES_PER_RRSET);
+    check.signatures_capped = u16::try_from(beyond).unwrap_or(u16::MAX);
+    for (record, rrsig) in signatures.into_iter().take(MAX_SIGNATURES_PER_RRSET) {
         if check.is_valid() {
             check.unchecked = check.unchecked.saturating_add(1);
             continue;
@@ -185,7 +260,7 @@ pub fn check_signatures(
         };
         let verdict = match precheck(first, record, input, zone, now) {
             Some(verdict) => verdict,
-            None => verify_with_keys(rrset, rrsig, &keys, budget, &mut detail, &mut check),
+            None => verify_with_keys(rrset, rrsig, keys, budget, &mut detail, &mut check),
         };
         detail.verdict = verdict;
         check.count(verdict);
@@ -194,6 +269,9 @@ pub fn check_signatures(
         }
         check.signatures.push(detail);
         if check.budget_exhausted {
+            if budget.exhausted() == Some(super::budget::Exhausted::Resolver) {
+                check.allowance_spent = budget.allowance_per_second();
+            }
             break;
         }
     }
@@ -253,7 +331,7 @@ fn precheck(
 fn verify_with_keys(
     rrset: &[Record],
     rrsig: &RRSIG,
-    keys: &[&DNSKEY],
+    keys: &KeySet,
     budget: &mut VerificationBudget,
     detail: &mut SignatureDetail,
     check: &mut SignatureCheck,
@@ -262,11 +340,7 @@ fn verify_with_keys(
     // "The RRSIG RR's Signer's Name, Algorithm, and Key Tag fields MUST match the owner name,
     // algorithm, and key tag for some DNSKEY RR in the zone's apex DNSKEY RRset."
     let matching: Vec<&DNSKEY> = keys
-        .iter()
-        .copied()
-        .filter(|key| {
-            key.public_key().algorithm() == input.algorithm && key_tag(key) == input.key_tag
-        })
+        .matching(input.key_tag, u8::from(input.algorithm))
         .collect();
     if matching.is_empty() {
         return SignatureVerdict::NoMatchingKey;

@@ -281,3 +281,39 @@ fn colliding_key_tags_are_capped_and_the_budget_holds() {
     );
     assert_eq!(budget.remaining(), 0);
 }
+
+#[test]
+fn rrsigs_that_match_no_key_cost_nothing_and_at_most_32_are_looked_at() {
+    // 200 RRSIGs naming a tag no key has: none spends from the budget, and only the first
+    // MAX_SIGNATURES_PER_RRSET are looked at (and so appear in the trace).
+    let real = dnskey(&pair(7), 256);
+    let keys = KeySet::new(&[key_record("example.", &real)], &name("example."));
+    assert_eq!(keys.len(), 1);
+    let tag = key_tag(&real).wrapping_add(1);
+    let junk = Record::from_rdata(
+        name("www.example."),
+        300,
+        RData::DNSSEC(DNSSECRData::RRSIG(RRSIG::from_sig(
+            input(2, tag, "example."),
+            vec![1; 64],
+        ))),
+    );
+    let rrsigs = vec![junk; 200];
+    let mut budget = VerificationBudget::new(64);
+    let check = check_signatures_with(
+        &a_rrset("www.example."),
+        &rrsigs,
+        &keys,
+        &name("example."),
+        NOW,
+        &mut budget,
+    );
+    assert_eq!(budget.remaining(), 64, "no verification was paid for");
+    assert_eq!(check.signatures.len(), MAX_SIGNATURES_PER_RRSET);
+    assert_eq!(
+        usize::from(check.signatures_capped),
+        200 - MAX_SIGNATURES_PER_RRSET
+    );
+    assert_eq!(usize::from(check.no_matching_key), MAX_SIGNATURES_PER_RRSET);
+    assert!(!check.is_valid());
+}

@@ -84,6 +84,9 @@ pub enum BogusReason {
     /// The per-query budget of signature checks or NSEC3 hashes ran out (KeyTrap,
     /// CVE-2023-50387 / CVE-2023-50868).
     BudgetExhausted { detail: String },
+    /// The resolver's allowance of signature checks per second is spent (a flood of
+    /// expensive validations): nothing is wrong with the data as far as is known.
+    AllowanceSpent { per_second: u32, detail: String },
 }
 
 /// The most telling way every signature over an RRset failed.
@@ -106,6 +109,12 @@ impl BogusReason {
     /// time problems first (an operator fixes those by re-signing), then key problems, then
     /// cryptographic failure.
     pub fn from_check(owner: &str, rtype: &str, check: &SignatureCheck) -> BogusReason {
+        if let Some(per_second) = check.allowance_spent {
+            return BogusReason::AllowanceSpent {
+                per_second,
+                detail: format!("signature checks for {owner} {rtype}"),
+            };
+        }
         if check.budget_exhausted {
             return BogusReason::BudgetExhausted {
                 detail: format!("signature checks for {owner} {rtype}"),
@@ -187,6 +196,17 @@ impl Security {
     }
 
     /// Bogus and indeterminate answers are SERVFAIL unless the client set CD.
+    /// A failure that says nothing about the data, only about the resolver's load: held
+    /// for the shortest time (RFC 9520 §3.2: at least 1 s).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Security::Bogus {
+                reason: BogusReason::AllowanceSpent { .. }
+            }
+        )
+    }
+
     pub fn is_failure(&self) -> bool {
         matches!(
             self,
@@ -260,6 +280,10 @@ impl Security {
                 BogusReason::BudgetExhausted { detail } => {
                     e(EdeCode::OtherError, format!("validation work limit reached: {detail}"))
                 }
+                BogusReason::AllowanceSpent { per_second, detail } => e(
+                    EdeCode::OtherError,
+                    format!("resolver busy: its allowance of {per_second} signature checks per second is spent ({detail})"),
+                ),
             },
         }
     }

@@ -126,6 +126,8 @@ pub enum Limit {
     SignatureChecks,
     /// NSEC3 hash computations per query (CVE-2023-50868).
     Nsec3Hashes,
+    /// Signature checks the whole resolver may spend per second.
+    ValidationAllowance,
 }
 
 /// One glue record of a referral and what became of it.

@@ -283,6 +283,7 @@ fn limit_label(limit: Limit) -> &'static str {
         Limit::Deadline => "deadline",
         Limit::SignatureChecks => "signature checks",
         Limit::Nsec3Hashes => "NSEC3 hashes",
+        Limit::ValidationAllowance => "signature checks per second for the whole resolver",
     }
 }
 

@@ -321,8 +321,19 @@ fn colliding_keys(zsk: &PublishedKey, count: u16) -> Vec<PublishedKey> {
             })
             .collect();
         let n = public_key.len();
-        // The key tag is a 16-bit sum: two trailing bytes can steer it to any value.
-        for last in 0..=u16::MAX {
+        // The key tag is a 16-bit sum with the carry folded in: two trailing bytes can steer
+        // it to any value, and the difference from the tag with zeros there is (up to a carry
+        // or two) the value they need, so the search starts there.
+        public_key[n - 2..].copy_from_slice(&[0, 0]);
+        let zeroed = PublishedKey {
+            flags: zsk.flags,
+            algorithm: zsk.algorithm,
+            public_key: public_key.clone(),
+            published: true,
+        };
+        let guess = target.wrapping_sub(zeroed.tag());
+        for offset in 0..=u16::MAX {
+            let last = guess.wrapping_sub(2).wrapping_add(offset);
             public_key[n - 2..].copy_from_slice(&last.to_be_bytes());
             let candidate = PublishedKey {
                 flags: zsk.flags,

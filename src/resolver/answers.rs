@@ -156,7 +156,9 @@ fn lifetime(r: &Resolution) -> u64 {
         .min()
         .map(u64::from)
         .unwrap_or(0);
-    if r.security.is_failure() {
+    if r.security.is_transient() {
+        1
+    } else if r.security.is_failure() {
         ttl.clamp(1, BOGUS_TTL)
     } else {
         ttl

@@ -2,13 +2,14 @@
 //! and the chain of zones whose servers are being looked up (to name a circular dependency
 //! instead of running into a depth limit).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use hickory_proto::rr::Name;
 
 use crate::config::Limits;
 use crate::dnssec::denial::HashBudget;
-use crate::dnssec::VerificationBudget;
+use crate::dnssec::{Allowance, VerificationBudget};
 use crate::explain::event::{Event, Limit};
 use crate::explain::Trace;
 
@@ -31,11 +32,12 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    pub fn new(trace: Trace, limits: Limits) -> Ctx {
+    /// A fresh context; its signature checks also draw on the resolver's `allowance`.
+    pub fn new(trace: Trace, limits: Limits, allowance: Arc<Allowance>) -> Ctx {
         let deadline = Instant::now() + std::time::Duration::from_millis(limits.deadline_ms);
         Ctx {
             trace,
-            signatures: VerificationBudget::new(limits.signature_checks),
+            signatures: VerificationBudget::shared(limits.signature_checks, allowance),
             hashes: HashBudget::new(limits.nsec3_hashes),
             limits,
             queries_sent: 0,

@@ -12,6 +12,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use hickory_proto::dnssec::rdata::{DNSSECRData, DS};
 use hickory_proto::dnssec::PublicKey;
@@ -19,10 +20,11 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::budget::Ctx;
 use super::iterate::{Iterator, Lookup};
-use super::validate::{bogus, insecure, signature_expiry, to_json};
+use super::validate::{bogus, insecure, record_exhaustion, signature_expiry, to_json};
 use crate::dnssec::{
-    algorithm_supported, check_signatures, denial, digest_supported, ds_matches, strongest_digests,
-    Anchor, BogusReason, DsMatch, InsecureReason, Security,
+    algorithm_supported, check_signatures_with, denial, digest_supported, ds_matches,
+    strongest_digests, Anchor, BogusReason, DsMatch, InsecureReason, KeySet, Security,
+    VerificationBudget,
 };
 use crate::explain::event::Event;
 
@@ -38,7 +40,7 @@ pub(super) enum KeyVerdict {
     /// The zone's DNSKEY RRset, authenticated until `until` (seconds since the epoch): the
     /// earliest of its TTL, its signature's expiration and the DS chain's own expiry.
     Secure {
-        keys: Vec<Record>,
+        keys: Arc<KeySet>,
         until: u64,
     },
     NotSecure(Security),
@@ -69,6 +71,9 @@ impl Iterator {
                     serde_json::json!({"security": "secure", "keys": keys.len()}),
                     *until,
                 ),
+                KeyVerdict::NotSecure(security) if security.is_transient() => {
+                    (to_json(security), now + 1)
+                }
                 KeyVerdict::NotSecure(security) => (to_json(security), now + FAILED_KEYS_TTL),
             };
             ctx.record(Event::ZoneSecurity {
@@ -216,14 +221,21 @@ impl Iterator {
                 detail: "the zone has no DNSKEY RRset".into(),
             }));
         };
-        let trusted = match trusted_keys(zone, &dnskeys, &usable, anchored_keys) {
+        let published = KeySet::new(&dnskeys, zone);
+        let trusted = match trusted_keys(
+            zone,
+            &published,
+            &usable,
+            anchored_keys,
+            &mut ctx.signatures,
+        ) {
             Ok(trusted) => trusted,
             Err(reason) => return not_secure(bogus(reason)),
         };
         // The DNSKEY RRset must be signed by a key the DS (or anchor) vouches for.
         let sigs = evidence.signatures_over(zone, RecordType::DNSKEY);
         let now = self.clock.now();
-        let check = check_signatures(
+        let check = check_signatures_with(
             &dnskeys,
             &sigs,
             &trusted,
@@ -238,6 +250,7 @@ impl Iterator {
             valid: check.is_valid(),
             check: to_json(&check),
         });
+        record_exhaustion(ctx, &check);
         if !check.is_valid() {
             return not_secure(bogus(BogusReason::from_check(
                 &zone.to_string(),
@@ -250,7 +263,7 @@ impl Iterator {
             .min(signature_expiry(&check, now))
             .min(ds_until);
         KeyVerdict::Secure {
-            keys: dnskeys,
+            keys: Arc::new(published),
             until,
         }
     }
@@ -276,39 +289,52 @@ fn unsupported(zone: &Name, ds: &[DS]) -> Security {
     })
 }
 
-/// The DNSKEYs a DS (or an anchored key) vouches for, or why none is.
+/// The DNSKEYs a DS (or an anchored key) vouches for, or why none is. Each DS digest
+/// computed is paid for from `budget` (a DNSKEY set of hundreds of keys sharing one tag
+/// would otherwise cost a digest each, outside any limit).
 fn trusted_keys(
     zone: &Name,
-    dnskeys: &[Record],
+    published: &KeySet,
     usable: &[&DS],
     anchored_keys: &[Vec<u8>],
-) -> Result<Vec<Record>, BogusReason> {
+    budget: &mut VerificationBudget,
+) -> Result<KeySet, BogusReason> {
     let mut mismatch = None;
-    let trusted: Vec<Record> = dnskeys
-        .iter()
-        .filter(|r| {
-            let RData::DNSSEC(DNSSECRData::DNSKEY(key)) = &r.data else {
-                return false;
-            };
-            if anchored_keys
-                .iter()
-                .any(|k| k.as_slice() == key.public_key().public_bytes())
-            {
-                return true;
+    let mut trusted: Vec<Record> = Vec::new();
+    for (tag, key) in published.iter() {
+        let anchored = anchored_keys
+            .iter()
+            .any(|k| k.as_slice() == key.public_key().public_bytes());
+        let algorithm = u8::from(key.public_key().algorithm());
+        let mut vouched = anchored;
+        for ds in usable
+            .iter()
+            .filter(|d| d.key_tag() == tag && u8::from(d.algorithm()) == algorithm)
+        {
+            if vouched {
+                break;
             }
-            usable.iter().any(|d| match ds_matches(zone, key, d) {
-                DsMatch::Match => true,
-                DsMatch::Mismatch => {
-                    mismatch = Some(d.key_tag());
-                    false
-                }
-                DsMatch::UnsupportedDigest | DsMatch::WrongKey => false,
-            })
-        })
-        .cloned()
-        .collect();
+            if !budget.spend() {
+                return Err(BogusReason::BudgetExhausted {
+                    detail: format!("DS digests for the DNSKEYs of {zone}"),
+                });
+            }
+            match ds_matches(zone, key, ds) {
+                DsMatch::Match => vouched = true,
+                DsMatch::Mismatch => mismatch = Some(ds.key_tag()),
+                DsMatch::UnsupportedDigest | DsMatch::WrongKey => {}
+            }
+        }
+        if vouched {
+            trusted.push(Record::from_rdata(
+                zone.clone(),
+                0,
+                RData::DNSSEC(DNSSECRData::DNSKEY(key.clone())),
+            ));
+        }
+    }
     if !trusted.is_empty() {
-        return Ok(trusted);
+        return Ok(KeySet::new(&trusted, zone));
     }
     if let Some(key_tag) = mismatch {
         return Err(BogusReason::DsDigestMismatch {

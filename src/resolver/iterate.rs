@@ -134,6 +134,8 @@ pub(super) struct Iterator {
     pub(super) anchors: TrustAnchors,
     /// Key verdicts per zone, with their reason, until they expire.
     pub(super) keys: std::sync::Mutex<lru::LruCache<Name, (KeyVerdict, u64)>>,
+    /// Signature checks the whole resolver may still spend this second.
+    pub(super) allowance: Arc<crate::dnssec::Allowance>,
 }
 
 fn label_count(name: &Name) -> usize {
@@ -171,6 +173,7 @@ impl Iterator {
         let key_capacity =
             std::num::NonZeroUsize::new(config.cache.delegations.max(1)).expect("non-zero");
         Iterator {
+            allowance: crate::dnssec::Allowance::new(config.limits.validations_per_second),
             anchors,
             keys: std::sync::Mutex::new(lru::LruCache::new(key_capacity)),
             cache: Cache::new(&config),
@@ -196,7 +199,7 @@ impl Iterator {
     ) -> Resolution {
         let name = name.to_lowercase();
         let trace = Trace::new(trace_id(), self.config.limits.trace_events);
-        let mut ctx = Ctx::new(trace, self.config.limits.clone());
+        let mut ctx = Ctx::new(trace, self.config.limits.clone(), self.allowance.clone());
         ctx.record(Event::ResolutionStarted {
             name: name.to_string(),
             rtype: rtype.to_string(),

@@ -142,6 +142,7 @@ fn limit_name(limit: Limit) -> &'static str {
         Limit::Deadline => "deadline",
         Limit::SignatureChecks => "signature check",
         Limit::Nsec3Hashes => "NSEC3 hash",
+        Limit::ValidationAllowance => "validation allowance",
     }
 }
 

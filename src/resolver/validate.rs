@@ -25,7 +25,7 @@ use super::cache::{rrsets, Denied, Evidence, NegativeKind, BOGUS_TTL};
 use super::chain::KeyVerdict;
 use super::iterate::{Iterator, Lookup};
 use crate::dnssec::{
-    check_signatures, denial, BogusReason, InsecureReason, Security, SignatureCheck,
+    check_signatures_with, denial, BogusReason, InsecureReason, KeySet, Security, SignatureCheck,
     SignatureVerdict,
 };
 use crate::explain::event::{Event, Limit};
@@ -86,12 +86,24 @@ pub(super) fn signer_allowed(
 }
 
 /// How long a verdict is kept: `until`, and for a failure at most [`BOGUS_TTL`] from `now`
-/// (RFC 9520 §3.2).
+/// (RFC 9520 §3.2), 1 s when the failure was the resolver's load, not the data.
 fn held_until(security: &Security, until: u64, now: u64) -> u64 {
-    if security.is_failure() {
+    if security.is_transient() {
+        until.min(now + 1)
+    } else if security.is_failure() {
         until.min(now + BOGUS_TTL)
     } else {
         until
+    }
+}
+
+/// Records which work limit a signature check ran into, if it ran into one.
+pub(super) fn record_exhaustion(ctx: &mut Ctx, check: &SignatureCheck) {
+    if let Some(per_second) = check.allowance_spent {
+        ctx.hit(Limit::ValidationAllowance, u64::from(per_second));
+    } else if check.budget_exhausted {
+        let limit = ctx.limits.signature_checks;
+        ctx.hit(Limit::SignatureChecks, u64::from(limit));
     }
 }
 
@@ -289,7 +301,8 @@ impl Iterator {
             .cloned()
             .collect();
         let now = self.clock.now();
-        let check = check_signatures(set, &own, &keys, signer, now as u32, &mut ctx.signatures);
+        let check =
+            check_signatures_with(set, &own, &keys, signer, now as u32, &mut ctx.signatures);
         ctx.record(Event::SignaturesChecked {
             owner: owner.to_string(),
             rtype: rtype.to_string(),
@@ -297,10 +310,7 @@ impl Iterator {
             valid: check.is_valid(),
             check: to_json(&check),
         });
-        if check.budget_exhausted {
-            let limit = ctx.limits.signature_checks;
-            ctx.hit(Limit::SignatureChecks, u64::from(limit));
-        }
+        record_exhaustion(ctx, &check);
         if !check.is_valid() {
             let reason = BogusReason::from_check(&owner.to_string(), &rtype.to_string(), &check);
             return (bogus(reason), keys_until);
@@ -349,7 +359,7 @@ impl Iterator {
         &self,
         ctx: &mut Ctx,
         zone: &Name,
-        keys: &[Record],
+        keys: &KeySet,
         evidence: &Evidence,
     ) -> Result<(Vec<Record>, u64), BogusReason> {
         let proofs: Vec<Record> = evidence
@@ -363,7 +373,8 @@ impl Iterator {
         for set in rrsets(&proofs) {
             let rtype = set[0].record_type();
             let sigs = evidence.signatures_over(&set[0].name, rtype);
-            let check = check_signatures(&set, &sigs, keys, zone, now as u32, &mut ctx.signatures);
+            let check =
+                check_signatures_with(&set, &sigs, keys, zone, now as u32, &mut ctx.signatures);
             ctx.record(Event::SignaturesChecked {
                 owner: set[0].name.to_string(),
                 rtype: rtype.to_string(),
@@ -371,6 +382,7 @@ impl Iterator {
                 valid: check.is_valid(),
                 check: to_json(&check),
             });
+            record_exhaustion(ctx, &check);
             if !check.is_valid() {
                 return Err(BogusReason::from_check(
                     &set[0].name.to_string(),
@@ -430,7 +442,7 @@ impl Iterator {
             // The SOA's signer must be its own zone: check_signatures holds it to `zone`.
             let sigs = evidence.signatures_over(&soa.name, RecordType::SOA);
             let soa_set = std::slice::from_ref(soa);
-            let check = check_signatures(
+            let check = check_signatures_with(
                 soa_set,
                 &sigs,
                 &keys,

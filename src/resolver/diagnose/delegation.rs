@@ -195,6 +195,11 @@ fn limit_words(limit: Limit, r: &Resolution) -> (String, String) {
             "If the zone is yours: publish few keys with distinct key tags, one signature per key and RRset, and NSEC3 with 0 iterations."
                 .into(),
         ),
+        Limit::ValidationAllowance => (
+            format!("Validating {q} needed a signature check when the whole resolver had spent its allowance for this second"),
+            "Ask again in a second; if it persists, find the zones whose validation costs most, or raise limits.validations_per_second."
+                .into(),
+        ),
     }
 }
 

@@ -173,6 +173,18 @@ pub(super) fn diagnose_bogus(r: &Resolution, reason: &BogusReason, names: &Names
                 .into(),
             vec![server_check(r, &r.name, "DNSKEY")],
         ),
+        BogusReason::AllowanceSpent { per_second, detail } => diagnosis(
+            Cause::Overloaded,
+            format!(
+                "The resolver's allowance of {per_second} signature checks per second was spent when this answer needed one ({detail}): many expensive validations at once, perhaps a KeyTrap-style flood; nothing is known to be wrong with the data"
+            ),
+            ev,
+            "Ask again in a second. If it keeps happening, find the zones whose validation \
+             costs most (the signatures-checked events of other explanations) or raise \
+             `limits.validations_per_second`."
+                .into(),
+            vec![cd_check(r)],
+        ),
     }
 }
 
