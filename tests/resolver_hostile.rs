@@ -112,6 +112,14 @@ impl World {
     }
 
     fn resolver(&self, adjust: impl FnOnce(&mut Config)) -> Resolver {
+        self.resolver_with_clock(Arc::new(SystemClock), adjust)
+    }
+
+    fn resolver_with_clock(
+        &self,
+        clock: Arc<dyn whydns::clock::Clock>,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Resolver {
         let mut config = Config {
             root_hints: Some(self.hints.clone()),
             upstream_port: self.port,
@@ -121,7 +129,7 @@ impl World {
         // These worlds are unsigned and have no anchor: they test iteration, not validation.
         config.validate = false;
         adjust(&mut config);
-        Resolver::new(&config, Arc::new(SystemClock)).unwrap()
+        Resolver::new(&config, clock).unwrap()
     }
 
     fn resolve(&self, resolver: &Resolver, qname: &str, rtype: RecordType) -> Resolution {
@@ -385,6 +393,95 @@ fn a_nodata_for_any_denies_only_any() {
         Outcome::NoData,
         "the ANY denial itself is kept"
     );
+}
+
+#[test]
+fn random_subzone_referrals_leave_the_lame_table_bounded() {
+    // rnd. refers every xN.rnd. to one shared server, which refuses them all: one lame mark
+    // per (server, zone), for as many zones as a hostile zone cares to invent.
+    let tld: Handler = Arc::new(|q: &Message| {
+        let qname = q.queries[0].name().to_lowercase();
+        let mut m = reply_to(q);
+        let cut = qname.trim_to(2).to_string();
+        m.add_authority(ns(&cut, "ns.pool.rnd."));
+        m.add_additional(a("ns.pool.rnd.", [127, 54, 9, 3]));
+        vec![m]
+    });
+    let refuser: Handler = Arc::new(|q: &Message| {
+        let mut m = reply_to(q);
+        m.metadata.response_code = ResponseCode::Refused;
+        vec![m]
+    });
+    let world = World::new(
+        "lame",
+        vec![
+            (
+                ip("127.54.9.1"),
+                root_handler(ip("127.54.9.1"), vec![("rnd.", ip("127.54.9.2"))]),
+            ),
+            (ip("127.54.9.2"), tld),
+            (ip("127.54.9.3"), refuser),
+        ],
+    );
+    let resolver = world.resolver(|c| c.cache.servers = 8);
+    for i in 0..300 {
+        let r = world.resolve(&resolver, &format!("www.x{i}.rnd."), RecordType::A);
+        assert!(matches!(r.outcome, Outcome::Failed { .. }), "x{i}");
+    }
+    let (servers, lame) = resolver.server_health_sizes();
+    assert!(servers <= 16, "{servers} servers remembered");
+    assert!(lame <= 32, "{lame} lame marks kept for 8 servers");
+    // The newest mark is kept: asked again, the refusing server is skipped with its reason.
+    let again = world.resolve(&resolver, "www.x299.rnd.", RecordType::A);
+    assert!(matches!(again.outcome, Outcome::Failed { .. }));
+}
+
+#[test]
+fn a_server_marked_without_edns_is_probed_with_edns_again_an_hour_later() {
+    // FORMERR to any query with OPT, answers without.
+    let old: Handler = Arc::new(|q: &Message| {
+        let mut m = reply_to(q);
+        if q.edns.is_some() {
+            m.metadata.response_code = ResponseCode::FormErr;
+            return vec![m];
+        }
+        m.metadata.authoritative = true;
+        let owner = q.queries[0].name().to_string();
+        m.add_answer(a(&owner, [192, 0, 2, 1]));
+        vec![m]
+    });
+    let world = World::new(
+        "edns",
+        vec![
+            (
+                ip("127.54.10.1"),
+                root_handler(ip("127.54.10.1"), vec![("old.", ip("127.54.10.2"))]),
+            ),
+            (ip("127.54.10.2"), old),
+        ],
+    );
+    let clock = whydns::clock::FixedClock::at(1_800_000_000);
+    let resolver =
+        world.resolver_with_clock(Arc::new(clock.clone()), |c| c.qname_minimisation = false);
+    let fell_back = |r: &Resolution| {
+        events(r).iter().any(
+            |e| matches!(e, Event::EdnsFallback { server } if server.ip() == ip("127.54.10.2")),
+        )
+    };
+    let first = world.resolve(&resolver, "a.old.", RecordType::A);
+    assert_eq!(first.outcome, Outcome::Answer);
+    assert!(fell_back(&first), "the first query meets the FORMERR");
+    clock.advance(60);
+    let marked = world.resolve(&resolver, "b.old.", RecordType::A);
+    assert_eq!(marked.outcome, Outcome::Answer);
+    assert!(
+        !fell_back(&marked),
+        "within the hour the server is asked without EDNS at once"
+    );
+    clock.advance(3600);
+    let probed = world.resolve(&resolver, "c.old.", RecordType::A);
+    assert_eq!(probed.outcome, Outcome::Answer);
+    assert!(fell_back(&probed), "an hour later EDNS is tried again");
 }
 
 #[test]

@@ -103,7 +103,8 @@ impl Iterator {
         rtype: RecordType,
         timeout: Duration,
     ) -> Result<Result<(Classified, Message), ServerFailure>, Failure> {
-        let mut edns = (!self.servers.edns_broken(server.ip())).then_some(EDNS_PAYLOAD);
+        let mut edns =
+            (!self.servers.edns_broken(server.ip(), self.clock.now())).then_some(EDNS_PAYLOAD);
         let mut tcp = false;
         for _attempt in 0..3 {
             ctx.spend_query()
@@ -186,7 +187,7 @@ impl Iterator {
             match class {
                 Classified::FormErr(_) if edns.is_some() => {
                     // RFC 6891 §7: a server that does not understand OPT; ask again without it.
-                    self.servers.set_edns_broken(server.ip());
+                    self.servers.set_edns_broken(server.ip(), self.clock.now());
                     ctx.record(Event::EdnsFallback { server });
                     edns = None;
                 }

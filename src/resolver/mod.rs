@@ -360,4 +360,9 @@ impl Resolver {
     pub fn cache_stats(&self) -> (u64, u64) {
         self.inner.cache_stats()
     }
+
+    /// What the server-health tables hold: (servers remembered, lame marks).
+    pub fn server_health_sizes(&self) -> (usize, usize) {
+        self.inner.servers.sizes()
+    }
 }
