@@ -29,6 +29,9 @@ pub struct Config {
     pub ipv6: bool,
     /// Port of authoritative servers. 53 everywhere but in a lab run on another port.
     pub upstream_port: u16,
+    /// Send query names upstream in random letter case (0x20) and require it echoed; a
+    /// server that does not echo it is asked without for an hour.
+    pub randomize_case: bool,
     /// Bounds applied to every TTL cached.
     pub min_ttl: u32,
     pub max_ttl: u32,
@@ -133,6 +136,7 @@ impl Default for Config {
             ipv4: true,
             ipv6: true,
             upstream_port: 53,
+            randomize_case: true,
             min_ttl: 0,
             max_ttl: 86400,
             cache: CacheConfig::default(),

@@ -2,8 +2,13 @@
 //! TCP on TC) and returns the matching response.
 //!
 //! Anti-spoofing (RFC 5452): a fresh socket, so a kernel-random source port, per query; a
-//! random ID from a CSPRNG; the response must come from the server queried and echo the ID
-//! and the question, else it is discarded (recorded) and the wait goes on until the timeout.
+//! random ID from a CSPRNG; over UDP, the query name in random letter case (draft-vixie-
+//! dnsext-dns0x20) when the server is known to echo it; the response must come from the
+//! server queried and echo the ID and the question (name, type and class; the exact case
+//! when it was randomised), else it is discarded (recorded) and the wait goes on until the
+//! timeout, whatever junk arrives meanwhile (at most [`MAX_DATAGRAMS`] datagrams are read).
+//! A reply that differs only in letter case ends the exchange with
+//! [`TransportError::CaseNotEchoed`], so the caller can ask that server without 0x20.
 //! RFC 7766: TCP with the two-byte length prefix.
 
 use std::net::{IpAddr, SocketAddr};
@@ -25,7 +30,14 @@ pub struct Request {
     pub dnssec_ok: bool,
     pub timeout: Duration,
     pub tcp: bool,
+    /// Send the name in random letter case (UDP only) and require it echoed exactly.
+    pub randomize_case: bool,
 }
+
+/// At most this many datagrams are read while waiting for the reply to one UDP query.
+pub const MAX_DATAGRAMS: usize = 256;
+/// Reasons kept per exchange for the datagrams discarded; the rest are counted.
+const DISCARDED_KEPT: usize = 16;
 
 /// A response that matched the query.
 #[derive(Debug, Clone)]
@@ -42,6 +54,9 @@ pub struct Exchange {
 pub enum TransportError {
     #[error("timed out")]
     Timeout { discarded: Vec<String> },
+    /// The reply echoed the question in other letter case than sent (0x20 not supported).
+    #[error("the question came back in other letter case")]
+    CaseNotEchoed,
     #[error("unreachable")]
     Unreachable,
     #[error("TCP connection refused")]
@@ -70,7 +85,12 @@ fn build_query(request: &Request) -> Message {
     let mut msg = Message::new(random_id(), MessageType::Query, OpCode::Query);
     // Iterative queries to authorities: RD clear (RFC 1034 §5.3.1).
     msg.metadata.recursion_desired = false;
-    msg.add_query(Query::query(request.name.clone(), request.rtype));
+    let name = if request.randomize_case && !request.tcp {
+        mixed_case(&request.name)
+    } else {
+        request.name.clone()
+    };
+    msg.add_query(Query::query(name, request.rtype));
     if let Some(payload) = request.edns {
         let mut edns = Edns::new();
         edns.set_max_payload(payload);
@@ -80,37 +100,77 @@ fn build_query(request: &Request) -> Message {
     msg
 }
 
+/// `name` with each letter's case drawn from the CSPRNG (0x20 bits).
+fn mixed_case(name: &Name) -> Name {
+    let mut bits = [0u8; 32];
+    let _ = SystemRandom::new().fill(&mut bits);
+    let mut index = 0usize;
+    let labels: Vec<Vec<u8>> = name
+        .iter()
+        .map(|label| {
+            label
+                .iter()
+                .map(|&b| {
+                    let flip = bits[(index / 8) % bits.len()] >> (index % 8) & 1 == 1;
+                    index += 1;
+                    match (b.is_ascii_alphabetic(), flip) {
+                        (true, true) => b.to_ascii_uppercase(),
+                        (true, false) => b.to_ascii_lowercase(),
+                        _ => b,
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    Name::from_labels(labels)
+        .map(|mut n| {
+            n.set_fqdn(name.is_fqdn());
+            n
+        })
+        .unwrap_or_else(|_| name.clone())
+}
+
+/// Why a datagram is not the answer to a query.
+#[derive(Debug, PartialEq, Eq)]
+enum Mismatch {
+    /// The question matches but for letter case.
+    Case,
+    Other(String),
+}
+
 /// Why a datagram is not the answer to `query`, if it is not.
-fn mismatch(query: &Message, response: &Message) -> Option<String> {
+fn mismatch(query: &Message, response: &Message, exact_case: bool) -> Option<Mismatch> {
     if response.metadata.message_type != MessageType::Response {
-        return Some("not a response".into());
+        return Some(Mismatch::Other("not a response".into()));
     }
     if response.metadata.id != query.metadata.id {
-        return Some(format!(
+        return Some(Mismatch::Other(format!(
             "ID {} instead of {}",
             response.metadata.id, query.metadata.id
-        ));
+        )));
     }
-    // RFC 5452 §9.1: the question must be echoed (case-insensitively).
+    let asked = &query.queries[0];
+    // RFC 5452 §9.1: the question must be echoed (case-insensitively, or exactly for 0x20).
     match response.queries.first() {
         Some(q)
-            if q.name() == query.queries[0].name()
-                && q.query_type() == query.queries[0].query_type()
-                && q.query_class() == query.queries[0].query_class() =>
+            if q.name() == asked.name()
+                && q.query_type() == asked.query_type()
+                && q.query_class() == asked.query_class() =>
         {
-            None
+            let same_case = q.name().iter().eq(asked.name().iter());
+            (exact_case && !same_case).then_some(Mismatch::Case)
         }
-        Some(q) => Some(format!(
+        Some(q) => Some(Mismatch::Other(format!(
             "question {} {} {} instead of {} {} {}",
             q.name(),
             q.query_class(),
             q.query_type(),
-            query.queries[0].name(),
-            query.queries[0].query_class(),
-            query.queries[0].query_type()
-        )),
+            asked.name(),
+            asked.query_class(),
+            asked.query_type()
+        ))),
         None if response.metadata.truncation => None,
-        None => Some("no question section".into()),
+        None => Some(Mismatch::Other("no question section".into())),
     }
 }
 
@@ -127,7 +187,8 @@ pub async fn exchange(
     if request.tcp {
         tcp_exchange(server, &query, &wire, request.timeout, sources).await
     } else {
-        udp_exchange(server, &query, &wire, request.timeout, sources).await
+        let exact_case = request.randomize_case;
+        udp_exchange(server, &query, &wire, request.timeout, sources, exact_case).await
     }
 }
 
@@ -144,6 +205,7 @@ async fn udp_exchange(
     wire: &[u8],
     timeout: Duration,
     sources: Sources,
+    exact_case: bool,
 ) -> Result<Exchange, TransportError> {
     let started = Instant::now();
     let socket = UdpSocket::bind(bind_address(server, sources))
@@ -155,35 +217,74 @@ async fn udp_exchange(
         .await
         .map_err(|e| TransportError::Io(e.to_string()))?;
     socket.send(wire).await.map_err(io_error)?;
-    let mut discarded = Vec::new();
+    let mut discarded = Discarded::default();
     let mut buf = vec![0u8; 65535];
     let deadline = tokio::time::Instant::now() + timeout;
-    loop {
+    for _ in 0..MAX_DATAGRAMS {
         let len = match tokio::time::timeout_at(deadline, socket.recv(&mut buf)).await {
-            Err(_) => return Err(TransportError::Timeout { discarded }),
+            Err(_) => return Err(discarded.at_deadline()),
             Ok(Err(e)) => return Err(io_error(e)),
             Ok(Ok(len)) => len,
         };
         let Ok(response) = Message::from_vec(&buf[..len]) else {
             // A datagram that does not parse could be an attacker's: keep waiting for the
             // real one, but if nothing better arrives this server sent garbage.
+            discarded.unparseable += 1;
             discarded.push("unparseable datagram".into());
-            if discarded.len() > 16 {
-                return Err(TransportError::Malformed);
-            }
             continue;
         };
-        if let Some(reason) = mismatch(query, &response) {
-            discarded.push(reason);
-            continue;
+        match mismatch(query, &response, exact_case) {
+            Some(Mismatch::Case) => return Err(TransportError::CaseNotEchoed),
+            Some(Mismatch::Other(reason)) => discarded.push(reason),
+            None => {
+                return Ok(Exchange {
+                    response,
+                    size: len,
+                    tcp: false,
+                    elapsed: started.elapsed(),
+                    discarded: discarded.reasons(),
+                })
+            }
         }
-        return Ok(Exchange {
-            response,
-            size: len,
-            tcp: false,
-            elapsed: started.elapsed(),
-            discarded,
-        });
+    }
+    Err(discarded.at_deadline())
+}
+
+/// The datagrams thrown away while waiting for one reply.
+#[derive(Default)]
+struct Discarded {
+    reasons: Vec<String>,
+    more: usize,
+    unparseable: usize,
+}
+
+impl Discarded {
+    fn push(&mut self, reason: String) {
+        if self.reasons.len() < DISCARDED_KEPT {
+            self.reasons.push(reason);
+        } else {
+            self.more += 1;
+        }
+    }
+
+    fn reasons(self) -> Vec<String> {
+        let mut reasons = self.reasons;
+        if self.more > 0 {
+            reasons.push(format!("... and {} more datagrams", self.more));
+        }
+        reasons
+    }
+
+    /// No reply came: garbage from the server's address means it is broken, anything
+    /// else a timeout (with what was thrown away).
+    fn at_deadline(self) -> TransportError {
+        if self.unparseable > 0 {
+            TransportError::Malformed
+        } else {
+            TransportError::Timeout {
+                discarded: self.reasons(),
+            }
+        }
     }
 }
 
@@ -217,7 +318,7 @@ async fn tcp_exchange(
         let mut body = vec![0u8; u16::from_be_bytes(len) as usize];
         stream.read_exact(&mut body).await.map_err(io_error)?;
         let response = Message::from_vec(&body).map_err(|_| TransportError::Malformed)?;
-        if let Some(reason) = mismatch(query, &response) {
+        if let Some(Mismatch::Other(reason)) = mismatch(query, &response, false) {
             // On TCP nobody else can inject: a mismatch is the server's own fault.
             return Err(TransportError::Io(format!(
                 "mismatched TCP response: {reason}"

@@ -57,6 +57,11 @@ struct World {
 impl World {
     /// `servers`: (address, handler). The first one is the root.
     fn new(tag: &str, servers: Vec<(IpAddr, Handler)>) -> World {
+        World::new_on(tag, None, servers)
+    }
+
+    /// As [`World::new`], on `port` when given (a server outside the world listens there).
+    fn new_on(tag: &str, port: Option<u16>, servers: Vec<(IpAddr, Handler)>) -> World {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -65,7 +70,7 @@ impl World {
         let port = runtime.block_on(async {
             'attempt: for _ in 0..20 {
                 let mut sockets = Vec::new();
-                let mut port = 0;
+                let mut port = port.unwrap_or(0);
                 for (addr, _) in &servers {
                     match tokio::net::UdpSocket::bind(SocketAddr::new(*addr, port)).await {
                         Ok(s) => {
@@ -482,6 +487,194 @@ fn a_server_marked_without_edns_is_probed_with_edns_again_an_hour_later() {
     let probed = world.resolve(&resolver, "c.old.", RecordType::A);
     assert_eq!(probed.outcome, Outcome::Answer);
     assert!(fell_back(&probed), "an hour later EDNS is tried again");
+}
+
+#[test]
+fn junk_datagrams_do_not_end_the_wait_for_the_real_reply() {
+    // 40 datagrams that do not parse, then the genuine answer: the resolver must keep
+    // waiting (an attacker can send junk cheaply) and take the answer.
+    let junk: Handler = Arc::new(|q: &Message| {
+        let mut replies: Vec<Message> = Vec::new();
+        let mut real = reply_to(q);
+        real.metadata.authoritative = true;
+        real.add_answer(a("www.junk.", [192, 0, 2, 1]));
+        replies.push(real);
+        replies
+    });
+    // The World sends Messages; junk needs raw bytes, so this server is a plain socket on
+    // the world's port.
+    let server = std::net::UdpSocket::bind("127.54.11.2:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    let world = World::new_on(
+        "junk",
+        Some(port),
+        vec![(
+            ip("127.54.11.1"),
+            root_handler(ip("127.54.11.1"), vec![("junk.", ip("127.54.11.2"))]),
+        )],
+    );
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok((len, peer)) = server.recv_from(&mut buf) {
+            let Ok(query) = Message::from_vec(&buf[..len]) else {
+                continue;
+            };
+            for i in 0..40u8 {
+                let _ = server.send_to(&[query.metadata.id as u8, i, 0xff], peer);
+            }
+            for reply in junk(&query) {
+                let _ = server.send_to(&reply.to_vec().unwrap(), peer);
+            }
+        }
+    });
+    let resolver = world.resolver(|c| c.qname_minimisation = false);
+    let r = world.resolve(&resolver, "www.junk.", RecordType::A);
+    assert_eq!(r.outcome, Outcome::Answer, "{:?}", events(&r));
+    assert_eq!(r.answers[0].data, RData::A(A::new(192, 0, 2, 1)));
+    let discarded = events(&r)
+        .iter()
+        .filter(|e| matches!(e, Event::SpoofDiscarded { .. }))
+        .count();
+    assert!(
+        discarded <= 17,
+        "{discarded} discard events: the trace is bounded"
+    );
+}
+
+#[test]
+fn query_names_go_out_in_random_case_and_a_server_that_does_not_echo_it_is_still_used() {
+    let seen: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let seen_by_echo = seen.clone();
+    // Echoes the question exactly.
+    let echo: Handler = Arc::new(move |q: &Message| {
+        seen_by_echo
+            .lock()
+            .unwrap()
+            .push(q.queries[0].name().to_string());
+        let mut m = reply_to(q);
+        m.metadata.authoritative = true;
+        m.add_answer(a(
+            &q.queries[0].name().to_lowercase().to_string(),
+            [192, 0, 2, 1],
+        ));
+        vec![m]
+    });
+    let seen_by_lower = seen.clone();
+    // Lower-cases the question in its reply, as some old servers and middleboxes do.
+    let lower: Handler = Arc::new(move |q: &Message| {
+        seen_by_lower
+            .lock()
+            .unwrap()
+            .push(q.queries[0].name().to_string());
+        let mut m = Message::response(q.metadata.id, q.metadata.op_code);
+        let mut question = q.queries[0].clone();
+        question.set_name(q.queries[0].name().to_lowercase());
+        m.add_query(question);
+        m.metadata.authoritative = true;
+        m.add_answer(a(
+            &q.queries[0].name().to_lowercase().to_string(),
+            [192, 0, 2, 2],
+        ));
+        vec![m]
+    });
+    let world = World::new(
+        "case",
+        vec![
+            (
+                ip("127.54.12.1"),
+                root_handler(
+                    ip("127.54.12.1"),
+                    vec![("echo.", ip("127.54.12.2")), ("lower.", ip("127.54.12.3"))],
+                ),
+            ),
+            (ip("127.54.12.2"), echo),
+            (ip("127.54.12.3"), lower),
+        ],
+    );
+    let resolver = world.resolver(|c| c.qname_minimisation = false);
+    let long = "abcdefghijklmnopqrstuvwxyz.echo.";
+    let r = world.resolve(&resolver, long, RecordType::A);
+    assert_eq!(r.outcome, Outcome::Answer);
+    let sent = seen.lock().unwrap().clone();
+    assert!(
+        sent.iter()
+            .any(|n| n.to_lowercase() == long && n.as_str() != long),
+        "the name went out in one case: {sent:?}"
+    );
+    let r = world.resolve(&resolver, "www.lower.", RecordType::A);
+    assert_eq!(r.outcome, Outcome::Answer, "{:?}", events(&r));
+    assert!(events(&r)
+        .iter()
+        .any(|e| matches!(e, Event::CaseNotEchoed { .. })));
+    seen.lock().unwrap().clear();
+    let r = world.resolve(&resolver, "other.lower.", RecordType::A);
+    assert_eq!(r.outcome, Outcome::Answer);
+    assert!(
+        !events(&r)
+            .iter()
+            .any(|e| matches!(e, Event::CaseNotEchoed { .. })),
+        "the fallback is remembered"
+    );
+    let sent = seen.lock().unwrap().clone();
+    assert!(sent.iter().all(|n| n == "other.lower."), "{sent:?}");
+}
+
+#[test]
+fn identical_queries_in_flight_are_sent_once() {
+    let count = Arc::new(AtomicUsize::new(0));
+    let counted = count.clone();
+    let slow: Handler = Arc::new(move |q: &Message| {
+        if q.queries[0].name().to_lowercase().to_string() == "same.slow." {
+            counted.fetch_add(1, Ordering::SeqCst);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let mut m = reply_to(q);
+        m.metadata.authoritative = true;
+        m.add_answer(a(
+            &q.queries[0].name().to_lowercase().to_string(),
+            [192, 0, 2, 1],
+        ));
+        vec![m]
+    });
+    let world = World::new(
+        "coalesce",
+        vec![
+            (
+                ip("127.54.13.1"),
+                root_handler(ip("127.54.13.1"), vec![("slow.", ip("127.54.13.2"))]),
+            ),
+            (ip("127.54.13.2"), slow),
+        ],
+    );
+    let resolver = world.resolver(|c| {
+        c.qname_minimisation = false;
+        c.limits.query_timeout_ms = 2000;
+    });
+    // Prime the root and the delegation first, so both questions go straight to slow.
+    world.resolve(&resolver, "warm.slow.", RecordType::A);
+    let (one, two) = world.runtime.block_on(async {
+        let qname = name("same.slow.");
+        tokio::join!(
+            resolver.resolve(&qname, RecordType::A),
+            resolver.resolve(&qname, RecordType::A)
+        )
+    });
+    assert_eq!(one.outcome, Outcome::Answer);
+    assert_eq!(two.outcome, Outcome::Answer);
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        1,
+        "the identical queries were not coalesced"
+    );
+    let shared = |r: &Resolution| {
+        events(r)
+            .iter()
+            .any(|e| matches!(e, Event::QueryShared { .. }))
+    };
+    assert!(
+        shared(&one) || shared(&two),
+        "neither trace says the reply was shared"
+    );
 }
 
 #[test]

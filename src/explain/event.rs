@@ -194,6 +194,15 @@ pub enum Event {
     TcpFallback {
         server: SocketAddr,
     },
+    /// An identical query to this server was already in flight: its reply was shared.
+    QueryShared {
+        server: SocketAddr,
+    },
+    /// The server echoed the question in other letter case than sent (0x20): it is asked
+    /// without randomised case from now on.
+    CaseNotEchoed {
+        server: SocketAddr,
+    },
     EdnsFallback {
         server: SocketAddr,
     },

@@ -131,6 +131,12 @@ pub fn describe(event: &Event) -> String {
             format!("discarded a response claiming to come from {server}: {reason}")
         }
         Event::TcpFallback { server } => format!("truncated: retrying {server} over TCP"),
+        Event::QueryShared { server } => {
+            format!("the same query to {server} was in flight: its reply is shared")
+        }
+        Event::CaseNotEchoed { server } => format!(
+            "{server} did not echo the question's letter case (0x20): asking it without"
+        ),
         Event::EdnsFallback { server } => format!("retrying {server} without EDNS"),
         Event::ReferralFollowed {
             from_zone,

@@ -13,7 +13,7 @@ use super::classify::{classify, Classified};
 use super::iterate::{Iterator, EDNS_PAYLOAD};
 use super::Failure;
 use crate::explain::event::{rcode_name, Event, ServerFailure};
-use crate::transport::{self, Request, Sources, TransportError};
+use crate::transport::{Request, TransportError};
 
 impl Iterator {
     /// Sends the question to the zone's servers in order of smoothed RTT, for a bounded
@@ -125,12 +125,9 @@ impl Iterator {
                 dnssec_ok: self.config.validate,
                 timeout,
                 tcp,
+                randomize_case: false,
             };
-            let sources = Sources {
-                v4: self.config.source_v4,
-                v6: self.config.source_v6,
-            };
-            let exchange = match transport::exchange(server, &request, sources).await {
+            let exchange = match self.exchange(ctx, server, request).await {
                 Ok(exchange) => exchange,
                 Err(error) => {
                     let failure = match error {
@@ -143,7 +140,9 @@ impl Iterator {
                             ServerFailure::Timeout
                         }
                         TransportError::TcpRefused if tcp => ServerFailure::TruncatedNoTcp,
-                        TransportError::Malformed => ServerFailure::Malformed,
+                        TransportError::Malformed | TransportError::CaseNotEchoed => {
+                            ServerFailure::Malformed
+                        }
                         TransportError::TcpRefused
                         | TransportError::Unreachable
                         | TransportError::Io(_) => ServerFailure::Unreachable,

@@ -136,6 +136,8 @@ pub(super) struct Iterator {
     pub(super) keys: std::sync::Mutex<lru::LruCache<Name, (KeyVerdict, u64)>>,
     /// Signature checks the whole resolver may still spend this second.
     pub(super) allowance: Arc<crate::dnssec::Allowance>,
+    /// Upstream queries in flight, shared by identical ones.
+    pub(super) inflight: super::upstream::InFlight,
 }
 
 fn label_count(name: &Name) -> usize {
@@ -174,6 +176,7 @@ impl Iterator {
             std::num::NonZeroUsize::new(config.cache.delegations.max(1)).expect("non-zero");
         Iterator {
             allowance: crate::dnssec::Allowance::new(config.limits.validations_per_second),
+            inflight: super::upstream::InFlight::default(),
             anchors,
             keys: std::sync::Mutex::new(lru::LruCache::new(key_capacity)),
             cache: Cache::new(&config),

@@ -18,6 +18,7 @@ mod diagnose;
 mod iterate;
 mod recall;
 mod servers;
+mod upstream;
 mod validate;
 
 use std::net::SocketAddr;

@@ -33,6 +33,8 @@ struct Info {
     srtt_ms: Option<u32>,
     /// Until when the server is asked without EDNS.
     edns_broken_until: Option<u64>,
+    /// Until when the server is asked without 0x20 (it did not echo the letter case).
+    case_broken_until: Option<u64>,
 }
 
 /// A bounded LRU map split into shards by key hash.
@@ -133,6 +135,17 @@ impl ServerHealth {
 
     pub fn set_edns_broken(&self, addr: IpAddr, now: u64) {
         self.update(addr, |i| i.edns_broken_until = Some(now + EDNS_RETRY));
+    }
+
+    /// Whether `addr` is to be asked with the query name in random letter case at `now`.
+    pub fn echoes_case(&self, addr: IpAddr, now: u64) -> bool {
+        !self.info(addr).case_broken_until.is_some_and(|t| t > now)
+    }
+
+    /// `addr` answered with the question in other letter case: ask it without 0x20 for
+    /// [`EDNS_RETRY`] seconds.
+    pub fn set_case_broken(&self, addr: IpAddr, now: u64) {
+        self.update(addr, |i| i.case_broken_until = Some(now + EDNS_RETRY));
     }
 
     pub fn mark_lame(&self, addr: IpAddr, zone: &Name, failure: ServerFailure, now: u64) {
