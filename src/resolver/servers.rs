@@ -139,7 +139,7 @@ impl ServerHealth {
 
     /// Whether `addr` is to be asked with the query name in random letter case at `now`.
     pub fn echoes_case(&self, addr: IpAddr, now: u64) -> bool {
-        !self.info(addr).case_broken_until.is_some_and(|t| t > now)
+        self.info(addr).case_broken_until.is_none_or(|t| t <= now)
     }
 
     /// `addr` answered with the question in other letter case: ask it without 0x20 for
