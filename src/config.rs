@@ -75,10 +75,14 @@ impl Default for ExplainConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CacheConfig {
-    /// RRsets held (entries, not bytes).
-    pub records: usize,
-    pub negative: usize,
-    pub delegations: usize,
+    /// MiB the record cache may hold: RRsets with their signatures, proofs and verdicts.
+    pub records_mib: usize,
+    /// MiB of negative answers (NXDOMAIN, NODATA) with their SOA and proofs.
+    pub negative_mib: usize,
+    /// MiB of zone cuts (NS names and their addresses).
+    pub delegations_mib: usize,
+    /// MiB of zones' key verdicts (authenticated DNSKEY sets, or why a zone is not secure).
+    pub keys_mib: usize,
     /// Upstream servers whose health (RTT, EDNS, lameness) is remembered.
     pub servers: usize,
     /// Finished UDP answers kept as wire bytes for the fast path.
@@ -86,8 +90,15 @@ pub struct CacheConfig {
     /// Finished resolutions kept whole (every outcome: answers, denials, failures), so a
     /// repeated question gets the same answer, EDE and explanation id; 0 turns it off.
     pub answers: usize,
-    /// Bytes the kept resolutions may take (estimated: records and traces).
-    pub answer_bytes: usize,
+    /// MiB the kept resolutions may take (estimated: records and traces).
+    pub answers_mib: usize,
+}
+
+impl CacheConfig {
+    /// A size in MiB as bytes.
+    pub fn bytes(mib: usize) -> usize {
+        mib.saturating_mul(1 << 20)
+    }
 }
 
 /// Bounds on the work one client query may cause (each hit is recorded in the trace).
@@ -152,13 +163,14 @@ impl Default for Config {
 impl Default for CacheConfig {
     fn default() -> Self {
         CacheConfig {
-            records: 100_000,
-            negative: 20_000,
-            delegations: 10_000,
+            records_mib: 64,
+            negative_mib: 16,
+            delegations_mib: 8,
+            keys_mib: 8,
             servers: 10_000,
             packets: 20_000,
             answers: 20_000,
-            answer_bytes: 64 << 20,
+            answers_mib: 32,
         }
     }
 }
@@ -251,12 +263,13 @@ impl Config {
                 l.validations_per_second as u64,
             ),
             ("limits.nsec3_hashes", l.nsec3_hashes as u64),
-            ("cache.records", self.cache.records as u64),
-            ("cache.negative", self.cache.negative as u64),
-            ("cache.delegations", self.cache.delegations as u64),
+            ("cache.records_mib", self.cache.records_mib as u64),
+            ("cache.negative_mib", self.cache.negative_mib as u64),
+            ("cache.delegations_mib", self.cache.delegations_mib as u64),
+            ("cache.keys_mib", self.cache.keys_mib as u64),
             ("cache.servers", self.cache.servers as u64),
             ("cache.packets", self.cache.packets as u64),
-            ("cache.answer_bytes", self.cache.answer_bytes as u64),
+            ("cache.answers_mib", self.cache.answers_mib as u64),
             ("explain.max_entries", self.explain.max_entries as u64),
             ("explain.max_bytes", self.explain.max_bytes as u64),
         ] {

@@ -396,3 +396,41 @@ fn a_spent_resolver_allowance_fails_fast_and_briefly() {
     let again = resolve_on(&busy, "valid.lab.", RecordType::A, false);
     assert!(!again.cached, "a transient failure was held past a second");
 }
+
+#[test]
+fn the_caches_stay_within_their_byte_bounds_under_many_distinct_names() {
+    // 1 MiB for records and for whole answers; 3,000 distinct signed wildcard answers (each
+    // with its RRSIG and NSEC proof) need more than that.
+    let small = make_resolver_with(true, |c| {
+        c.cache.records_mib = 1;
+        c.cache.answers_mib = 1;
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut tasks = tokio::task::JoinSet::new();
+        for batch in 0..10 {
+            let resolver = small.clone();
+            tasks.spawn(async move {
+                for i in 0..300 {
+                    let name = Name::from_ascii(format!("n{batch}-{i}.wildcard.lab.")).unwrap();
+                    let r = resolver.resolve(&name, RecordType::A).await;
+                    assert!(r.authenticated(), "{name}: {:?}", r.security);
+                }
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.unwrap();
+        }
+    });
+    let bytes = small.cache_bytes();
+    assert!(bytes.records <= 1 << 20, "{bytes:?}");
+    assert!(bytes.answers <= 1 << 20, "{bytes:?}");
+    assert!(
+        bytes.records > 1 << 19,
+        "the bound was never approached: {bytes:?}"
+    );
+}

@@ -11,13 +11,11 @@
 //!
 //! Bounded in entries (LRU) and in estimated bytes.
 
-use std::num::NonZeroUsize;
 use std::sync::Mutex;
 
 use hickory_proto::rr::{Name, RData, Record, RecordType};
-use hickory_proto::serialize::binary::BinEncodable;
-use lru::LruCache;
 
+use super::bounded::{records_bytes, BytesLru, ENTRY_OVERHEAD};
 use super::cache::BOGUS_TTL;
 use super::{Failure, Outcome, Resolution};
 use crate::explain::event::Event;
@@ -35,46 +33,44 @@ struct Stored {
     resolution: Resolution,
     stored: u64,
     expires: u64,
-    bytes: usize,
-}
-
-struct Entries {
-    lru: LruCache<Key, Stored>,
-    bytes: usize,
 }
 
 pub struct AnswerCache {
-    entries: Mutex<Entries>,
-    max_bytes: usize,
+    entries: Mutex<BytesLru<Key, Stored>>,
+    max_entries: usize,
     max_ttl: u32,
 }
 
 impl AnswerCache {
     /// None when `entries` is 0 (the cache is off).
     pub fn new(entries: usize, max_bytes: usize, max_ttl: u32) -> Option<AnswerCache> {
-        let capacity = NonZeroUsize::new(entries)?;
+        if entries == 0 {
+            return None;
+        }
         Some(AnswerCache {
-            entries: Mutex::new(Entries {
-                lru: LruCache::new(capacity),
-                bytes: 0,
-            }),
-            max_bytes,
+            entries: Mutex::new(BytesLru::new(max_bytes)),
+            max_entries: entries,
             max_ttl,
         })
+    }
+
+    /// (entries, estimated bytes) held now.
+    pub fn size(&self) -> (usize, usize) {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        (entries.len(), entries.bytes())
     }
 
     /// The resolution stored for this question, aged to `now`.
     pub fn get(&self, name: &Name, rtype: RecordType, cd: bool, now: u64) -> Option<Resolution> {
         let key = (name.to_lowercase(), rtype, cd);
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let stored = entries.lru.get(&key)?;
+        let stored = entries.get(&key)?;
         if stored.expires <= now {
-            let bytes = stored.bytes;
-            entries.lru.pop(&key);
-            entries.bytes -= bytes;
+            entries.pop(&key);
             return None;
         }
-        let elapsed = (now - stored.stored) as u32;
+        // A clock stepped back (or a `now` read before another task stored) ages nothing.
+        let elapsed = u32::try_from(now.saturating_sub(stored.stored)).unwrap_or(u32::MAX);
         let mut resolution = stored.resolution.clone();
         drop(entries);
         for record in records_mut(&mut resolution) {
@@ -99,26 +95,16 @@ impl AnswerCache {
             return;
         }
         let bytes = size_of(resolution);
-        if bytes > self.max_bytes {
-            return;
-        }
         let key = (name.to_lowercase(), rtype, cd);
         let stored = Stored {
             resolution: resolution.clone(),
             stored: now,
             expires: now + ttl,
-            bytes,
         };
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, old)) = entries.lru.push(key, stored) {
-            entries.bytes -= old.bytes;
-        }
-        entries.bytes += bytes;
-        while entries.bytes > self.max_bytes {
-            match entries.lru.pop_lru() {
-                Some((_, old)) => entries.bytes -= old.bytes,
-                None => break,
-            }
+        entries.put(key, stored, bytes);
+        while entries.len() > self.max_entries {
+            entries.pop_lru();
         }
     }
 }
@@ -167,10 +153,7 @@ fn lifetime(r: &Resolution) -> u64 {
 
 /// Estimated bytes a stored resolution takes.
 fn size_of(r: &Resolution) -> usize {
-    let records: usize = records(r)
-        .map(|record| record.to_bytes().map(|b| b.len()).unwrap_or(64) + 64)
-        .sum();
-    512 + records + r.trace.entries.len() * EVENT_BYTES
+    ENTRY_OVERHEAD + records_bytes(records(r)) + r.trace.entries.len() * EVENT_BYTES
 }
 
 #[cfg(test)]
@@ -273,7 +256,7 @@ mod tests {
             let other = Name::from_ascii(format!("n{i}.lab.")).unwrap();
             cache.put(&other, RecordType::A, false, &one, 2000);
         }
-        let entries = cache.entries.lock().unwrap();
-        assert!(entries.bytes <= size * 2 && entries.lru.len() <= 2);
+        let (entries, bytes) = cache.size();
+        assert!(bytes <= size * 2 && entries <= 2);
     }
 }

@@ -12,19 +12,18 @@
 //! that came with it (RFC 4035 §5.3.4), so a cached expansion can still be shown to DO clients.
 //! Negative entries keep NXDOMAIN (the whole name) and NODATA (one type) apart.
 //!
-//! Limitations: bounded in entries, not bytes.
+//! Every table is bounded in bytes (`cache.records_mib`, `negative_mib`, `delegations_mib`):
+//! each entry is weighed by its records' wire size plus its overhead when stored.
 
-use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use super::bounded::{records_bytes, BytesLru, ENTRY_OVERHEAD};
+use super::delegation::Delegation;
+use crate::config::{CacheConfig, Config};
+use crate::dnssec::Security;
 use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
-use lru::LruCache;
-
-use super::delegation::Delegation;
-use crate::config::Config;
-use crate::dnssec::Security;
 
 /// How long bogus or indeterminate data (and the verdict that says so) is kept: RFC 9520 §3.2
 /// asks for at least 1 second and at most 5 minutes; 60 s is unbound's `val-bogus-ttl`.
@@ -72,7 +71,7 @@ impl Entry {
             settled: self
                 .security
                 .iter()
-                .map(|s| (key.0.clone(), key.1, s.clone()))
+                .map(|s| (key.0.clone(), key.1, s.clone(), self.expires))
                 .collect(),
             denial: None,
         };
@@ -110,8 +109,9 @@ pub struct Evidence {
     /// The zone whose servers answered: the cut the data was received under.
     pub zone: Option<Name>,
     pub dnssec: Vec<Record>,
-    /// Verdicts of RRsets served from the cache, by owner and type.
-    pub settled: Vec<(Name, RecordType, Security)>,
+    /// Verdicts of RRsets served from the cache, by owner and type, with when the entry
+    /// expires (the verdict holds no longer).
+    pub settled: Vec<(Name, RecordType, Security, u64)>,
     /// The verdict on a cached denial.
     pub denial: Option<Security>,
 }
@@ -130,12 +130,12 @@ impl Evidence {
             .collect()
     }
 
-    /// The verdict the cache holds for `owner`/`rtype`, if any.
-    pub fn settled(&self, owner: &Name, rtype: RecordType) -> Option<&Security> {
+    /// The verdict the cache holds for `owner`/`rtype`, if any, and until when.
+    pub fn settled(&self, owner: &Name, rtype: RecordType) -> Option<(&Security, u64)> {
         self.settled
             .iter()
-            .find(|(n, t, _)| n == owner && *t == rtype)
-            .map(|(_, _, s)| s)
+            .find(|(n, t, _, _)| n == owner && *t == rtype)
+            .map(|(_, _, s, until)| (s, *until))
     }
 
     /// NSEC/NSEC3 records and the RRSIGs over them.
@@ -167,17 +167,13 @@ pub fn is_wildcard_expansion(sigs: &[Record], owner: &Name) -> bool {
 }
 
 pub struct Cache {
-    records: Mutex<LruCache<(Name, RecordType), Entry>>,
-    negative: Mutex<LruCache<(Name, Denied), Negative>>,
-    delegations: Mutex<LruCache<Name, (Delegation, u64)>>,
+    records: Mutex<BytesLru<(Name, RecordType), Entry>>,
+    negative: Mutex<BytesLru<(Name, Denied), Negative>>,
+    delegations: Mutex<BytesLru<Name, (Delegation, u64)>>,
     min_ttl: u32,
     max_ttl: u32,
     pub hits: AtomicU64,
     pub misses: AtomicU64,
-}
-
-fn capacity(n: usize) -> NonZeroUsize {
-    NonZeroUsize::new(n.max(1)).expect("at least 1")
 }
 
 /// Records with their TTL lowered to what is left of `left` seconds.
@@ -195,9 +191,11 @@ fn aged(records: &[Record], left: u32) -> Vec<Record> {
 impl Cache {
     pub fn new(config: &Config) -> Cache {
         Cache {
-            records: Mutex::new(LruCache::new(capacity(config.cache.records))),
-            negative: Mutex::new(LruCache::new(capacity(config.cache.negative))),
-            delegations: Mutex::new(LruCache::new(capacity(config.cache.delegations))),
+            records: Mutex::new(BytesLru::new(CacheConfig::bytes(config.cache.records_mib))),
+            negative: Mutex::new(BytesLru::new(CacheConfig::bytes(config.cache.negative_mib))),
+            delegations: Mutex::new(BytesLru::new(CacheConfig::bytes(
+                config.cache.delegations_mib,
+            ))),
             min_ttl: config.min_ttl,
             max_ttl: config.max_ttl,
             hits: AtomicU64::new(0),
@@ -266,7 +264,9 @@ impl Cache {
             security: None,
             expires: now + ttl as u64,
         };
-        entries.put(key, entry);
+        let bytes =
+            ENTRY_OVERHEAD + records_bytes(&entry.records) + records_bytes(&entry.evidence.dnssec);
+        entries.put(key, entry, bytes);
     }
 
     /// Groups `records` by owner and type and stores each RRset.
@@ -360,6 +360,7 @@ impl Cache {
         let mut evidence = evidence.clone();
         evidence.settled.clear();
         evidence.denial = None;
+        let bytes = ENTRY_OVERHEAD + records_bytes(soa.iter()) + records_bytes(&evidence.dnssec);
         self.negative.lock().unwrap_or_else(|e| e.into_inner()).put(
             (name.to_lowercase(), Denied::of(kind, rtype)),
             Negative {
@@ -368,16 +369,33 @@ impl Cache {
                 evidence,
                 expires: now + ttl as u64,
             },
+            bytes,
         );
     }
 
-    /// Records the verdict on a cached denial and lowers its expiry to `until`.
-    pub fn settle_negative(&self, name: &Name, denied: Denied, security: &Security, until: u64) {
+    /// Records the verdict on a cached denial, if the cache still holds this very denial
+    /// (the same SOA and proofs), and lowers its expiry to `until`.
+    pub fn settle_negative(
+        &self,
+        name: &Name,
+        denied: Denied,
+        soa: Option<&Record>,
+        evidence: &Evidence,
+        security: &Security,
+        until: u64,
+    ) {
         let key = (name.to_lowercase(), denied);
         let mut negative = self.negative.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(entry) = negative.peek_mut(&key) {
-            entry.evidence.denial = Some(security.clone());
-            entry.expires = entry.expires.min(until);
+            let same_soa = match (&entry.soa, soa) {
+                (Some(a), Some(b)) => same_data(std::slice::from_ref(a), std::slice::from_ref(b)),
+                (None, None) => true,
+                _ => false,
+            };
+            if same_soa && same_data(&entry.evidence.dnssec, &evidence.dnssec) {
+                entry.evidence.denial = Some(security.clone());
+                entry.expires = entry.expires.min(until);
+            }
         }
     }
 
@@ -392,7 +410,20 @@ impl Cache {
             .put(
                 delegation.zone.to_lowercase(),
                 (delegation.clone(), now + ttl as u64),
+                delegation.bytes(),
             );
+    }
+
+    /// Estimated bytes held: (records, negative answers, delegations).
+    pub fn bytes(&self) -> (usize, usize, usize) {
+        fn bytes_of<K: std::hash::Hash + Eq, V>(table: &Mutex<BytesLru<K, V>>) -> usize {
+            table.lock().unwrap_or_else(|e| e.into_inner()).bytes()
+        }
+        (
+            bytes_of(&self.records),
+            bytes_of(&self.negative),
+            bytes_of(&self.delegations),
+        )
     }
 
     /// The deepest cached delegation at or above `name`.

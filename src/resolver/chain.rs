@@ -80,10 +80,16 @@ impl Iterator {
                 zone: zone.to_string(),
                 security: summary,
             });
-            self.keys
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .put(zone, (verdict.clone(), expires));
+            let bytes = super::bounded::ENTRY_OVERHEAD
+                + match &verdict {
+                    KeyVerdict::Secure { keys, .. } => keys.len() * 160,
+                    KeyVerdict::NotSecure(_) => 256,
+                };
+            self.keys.lock().unwrap_or_else(|e| e.into_inner()).put(
+                zone,
+                (verdict.clone(), expires),
+                bytes,
+            );
             verdict
         })
     }
@@ -183,6 +189,29 @@ impl Iterator {
         };
         let limits = self.denial_limits();
         let verdict = denial::prove_no_ds(zone, &parent, &proofs, &limits, &mut ctx.hashes);
+        // A cut no referral showed (a signer or SOA owner below the zone that answered) is
+        // believed only on a proof that names it a delegation: an NSEC/NSEC3 matching it
+        // with the NS bit. Opt-out spans and over-long NSEC3 chains prove no such thing.
+        let now = self.clock.now();
+        let referred = self
+            .cache
+            .closest_delegation(zone, now)
+            .is_some_and(|d| d.zone == *zone);
+        if !referred
+            && matches!(
+                verdict,
+                denial::DenialVerdict::OptOut { .. }
+                    | denial::DenialVerdict::IterationsTooHigh { .. }
+            )
+        {
+            self.judge_denial(ctx, zone, "no DS", &parent, proofs.is_empty(), &verdict);
+            return KeyVerdict::NotSecure(bogus(BogusReason::DenialFailed {
+                name: zone.to_string(),
+                detail: format!(
+                    "no referral showed a zone cut at {zone}, and the proof of no DS from {parent} does not name it a delegation"
+                ),
+            }));
+        }
         let judged = self.judge_denial(ctx, zone, "no DS", &parent, proofs.is_empty(), &verdict);
         KeyVerdict::NotSecure(match judged {
             Security::Secure => insecure(InsecureReason::NoDs {

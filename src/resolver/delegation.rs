@@ -26,6 +26,18 @@ pub struct NsServer {
 }
 
 impl Delegation {
+    /// Bytes this delegation takes in the cache (names, addresses, overhead).
+    pub fn bytes(&self) -> usize {
+        let name = |n: &Name| n.len() + 64;
+        super::bounded::ENTRY_OVERHEAD
+            + name(&self.zone)
+            + self
+                .servers
+                .iter()
+                .map(|s| name(&s.name) + 32 * s.addresses.len() + 32)
+                .sum::<usize>()
+    }
+
     pub fn from_hints(hints: &[RootHint]) -> Delegation {
         Delegation {
             zone: Name::root(),

@@ -133,7 +133,7 @@ pub(super) struct Iterator {
     pub(super) clock: Arc<dyn Clock>,
     pub(super) anchors: TrustAnchors,
     /// Key verdicts per zone, with their reason, until they expire.
-    pub(super) keys: std::sync::Mutex<lru::LruCache<Name, (KeyVerdict, u64)>>,
+    pub(super) keys: std::sync::Mutex<super::bounded::BytesLru<Name, (KeyVerdict, u64)>>,
     /// Signature checks the whole resolver may still spend this second.
     pub(super) allowance: Arc<crate::dnssec::Allowance>,
     /// Upstream queries in flight, shared by identical ones.
@@ -172,13 +172,13 @@ impl Iterator {
         anchors: TrustAnchors,
         clock: Arc<dyn Clock>,
     ) -> Iterator {
-        let key_capacity =
-            std::num::NonZeroUsize::new(config.cache.delegations.max(1)).expect("non-zero");
         Iterator {
             allowance: crate::dnssec::Allowance::new(config.limits.validations_per_second),
             inflight: super::upstream::InFlight::default(),
             anchors,
-            keys: std::sync::Mutex::new(lru::LruCache::new(key_capacity)),
+            keys: std::sync::Mutex::new(super::bounded::BytesLru::new(
+                crate::config::CacheConfig::bytes(config.cache.keys_mib),
+            )),
             cache: Cache::new(&config),
             servers: ServerHealth::new(config.cache.servers),
             config,

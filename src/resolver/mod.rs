@@ -9,6 +9,7 @@
 
 mod answers;
 mod ask;
+mod bounded;
 mod budget;
 mod cache;
 mod chain;
@@ -257,6 +258,16 @@ impl Resolution {
     }
 }
 
+/// Estimated bytes held by each cache (see `CacheConfig` for the bounds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CacheBytes {
+    pub records: usize,
+    pub negative: usize,
+    pub delegations: usize,
+    pub keys: usize,
+    pub answers: usize,
+}
+
 /// Why a resolver could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum ResolverError {
@@ -312,7 +323,7 @@ impl Resolver {
         };
         let answers = answers::AnswerCache::new(
             config.cache.answers,
-            config.cache.answer_bytes,
+            crate::config::CacheConfig::bytes(config.cache.answers_mib),
             config.max_ttl,
         )
         .map(Arc::new);
@@ -360,6 +371,23 @@ impl Resolver {
     /// Cache statistics: (hits, misses).
     pub fn cache_stats(&self) -> (u64, u64) {
         self.inner.cache_stats()
+    }
+
+    /// Estimated bytes each cache holds now, against the configured bounds.
+    pub fn cache_bytes(&self) -> CacheBytes {
+        let (records, negative, delegations) = self.inner.cache.bytes();
+        CacheBytes {
+            records,
+            negative,
+            delegations,
+            keys: self
+                .inner
+                .keys
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .bytes(),
+            answers: self.answers.as_ref().map_or(0, |a| a.size().1),
+        }
     }
 
     /// What the server-health tables hold: (servers remembered, lame marks).

@@ -195,11 +195,12 @@ impl Iterator {
     ) -> (Security, u64) {
         let owner = set[0].name.to_lowercase();
         let rtype = set[0].record_type();
-        if let Some(security) = evidence.settled(&owner, rtype) {
-            return (security.clone(), u64::MAX);
+        if let Some((security, until)) = evidence.settled(&owner, rtype) {
+            ctx.bound_validity(until);
+            return (security.clone(), until);
         }
         let now = self.clock.now();
-        let Some(received) = evidence.zone.clone() else {
+        let Some(received) = evidence.zone.as_ref().map(|z| self.trust_floor(z, &owner)) else {
             let detail = format!("no zone known for {owner} {rtype}");
             return (Security::Indeterminate { detail }, now + BOGUS_TTL);
         };
@@ -345,6 +346,18 @@ impl Iterator {
         (judged, until.min(proofs_until))
     }
 
+    /// The zone an answer received under `received` must be validated from: `received`,
+    /// unless a configured trust anchor lies between it and `owner`, which then rules (the
+    /// anchor's zone is trusted by configuration, whatever its parent says).
+    pub(super) fn trust_floor(&self, received: &Name, owner: &Name) -> Name {
+        match self.anchors.closest(owner) {
+            Some((anchor, _)) if received.zone_of(anchor) && anchor != received => {
+                anchor.to_lowercase()
+            }
+            _ => received.clone(),
+        }
+    }
+
     pub(super) fn denial_limits(&self) -> denial::DenialLimits {
         denial::DenialLimits {
             max_iterations: self.config.limits.nsec3_max_iterations,
@@ -414,8 +427,9 @@ impl Iterator {
             .prove_denial(ctx, name, qtype, kind, soa, evidence)
             .await;
         let until = held_until(&security, until, now);
+        let denied = Denied::of(kind, qtype);
         self.cache
-            .settle_negative(name, Denied::of(kind, qtype), &security, until);
+            .settle_negative(name, denied, soa, evidence, &security, until);
         ctx.bound_validity(until);
         security
     }
@@ -433,6 +447,8 @@ impl Iterator {
             .map(|s| s.name.to_lowercase())
             .or_else(|| evidence.zone.clone())
             .unwrap_or_else(Name::root);
+        // A denial from above a configured anchor cannot speak for the anchored zone.
+        let zone = self.trust_floor(&zone, name);
         let (keys, mut until) = match self.zone_keys(ctx, zone.clone()).await {
             KeyVerdict::Secure { keys, until } => (keys, until),
             KeyVerdict::NotSecure(verdict) => return (verdict, u64::MAX),
