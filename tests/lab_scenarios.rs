@@ -911,9 +911,18 @@ fn check_authoritative_answer(shared: &SharedLab, scenario: &Scenario) {
         .chain(scenario.then.iter().map(|t| (&t.query, &t.expect)));
     for (query, expect) in questions {
         let qname = Name::from_ascii(&query.name).unwrap();
+        // The server of the deepest zone holding the name (a parent only refers to it).
+        let depth = |s: &&&LabServer| {
+            s.zones
+                .iter()
+                .filter(|z| z.apex.zone_of(&qname))
+                .map(|z| z.apex.num_labels())
+                .max()
+        };
         let Some(server) = servers
             .iter()
-            .find(|s| s.faults.is_empty() && s.zones.iter().any(|z| z.apex.zone_of(&qname)))
+            .filter(|s| s.faults.is_empty() && depth(s).is_some())
+            .max_by_key(depth)
         else {
             continue;
         };
@@ -944,16 +953,23 @@ fn check_authoritative_answer(shared: &SharedLab, scenario: &Scenario) {
             assert_eq!(data.is_empty(), nodata, "{asked}: answer {data:?}");
         }
         if let Some(max_ttl) = expect.max_ttl {
-            check_max_ttl(shared, &msg, max_ttl, &asked);
+            check_max_ttl(shared, scenario, &msg, max_ttl, &asked);
         }
     }
 }
 
 /// `expect.max_ttl` asks a resolver to shorten the TTLs: the authoritative answer has a
-/// record above it (so the cap is needed) and an RRSIG over each record above it that
-/// expires no later than `max_ttl` after the lab signed (so an ideal resolver can meet it:
-/// RFC 4035 §5.3.3 caps the TTL at the time left until the signature expires).
-fn check_max_ttl(shared: &SharedLab, msg: &Message, max_ttl: u32, asked: &str) {
+/// record above it (so the cap is needed) and, for each record above it, an RRSIG that
+/// expires no later than `max_ttl` after the lab signed, over the record itself or over the
+/// DS of its zone at the parent (so an ideal resolver can meet it: RFC 4035 §5.3.3 caps the
+/// TTL at the time left until the signatures it was validated with expire).
+fn check_max_ttl(
+    shared: &SharedLab,
+    scenario: &Scenario,
+    msg: &Message,
+    max_ttl: u32,
+    asked: &str,
+) {
     let above: Vec<&Record> = msg.answers.iter().filter(|r| r.ttl > max_ttl).collect();
     assert!(
         !above.is_empty(),
@@ -965,15 +981,46 @@ fn check_max_ttl(shared: &SharedLab, msg: &Message, max_ttl: u32, asked: &str) {
         .filter(|r| r.record_type() != RecordType::RRSIG)
     {
         let sigs = sigs_at(&msg.answers, &record.name, record.record_type());
-        assert!(
-            rrsigs(&sigs)
+        let expires_in_time = |sigs: &[Record]| {
+            rrsigs(sigs)
                 .iter()
-                .any(|s| u64::from(s.input().sig_expiration.get()) <= deadline),
-            "{asked}: no RRSIG over {} {} expires within max_ttl {max_ttl} of signing",
+                .any(|s| u64::from(s.input().sig_expiration.get()) <= deadline)
+        };
+        assert!(
+            expires_in_time(&sigs) || expires_in_time(&ds_signatures(shared, scenario, record)),
+            "{asked}: no RRSIG over {} {} (or its zone's DS) expires within max_ttl {max_ttl} of signing",
             record.name,
             record.record_type()
         );
     }
+}
+
+/// The RRSIGs over the DS of the zone holding `record`, as the scenario's parent server
+/// serves them (empty when the scenario has no such parent).
+fn ds_signatures(shared: &SharedLab, scenario: &Scenario, record: &Record) -> Vec<Record> {
+    let servers = shared.lab.servers_of(&scenario.id);
+    let zones: Vec<Name> = servers
+        .iter()
+        .flat_map(|s| s.zones.iter().map(|z| z.apex.clone()))
+        .filter(|apex| apex.zone_of(&record.name))
+        .collect();
+    let Some(zone) = zones.iter().max_by_key(|z| z.num_labels()) else {
+        return Vec::new();
+    };
+    let Some(parent) = servers.iter().find(|s| {
+        s.zones
+            .iter()
+            .any(|z| z.apex != *zone && z.apex.zone_of(zone))
+    }) else {
+        return Vec::new();
+    };
+    let reply = ask(
+        addr_of(shared, parent),
+        &zone.to_string(),
+        RecordType::DS,
+        Ask::default(),
+    );
+    sigs_at(&reply.answers, zone, RecordType::DS)
 }
 
 // ---- answer forgeries ------------------------------------------------------------------------

@@ -233,7 +233,9 @@ impl Iterator {
         } else {
             let mut outcome: Option<(Security, u64)> = None;
             for signer in signers {
-                let tried = self.signed_rrset(ctx, set, &sigs, &signer, evidence).await;
+                let tried = self
+                    .signed_rrset(ctx, set, &sigs, (&signer, &received), evidence)
+                    .await;
                 if tried.0.is_secure() {
                     outcome = Some(tried);
                     break;
@@ -282,18 +284,31 @@ impl Iterator {
 
     /// The RRSIGs of `signer` over `set`, against `signer`'s keys; a wildcard expansion also
     /// needs its proof (RFC 4035 §5.3.4).
+    ///
+    /// A signer below the zone the answer came from that is no secure zone itself (no
+    /// referral showed it, no proof named it an insecure delegation) did not sign this: the
+    /// RRset is bogus as a signer mismatch, naming both.
     async fn signed_rrset(
         &self,
         ctx: &mut Ctx,
         set: &[Record],
         sigs: &[Record],
-        signer: &Name,
+        (signer, received): (&Name, &Name),
         evidence: &Evidence,
     ) -> (Security, u64) {
         let owner = set[0].name.to_lowercase();
         let rtype = set[0].record_type();
         let (keys, keys_until) = match self.zone_keys(ctx, signer.clone()).await {
             KeyVerdict::Secure { keys, until } => (keys, until),
+            KeyVerdict::NotSecure(verdict) if signer != received && verdict.is_failure() => {
+                let reason = BogusReason::SignerMismatch {
+                    owner: owner.to_string(),
+                    rtype: rtype.to_string(),
+                    signer: signer.to_string(),
+                    zone: received.to_string(),
+                };
+                return (bogus(reason), u64::MAX);
+            }
             KeyVerdict::NotSecure(verdict) => return (verdict, u64::MAX),
         };
         let own: Vec<Record> = sigs
