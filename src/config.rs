@@ -46,6 +46,76 @@ pub struct Config {
     /// Clients allowed to use the control API (it shows every client's questions), apart
     /// from the DNS `allow` list. Default: loopback only.
     pub control_allow: Vec<IpNet>,
+    /// Clients allowed to read `/metrics` on the control API; its own list, so that a
+    /// Prometheus server is not thereby allowed to read explanations. Default: loopback.
+    pub metrics_allow: Vec<IpNet>,
+    /// Names the control API accepts in an HTTP Host header besides its own address,
+    /// IP literals and `localhost` (against DNS rebinding). Default: none.
+    pub control_hosts: Vec<String>,
+    /// Bounds on client TCP connections (RFC 7766).
+    pub tcp: TcpConfig,
+    /// Response rate limiting of error answers over UDP, and of failure log lines.
+    pub rate_limit: RateLimitConfig,
+}
+
+/// Client TCP connections: how many, how many per client, how long they may idle or take to
+/// send one message. Clients outside `allow` never take one of these slots.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TcpConfig {
+    /// Connections open at once, from clients in `allow`.
+    pub connections: usize,
+    /// Connections open at once from one client (an IPv4 address, an IPv6 /64).
+    pub connections_per_client: usize,
+    /// How long a connection may wait for the first byte of its next message (RFC 7766
+    /// §6.2.3); shortened to `read_timeout_ms` while more than half the slots are taken.
+    pub idle_timeout_ms: u64,
+    /// How long one message may take to arrive once its first byte has (slowloris).
+    pub read_timeout_ms: u64,
+}
+
+impl Default for TcpConfig {
+    fn default() -> Self {
+        TcpConfig {
+            connections: 256,
+            connections_per_client: 32,
+            idle_timeout_ms: 10_000,
+            read_timeout_ms: 2_000,
+        }
+    }
+}
+
+/// Response rate limiting for error answers (REFUSED, SERVFAIL, FORMERR, NOTIMP...) over
+/// UDP, per client prefix, as BIND's RRL does for errors; and failure log lines per 10 s.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Error answers per second to one client prefix; 0 turns the limit off.
+    pub errors_per_second: u32,
+    /// Every `slip`-th answer over the limit is sent as an empty TC=1 answer (the client
+    /// retries over TCP, which is not limited); the others are dropped. 0: drop all.
+    pub slip: u32,
+    /// The prefix lengths that make one client for the limit.
+    pub ipv4_prefix: u8,
+    pub ipv6_prefix: u8,
+    /// Clients never limited. Default: loopback.
+    pub exempt: Vec<IpNet>,
+    /// Failure log lines of one kind per 10 s; the rest are counted and summarised.
+    /// 0: no limit.
+    pub log_lines_per_10s: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            errors_per_second: 10,
+            slip: 2,
+            ipv4_prefix: 24,
+            ipv6_prefix: 56,
+            exempt: vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()],
+            log_lines_per_10s: 20,
+        }
+    }
 }
 
 /// The explanation log: which resolutions are kept, and how many.
@@ -156,6 +226,10 @@ impl Default for Config {
             explain: ExplainConfig::default(),
             control: None,
             control_allow: vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()],
+            metrics_allow: vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()],
+            control_hosts: Vec::new(),
+            tcp: TcpConfig::default(),
+            rate_limit: RateLimitConfig::default(),
         }
     }
 }
@@ -272,6 +346,13 @@ impl Config {
             ("cache.answers_mib", self.cache.answers_mib as u64),
             ("explain.max_entries", self.explain.max_entries as u64),
             ("explain.max_bytes", self.explain.max_bytes as u64),
+            ("tcp.connections", self.tcp.connections as u64),
+            (
+                "tcp.connections_per_client",
+                self.tcp.connections_per_client as u64,
+            ),
+            ("tcp.idle_timeout_ms", self.tcp.idle_timeout_ms),
+            ("tcp.read_timeout_ms", self.tcp.read_timeout_ms),
         ] {
             if value == 0 {
                 return bad(format!("{name} must be greater than 0"));
@@ -279,6 +360,13 @@ impl Config {
         }
         if self.upstream_port == 0 {
             return bad("upstream_port must not be 0".into());
+        }
+        let r = &self.rate_limit;
+        if r.ipv4_prefix > 32 || r.ipv6_prefix > 128 {
+            return bad(format!(
+                "rate_limit.ipv4_prefix {} or rate_limit.ipv6_prefix {} is longer than an address",
+                r.ipv4_prefix, r.ipv6_prefix
+            ));
         }
         Ok(())
     }

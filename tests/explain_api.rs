@@ -177,22 +177,142 @@ fn http_api_errors_are_json_with_the_right_status() {
 
 #[test]
 fn control_api_answers_only_its_own_allow_list_and_checks_it_first() {
-    // DNS open to loopback (the default), the control API to another network only.
+    // DNS open to loopback (the default), the control API and the metrics to another
+    // network only.
     let s = start(Config {
         control: Some("127.0.0.1:0".parse().unwrap()),
         control_allow: vec!["192.0.2.0/24".parse().unwrap()],
+        metrics_allow: vec!["192.0.2.0/24".parse().unwrap()],
         ..common::lab_config()
     });
     let reply = ask(s.dns, "valid.lab.", RecordType::A, Ask::default());
     assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
-    for path in ["/metrics", "/api/explanations?ede=notanumber", "/nowhere"] {
+    for (path, list) in [
+        ("/metrics", "the metrics allow list (metrics_allow)"),
+        (
+            "/api/explanations?ede=notanumber",
+            "the control API's allow list",
+        ),
+        ("/nowhere", "the control API's allow list"),
+    ] {
         let (status, _, body) = get(s.control.unwrap(), path);
         assert_eq!(status, 403, "{path}: {body}");
         assert!(
-            body.contains("127.0.0.1 is not in the control API's allow list"),
+            body.contains(&format!("127.0.0.1 is not in {list}")),
             "{body}"
         );
     }
+}
+
+/// (status, body) of `GET path` sent from `source` (any 127.x.y.z) with `host` as the Host
+/// header, over a plain HTTP/1.1 connection.
+fn raw_get(source: &str, control: SocketAddr, path: &str, host: &str) -> (u16, String) {
+    use socket2::{Domain, Socket, Type};
+    use std::io::{Read, Write};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    let from: SocketAddr = (source.parse::<std::net::IpAddr>().unwrap(), 0).into();
+    socket.bind(&from.into()).unwrap();
+    socket.connect_timeout(&control.into(), T).unwrap();
+    let mut stream: std::net::TcpStream = socket.into();
+    stream.set_read_timeout(Some(T)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {response:?}"));
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn a_host_header_naming_another_host_is_refused_against_dns_rebinding() {
+    let control = shared().control.unwrap();
+    let port = control.port();
+    // What a browser sends for a page of rebound.example that now resolves to 127.0.0.1.
+    for host in [format!("rebound.example:{port}"), "rebound.example".into()] {
+        for path in ["/api/explanations", "/metrics", "/nowhere"] {
+            let (status, body) = raw_get("127.0.0.1", control, path, &host);
+            assert_eq!(status, 403, "{host} {path}: {body}");
+            assert!(body.contains("DNS rebinding"), "{body}");
+        }
+    }
+    // Its own address, localhost and names below localhost are this server.
+    for host in [
+        control.to_string(),
+        format!("localhost:{port}"),
+        "LocalHost".into(),
+        format!("whydns.localhost:{port}"),
+    ] {
+        let (status, body) = raw_get("127.0.0.1", control, "/api/explanations", &host);
+        assert_eq!(status, 200, "{host}: {body}");
+    }
+    // Another IP literal is not this server's address either.
+    let (status, _) = raw_get(
+        "127.0.0.1",
+        control,
+        "/metrics",
+        &format!("127.0.0.9:{port}"),
+    );
+    assert_eq!(status, 403);
+}
+
+#[test]
+fn a_name_in_control_hosts_is_accepted_in_the_host_header() {
+    let s = start(Config {
+        control: Some("127.0.0.1:0".parse().unwrap()),
+        control_hosts: vec!["whydns.internal.example".into()],
+        ..common::lab_config()
+    });
+    let control = s.control.unwrap();
+    let (status, body) = raw_get(
+        "127.0.0.1",
+        control,
+        "/metrics",
+        "WHYDNS.internal.example:80",
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = raw_get("127.0.0.1", control, "/metrics", "other.internal.example");
+    assert_eq!(status, 403);
+}
+
+#[test]
+fn metrics_have_an_allow_list_of_their_own() {
+    // A Prometheus server at 127.0.0.2 may scrape; only 127.0.0.1 may read explanations.
+    let s = start(Config {
+        control: Some("127.0.0.1:0".parse().unwrap()),
+        control_allow: vec!["127.0.0.1/32".parse().unwrap()],
+        metrics_allow: vec!["127.0.0.2/32".parse().unwrap()],
+        ..common::lab_config()
+    });
+    let control = s.control.unwrap();
+    let host = control.to_string();
+    let (status, body) = raw_get("127.0.0.2", control, "/metrics", &host);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("whydns_answers_total"), "{body}");
+    for path in ["/api/explanations", "/api/explanations/0badc0de.txt"] {
+        let (status, body) = raw_get("127.0.0.2", control, path, &host);
+        assert_eq!(status, 403, "{path}: {body}");
+        assert!(
+            body.contains("127.0.0.2 is not in the control API's allow list"),
+            "{body}"
+        );
+    }
+    // And the other way round.
+    let (status, _) = raw_get("127.0.0.1", control, "/api/explanations", &host);
+    assert_eq!(status, 200);
+    let (status, body) = raw_get("127.0.0.1", control, "/metrics", &host);
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("metrics_allow"), "{body}");
 }
 
 #[test]

@@ -429,3 +429,87 @@ fn lab_starts_a_resolver_that_recurses_through_it() {
     assert!(text.contains("REFUSED"), "{text}");
     assert_eq!(child.terminate().map(|s| s.code()), Some(Some(0)));
 }
+
+#[test]
+fn failure_log_lines_are_limited_per_10_s_and_summarised() {
+    let (mut child, log) = spawn_serve(&["--log-format", "json"]);
+    let seen = wait_for(&log, "serving on UDP and TCP");
+    let started: serde_json::Value = serde_json::from_str(seen.last().unwrap()).unwrap();
+    let address: SocketAddr = started["address"].as_str().unwrap().parse().unwrap();
+    // 45 distinct failing questions (the zone's servers refuse everything), well within one
+    // 10 s window: 20 lines (the default limit), then one summary of the other 25.
+    for i in 0..45 {
+        let name = format!("n{i}.allow-query-none.lab.");
+        let mut q = common::query_message(&name, RecordType::A, Ask::default());
+        q.metadata.recursion_desired = true;
+        let reply = udp_exchange(address, &q, Duration::from_secs(8)).expect("answer");
+        assert_eq!(
+            reply.metadata.response_code,
+            ResponseCode::ServFail,
+            "{name}"
+        );
+    }
+    let lines = wait_for(&log, "more like this in the last 10 s");
+    let events: Vec<serde_json::Value> = lines
+        .iter()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    let failed = events
+        .iter()
+        .filter(|e| e["message"] == "resolution failed")
+        .count();
+    assert_eq!(failed, 20, "{}", lines.join("\n"));
+    let summary = events.last().unwrap();
+    assert_eq!(
+        summary["message"],
+        "resolution failed: … and 25 more like this in the last 10 s"
+    );
+    assert_eq!(summary["suppressed"], 25);
+    assert_eq!(summary["level"], "INFO");
+    assert_eq!(child.terminate().map(|s| s.code()), Some(Some(0)));
+}
+
+#[test]
+fn explain_says_why_the_control_api_refused_it() {
+    // A server whose control API answers another network only.
+    let port = common::lab().running.port.to_string();
+    let server = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--root-hints"])
+        .arg(hints())
+        .arg("--trust-anchor")
+        .arg(common::lab_anchor_file())
+        .args(["--upstream-port", &port])
+        .args([
+            "--control",
+            "127.0.0.1:0",
+            "--control-allow",
+            "192.0.2.0/24",
+        ])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut server = Running(server);
+    let log = lines_of(server.0.stderr.take().unwrap());
+    let line = wait_for(&log, "control API (HTTP)").pop().unwrap();
+    let control = address_in(&line);
+    let out = Command::new(BIN)
+        .args([
+            "explain",
+            "--list",
+            "--server",
+            &format!("http://{control}"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "forbidden (127.0.0.1 is not in the control API's allow list (control_allow))"
+        ),
+        "{err}"
+    );
+    assert_eq!(server.terminate().map(|s| s.code()), Some(Some(0)));
+}

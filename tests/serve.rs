@@ -123,19 +123,39 @@ fn rd_clear_is_refused_with_ede_20() {
 }
 
 #[test]
-fn client_outside_allow_is_refused_with_ede_18() {
+fn refusals_to_clients_outside_allow_are_never_larger_than_their_query() {
     let address = start(Config {
         allow: vec!["::1/128".parse().unwrap()],
         ..common::lab_config()
     });
-    let reply = ask_udp(address, &query("valid.lab.", RecordType::A, Ask::default()));
+    // An OPT query without options (as most stubs send): EDE 18 would make the answer
+    // larger than the query, so the REFUSED carries none.
+    let plain_opt = query("valid.lab.", RecordType::A, Ask::default());
+    let wire = plain_opt.to_vec().unwrap();
+    let reply = udp_raw(address, &wire, T).expect("an answer");
+    assert!(
+        reply.len() <= wire.len(),
+        "{} > {} bytes",
+        reply.len(),
+        wire.len()
+    );
+    let reply = Message::from_vec(&reply).unwrap();
     assert_eq!(reply.metadata.response_code, ResponseCode::Refused);
     assert!(!reply.metadata.recursion_available);
-    let codes = common::ede(&reply);
-    assert_eq!(codes.len(), 1);
-    assert_eq!(codes[0].0, 18);
-    assert!(codes[0].1.contains("127.0.0.1"), "{codes:?}");
-    // Over TCP too, and without OPT there is no EDE (and no OPT).
+    assert!(common::ede(&reply).is_empty(), "{reply}");
+    // With a cookie (as dig sends) there is room for EDE 18, without EXTRA-TEXT.
+    let cookie = with_cookie(query("valid.lab.", RecordType::A, Ask::default()));
+    let wire = cookie.to_vec().unwrap();
+    let reply = udp_raw(address, &wire, T).expect("an answer");
+    assert!(
+        reply.len() <= wire.len(),
+        "{} > {} bytes",
+        reply.len(),
+        wire.len()
+    );
+    let codes = common::ede(&Message::from_vec(&reply).unwrap());
+    assert_eq!(codes, vec![(18, String::new())]);
+    // Over TCP too; without OPT there is no EDE (and no OPT).
     let plain = query(
         "valid.lab.",
         RecordType::A,
@@ -149,6 +169,19 @@ fn client_outside_allow_is_refused_with_ede_18() {
     };
     assert_eq!(reply.metadata.response_code, ResponseCode::Refused);
     assert!(reply.edns.is_none());
+    assert!(reply.to_vec().unwrap().len() <= plain.to_vec().unwrap().len());
+}
+
+/// `message` with an 8-byte client COOKIE option (RFC 7873), as dig sends by default.
+fn with_cookie(mut message: Message) -> Message {
+    use hickory_proto::rr::rdata::opt::EdnsOption;
+    message
+        .edns
+        .as_mut()
+        .expect("an OPT query")
+        .options_mut()
+        .insert(EdnsOption::Unknown(10, vec![0x5a; 8]));
+    message
 }
 
 #[test]
@@ -335,10 +368,11 @@ fn two_hundred_clients_at_once_all_get_correct_answers() {
             std::thread::spawn(move || {
                 let q = query(name, RecordType::A, Ask::default());
                 let reply = if i % 4 == 0 {
-                    match tcp_query(address, &q, T) {
-                        TcpOutcome::Answer(reply) => reply,
-                        other => panic!("client {i}: {other:?}"),
-                    }
+                    // Each TCP client from an address of its own, as real clients are (one
+                    // address holds at most `tcp.connections_per_client` connections).
+                    let source = format!("127.0.{}.{}", 20 + i / 200, 1 + i % 200);
+                    let mut stream = tcp_from(&source, address).unwrap();
+                    tcp_ask(&mut stream, &q).unwrap_or_else(|| panic!("client {i}: no answer"))
                 } else {
                     // A stub retries a lost datagram; loopback under load may drop one.
                     (0..3)
@@ -607,17 +641,11 @@ fn explanations_answer_over_dns_as_ch_txt() {
         text.contains("REFUSED"),
         "the trace shows the refusing server: {text}"
     );
-    // By name (and subdomains), and an unknown id.
-    let mut by_name = query(
-        "allow-query-none.lab.name.explain.whydns.",
-        RecordType::TXT,
-        Ask::default(),
+    assert!(
+        !text.contains("from 127.0.0.1"),
+        "no client address over DNS: {text}"
     );
-    by_name.queries[0].set_query_class(DNSClass::CH);
-    let TcpOutcome::Answer(named) = tcp_query(address, &by_name, T) else {
-        panic!("no TCP answer")
-    };
-    assert!(!named.answers.is_empty());
+    // An unknown id.
     let mut unknown = query("nosuchid.explain.whydns.", RecordType::TXT, Ask::default());
     unknown.queries[0].set_query_class(DNSClass::CH);
     assert_eq!(
@@ -652,4 +680,363 @@ fn real_dig_shows_the_ede_line_and_fetches_the_explanation() {
         story.contains("rrsig-exp-a.lab.") && story.contains("EDE 7"),
         "{story}"
     );
+}
+
+/// A UDP socket on `source` (any 127.x.y.z: a client of its own), answers awaited up to T.
+fn udp_from(source: &str) -> std::net::UdpSocket {
+    let socket = std::net::UdpSocket::bind((source, 0)).unwrap();
+    socket.set_read_timeout(Some(T)).unwrap();
+    socket
+}
+
+/// Receives on `socket` until the answer with `id` arrives; other answers are skipped.
+fn receive_id(socket: &std::net::UdpSocket, id: u16) -> Message {
+    let mut buf = vec![0u8; 65535];
+    loop {
+        let (len, _) = socket.recv_from(&mut buf).expect("an answer in time");
+        let reply = Message::from_vec(&buf[..len]).unwrap();
+        if reply.metadata.id == id {
+            return reply;
+        }
+    }
+}
+
+fn ask_from(socket: &std::net::UdpSocket, address: SocketAddr, message: &Message) -> Message {
+    socket.send_to(&message.to_vec().unwrap(), address).unwrap();
+    receive_id(socket, message.metadata.id)
+}
+
+/// A TCP connection to `address` from `source` (any 127.x.y.z).
+fn tcp_from(source: &str, address: SocketAddr) -> std::io::Result<std::net::TcpStream> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    let source: SocketAddr = (source.parse::<std::net::IpAddr>().unwrap(), 0).into();
+    socket.bind(&source.into())?;
+    socket.connect_timeout(&address.into(), T)?;
+    Ok(socket.into())
+}
+
+/// One query on an open TCP connection; None when the server closed it instead.
+fn tcp_ask(stream: &mut std::net::TcpStream, message: &Message) -> Option<Message> {
+    use std::io::{Read, Write};
+    stream.set_read_timeout(Some(T)).unwrap();
+    let wire = message.to_vec().unwrap();
+    let mut framed = (wire.len() as u16).to_be_bytes().to_vec();
+    framed.extend(wire);
+    stream.write_all(&framed).ok()?;
+    let mut len = [0u8; 2];
+    stream.read_exact(&mut len).ok()?;
+    let mut body = vec![0u8; u16::from_be_bytes(len) as usize];
+    stream.read_exact(&mut body).ok()?;
+    Message::from_vec(&body).ok()
+}
+
+/// Whether the server has closed `stream` (a read sees the end of the stream at once).
+fn closed_by_server(stream: &std::net::TcpStream) -> bool {
+    use std::io::Read;
+    stream.set_nonblocking(true).unwrap();
+    let mut byte = [0u8; 1];
+    let closed = match (&*stream).read(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+    };
+    stream.set_nonblocking(false).unwrap();
+    closed
+}
+
+#[test]
+fn costly_or_slow_resolutions_never_delay_a_packet_cache_hit_or_another_name() {
+    let address = start(common::lab_config());
+    let socket = udp_from("127.0.0.1");
+    let cached = query("valid.lab.", RecordType::A, Ask::default());
+    assert_eq!(rcode(&ask_from(&socket, address, &cached)), 0);
+    // keytrap-large.lab.: its keys validated, and its A RRset (400 bad signatures) in the
+    // record cache unvalidated (asked with CD=1; over TCP, it is large). Each validating ask
+    // is then a record-cache hit that must be validated again.
+    let keys = query("keytrap-large.lab.", RecordType::DNSKEY, Ask::default());
+    assert!(matches!(
+        tcp_query(address, &keys, T),
+        TcpOutcome::Answer(_)
+    ));
+    let mut unchecked = query("keytrap-large.lab.", RecordType::A, Ask::default());
+    unchecked.metadata.checking_disabled = true;
+    assert!(matches!(
+        tcp_query(address, &unchecked, T),
+        TcpOutcome::Answer(_)
+    ));
+    // On one socket: costly cache hits, a slow name (its server answers after 1.5 s), then
+    // a packet-cache hit and another name to resolve.
+    for _ in 0..24 {
+        let costly = query("keytrap-large.lab.", RecordType::A, Ask::default());
+        socket.send_to(&costly.to_vec().unwrap(), address).unwrap();
+    }
+    let slow = query("slow-server.lab.", RecordType::A, Ask::default());
+    socket.send_to(&slow.to_vec().unwrap(), address).unwrap();
+    let fast = query("valid.lab.", RecordType::A, Ask::default());
+    let other = query("mx.lab.", RecordType::MX, Ask::default());
+    let sent = std::time::Instant::now();
+    for message in [&fast, &other] {
+        socket.send_to(&message.to_vec().unwrap(), address).unwrap();
+    }
+    let mut arrived = std::collections::HashMap::new();
+    let mut buf = vec![0u8; 65535];
+    while arrived.len() < 3 {
+        let (len, _) = socket.recv_from(&mut buf).expect("answers in time");
+        let reply = Message::from_vec(&buf[..len]).unwrap();
+        let id = reply.metadata.id;
+        if [fast.metadata.id, other.metadata.id, slow.metadata.id].contains(&id) {
+            assert_eq!(rcode(&reply), 0, "{reply}");
+            arrived.insert(id, sent.elapsed());
+        }
+    }
+    let fast_after = arrived[&fast.metadata.id];
+    let other_after = arrived[&other.metadata.id];
+    assert!(
+        fast_after < Duration::from_millis(300),
+        "the packet-cache hit waited {fast_after:?} behind costly or slow answers"
+    );
+    assert!(
+        other_after < Duration::from_millis(1000),
+        "another name waited {other_after:?} behind costly or slow answers"
+    );
+    assert!(arrived[&slow.metadata.id] > other_after);
+}
+
+#[test]
+fn an_off_acl_tcp_flood_leaves_allowed_clients_served() {
+    // Only 127.0.0.1 may query; 300 connections from 127.0.1.x and 127.0.2.x, outside
+    // `allow`, are opened and held without a word.
+    let address = start(Config {
+        allow: vec!["127.0.0.1/32".parse().unwrap()],
+        ..common::lab_config()
+    });
+    let flood: Vec<std::net::TcpStream> = (0..300)
+        .filter_map(|i| tcp_from(&format!("127.0.{}.{}", 1 + i / 200, 1 + i % 200), address).ok())
+        .collect();
+    assert!(flood.len() >= 250, "only {} flood connections", flood.len());
+    std::thread::sleep(Duration::from_millis(300));
+    let mut allowed = tcp_from("127.0.0.1", address).unwrap();
+    let reply = tcp_ask(
+        &mut allowed,
+        &query("valid.lab.", RecordType::A, Ask::default()),
+    )
+    .expect("an allowed client is served over TCP during the flood");
+    assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
+    // Most flood connections were closed at once; the few kept for a REFUSED are too, once
+    // the read timeout is over.
+    let open = flood.iter().filter(|s| !closed_by_server(s)).count();
+    assert!(open <= 16, "{open} off-ACL connections still open");
+    // A flood connection that asks is told REFUSED, no larger than its query.
+    let mut outsider = tcp_from("127.0.3.1", address).unwrap();
+    let refused = tcp_ask(
+        &mut outsider,
+        &query("valid.lab.", RecordType::A, Ask::default()),
+    );
+    if let Some(refused) = refused {
+        assert_eq!(refused.metadata.response_code, ResponseCode::Refused);
+    }
+}
+
+#[test]
+fn one_client_cannot_hold_every_tcp_connection() {
+    let address = start(common::lab_config());
+    let hog: Vec<std::net::TcpStream> = (0..300)
+        .filter_map(|_| tcp_from("127.0.0.7", address).ok())
+        .collect();
+    assert!(hog.len() >= 250, "only {} connections", hog.len());
+    std::thread::sleep(Duration::from_millis(300));
+    let open = hog.iter().filter(|s| !closed_by_server(s)).count();
+    let share = Config::default().tcp.connections_per_client;
+    assert!(
+        open <= share,
+        "{open} connections held by one client (share {share})"
+    );
+    let mut other = tcp_from("127.0.0.8", address).unwrap();
+    let reply = tcp_ask(
+        &mut other,
+        &query("valid.lab.", RecordType::A, Ask::default()),
+    )
+    .expect("another client is served over TCP");
+    assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
+}
+
+/// Sends `prefix`, then one byte a second, until the server closes the connection; returns
+/// how long that took (None: still open after 15 s).
+fn slowloris(address: SocketAddr, prefix: &[u8]) -> Option<Duration> {
+    use std::io::{Read, Write};
+    let mut stream = tcp_from("127.0.0.1", address).unwrap();
+    let started = std::time::Instant::now();
+    stream.write_all(prefix).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .unwrap();
+    let mut buf = [0u8; 64];
+    while started.elapsed() < Duration::from_secs(15) {
+        match stream.read(&mut buf) {
+            Ok(0) => return Some(started.elapsed()),
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                if !prefix.is_empty() && stream.write_all(&[0]).is_err() {
+                    return Some(started.elapsed());
+                }
+            }
+            Err(_) => return Some(started.elapsed()),
+        }
+    }
+    None
+}
+
+#[test]
+fn slow_and_idle_tcp_connections_are_closed_within_their_bounds() {
+    // A length prefix for 40 bytes, then a byte a second: closed at the 2 s read timeout.
+    let took = slowloris(server(), &[0, 40]).expect("the slowloris connection is closed");
+    assert!(
+        took < Duration::from_millis(4500),
+        "a slowloris connection was held {took:?}"
+    );
+    // A silent connection is closed at the idle timeout.
+    let mut config = common::lab_config();
+    config.tcp.idle_timeout_ms = 1000;
+    let took = slowloris(start(config), &[]).expect("the idle connection is closed");
+    assert!(
+        took < Duration::from_secs(3),
+        "an idle connection was held {took:?}"
+    );
+}
+
+#[test]
+fn error_answers_are_rate_limited_per_client_prefix_with_slips() {
+    let mut config = common::lab_config();
+    config.allow = vec!["127.0.0.1/32".parse().unwrap()];
+    // Loopback is exempt by default; here only 127.0.0.1 is, so 127.0.9.0/24 is limited.
+    config.rate_limit.exempt = vec!["127.0.0.1/32".parse().unwrap()];
+    config.rate_limit.errors_per_second = 5;
+    let address = start(config);
+    let socket = udp_from("127.0.9.1");
+    socket
+        .set_read_timeout(Some(Duration::from_millis(800)))
+        .unwrap();
+    let asked: Vec<Message> = (0..40)
+        .map(|_| with_cookie(query("valid.lab.", RecordType::A, Ask::default())))
+        .collect();
+    for message in &asked {
+        socket.send_to(&message.to_vec().unwrap(), address).unwrap();
+    }
+    let query_len = asked[0].to_vec().unwrap().len();
+    let (mut refused, mut slips) = (0, 0);
+    let mut buf = vec![0u8; 65535];
+    while let Ok((len, _)) = socket.recv_from(&mut buf) {
+        assert!(len <= query_len, "{len} > {query_len} bytes");
+        let reply = Message::from_vec(&buf[..len]).unwrap();
+        if reply.metadata.truncation {
+            assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
+            assert!(reply.answers.is_empty() && reply.edns.is_none());
+            assert_eq!(reply.queries, asked[0].queries);
+            slips += 1;
+        } else {
+            assert_eq!(reply.metadata.response_code, ResponseCode::Refused);
+            refused += 1;
+        }
+    }
+    assert!(
+        refused <= 8,
+        "{refused} REFUSED sent to one prefix at 5 a second"
+    );
+    assert!(
+        (10..=20).contains(&slips),
+        "every second answer over the limit slips: {slips} slips, {refused} refused"
+    );
+    // Another prefix has its own allowance, and TCP is not limited.
+    let elsewhere = ask_from(
+        &udp_from("127.0.10.1"),
+        address,
+        &query("valid.lab.", RecordType::A, Ask::default()),
+    );
+    assert_eq!(elsewhere.metadata.response_code, ResponseCode::Refused);
+    let mut tcp = tcp_from("127.0.9.1", address).unwrap();
+    let over_tcp = tcp_ask(
+        &mut tcp,
+        &query("valid.lab.", RecordType::A, Ask::default()),
+    )
+    .expect("a TCP answer");
+    assert_eq!(over_tcp.metadata.response_code, ResponseCode::Refused);
+}
+
+/// `CH TXT <qname>` asked from `socket` over UDP (the explanation fits: only its first
+/// line is read here) or, when truncated, over TCP from the same address.
+fn explanation_from(source: &str, address: SocketAddr, qname: &str) -> Message {
+    let mut ask = query(qname, RecordType::TXT, Ask::default());
+    ask.queries[0].set_query_class(DNSClass::CH);
+    let mut stream = tcp_from(source, address).unwrap();
+    tcp_ask(&mut stream, &ask).expect("an answer over TCP")
+}
+
+fn text_of(message: &Message) -> String {
+    message
+        .answers
+        .iter()
+        .map(|r| r.data.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn explanations_over_dns_go_to_their_client_by_id_only_and_never_show_addresses() {
+    let address = start(Config {
+        control_allow: vec!["127.0.0.1/32".parse().unwrap()],
+        ..common::lab_config()
+    });
+    // 127.0.0.2 (may query, not in control_allow) asks a failing name.
+    let failed = ask_from(
+        &udp_from("127.0.0.2"),
+        address,
+        &query("stale-delegation.lab.", RecordType::A, Ask::default()),
+    );
+    let id = common::trace_id(&common::ede(&failed)[0].1);
+    let qname = format!("{id}.explain.whydns.");
+    // Its own explanation, without its address.
+    let own = explanation_from("127.0.0.2", address, &qname);
+    assert_eq!(own.metadata.response_code, ResponseCode::NoError);
+    let text = text_of(&own);
+    assert!(text.contains("stale-delegation.lab."), "{text}");
+    assert!(
+        !text.contains("127.0.0.2"),
+        "a client address over DNS: {text}"
+    );
+    // Another client outside control_allow gets nothing: NXDOMAIN, as for an unknown id.
+    let other = explanation_from("127.0.0.3", address, &qname);
+    assert_eq!(other.metadata.response_code, ResponseCode::NXDomain);
+    assert!(other.answers.is_empty(), "{other}");
+    // A client in control_allow reads it, still without the address.
+    let operator = explanation_from("127.0.0.1", address, &qname);
+    assert_eq!(operator.metadata.response_code, ResponseCode::NoError);
+    assert!(!text_of(&operator).contains("127.0.0.2"));
+    // The latest explanation and searches by name are gone from DNS, even for an operator.
+    for gone in [
+        "last.explain.whydns.",
+        "stale-delegation.lab.name.explain.whydns.",
+    ] {
+        let reply = explanation_from("127.0.0.1", address, gone);
+        assert_eq!(
+            reply.metadata.response_code,
+            ResponseCode::NXDomain,
+            "{gone}"
+        );
+        assert!(reply.answers.is_empty(), "{gone}: {reply}");
+    }
+    // A client that got the same id in an answer repeated from the cache may read it.
+    let repeated = ask_from(
+        &udp_from("127.0.0.3"),
+        address,
+        &query("stale-delegation.lab.", RecordType::A, Ask::default()),
+    );
+    assert_eq!(common::trace_id(&common::ede(&repeated)[0].1), id);
+    let now_shared = explanation_from("127.0.0.3", address, &qname);
+    assert_eq!(now_shared.metadata.response_code, ResponseCode::NoError);
 }

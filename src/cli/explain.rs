@@ -41,22 +41,32 @@ pub struct ExplainArgs {
     pub server: String,
 }
 
-/// Why a request to the control API failed, in words that say what to check.
+/// The body of a GET to the control API, or why it failed, in words that say what to check.
 fn fetch(agent: &ureq::Agent, url: &str) -> Result<String, String> {
-    let mut response = agent.get(url).call().map_err(|e| match e {
-        ureq::Error::StatusCode(404) => format!("{url}: not found"),
-        ureq::Error::StatusCode(403) => {
-            format!("{url}: forbidden (this client is not in the control API's allow list, control_allow)")
-        }
-        ureq::Error::StatusCode(code) => format!("{url}: HTTP {code}"),
-        other => {
-            format!("{url}: {other} (is `whydns serve --control` or `whydns lab` running there?)")
-        }
+    let mut response = agent.get(url).call().map_err(|e| {
+        format!("{url}: {e} (is `whydns serve --control` or `whydns lab` running there?)")
     })?;
-    response
+    let status = response.status().as_u16();
+    let body = response
         .body_mut()
         .read_to_string()
-        .map_err(|e| format!("{url}: {e}"))
+        .map_err(|e| format!("{url}: {e}"))?;
+    match status {
+        200 => Ok(body),
+        404 => Err(format!("{url}: not found")),
+        // The server says why: this client is not in its allow list, or the Host header
+        // (the URL's host) is not one it accepts.
+        403 => Err(format!(
+            "{url}: forbidden ({})",
+            serde_json::from_str::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v["error"].as_str().map(str::to_string))
+                .unwrap_or_else(|| {
+                    "this client is not in the control API's allow list, control_allow".into()
+                })
+        )),
+        code => Err(format!("{url}: HTTP {code}")),
+    }
 }
 
 /// Percent-encodes a query-string value (names are mostly safe, but not always).
@@ -81,7 +91,7 @@ pub fn run(args: ExplainArgs) -> Result<(), String> {
     }
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(10)))
-        .http_status_as_error(true)
+        .http_status_as_error(false)
         .build()
         .into();
     if let Some(id) = &args.id {

@@ -30,6 +30,15 @@ pub struct ServeArgs {
     /// Default: loopback. It shows every client's questions: keep it narrow.
     #[arg(long, value_name = "CIDR", value_parser = parse_allow)]
     pub control_allow: Vec<IpNet>,
+    /// Clients allowed to read /metrics on the control API (CIDR or address); repeat for
+    /// several. Default: loopback. Apart from --control-allow: a scraper need not read
+    /// explanations.
+    #[arg(long, value_name = "CIDR", value_parser = parse_allow)]
+    pub metrics_allow: Vec<IpNet>,
+    /// A name the control API accepts in the HTTP Host header besides its own address and
+    /// localhost (DNS rebinding protection); repeat for several.
+    #[arg(long, value_name = "NAME")]
+    pub control_host: Vec<String>,
     /// Also append every explanation kept to this file, one JSON object per line.
     #[arg(long, value_name = "FILE")]
     pub explain_file: Option<std::path::PathBuf>,
@@ -52,6 +61,12 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     }
     if !args.control_allow.is_empty() {
         config.control_allow = args.control_allow;
+    }
+    if !args.metrics_allow.is_empty() {
+        config.metrics_allow = args.metrics_allow;
+    }
+    if !args.control_host.is_empty() {
+        config.control_hosts = args.control_host;
     }
     if args.explain_file.is_some() {
         config.explain.file = args.explain_file;

@@ -51,6 +51,17 @@ impl Explanation {
     /// The explanation as text: the question and answer, the EDE, the diagnosis, then the
     /// trace tree. The one text form, served over DNS, HTTP and printed by the CLI.
     pub fn render(&self) -> String {
+        self.render_text(true)
+    }
+
+    /// The text form without the client's address (`question <name> <type>`), for what the
+    /// server shows over DNS and HTTP: whoever reads an explanation there need not learn
+    /// who asked (the control API's JSON keeps `client`).
+    pub fn render_without_client(&self) -> String {
+        self.render_text(false)
+    }
+
+    fn render_text(&self, show_client: bool) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -58,15 +69,19 @@ impl Explanation {
             self.id,
             crate::clock::format_utc(self.time as i64)
         );
-        let _ = writeln!(
-            out,
-            "question {} {} from {}",
-            self.name,
-            self.rtype,
-            self.client
-                .map(|c| c.to_string())
-                .unwrap_or_else(|| "-".into())
-        );
+        if show_client {
+            let _ = writeln!(
+                out,
+                "question {} {} from {}",
+                self.name,
+                self.rtype,
+                self.client
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "-".into())
+            );
+        } else {
+            let _ = writeln!(out, "question {} {}", self.name, self.rtype);
+        }
         let _ = writeln!(out, "answer {} in {} ms", self.rcode, self.duration_ms);
         for (code, text) in &self.ede {
             let _ = writeln!(out, "EDE {code}: {text}");

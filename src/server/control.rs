@@ -10,6 +10,16 @@
 //!
 //! Clients outside `control_allow` (default: loopback) get 403 before anything else is
 //! looked at: the log holds every client's questions, so it is not open to every DNS client.
+//! `/metrics` has its own list, `metrics_allow` (default: loopback), so that a Prometheus
+//! server may scrape without being able to read explanations (and a client in
+//! `control_allow` only is not let at the metrics).
+//!
+//! DNS rebinding: a web page can make a browser on the same host send requests to a name
+//! that its attacker later resolves to 127.0.0.1, and so read the API. Every request whose
+//! Host header names something else than this server's own address (any IP literal when it
+//! listens on a wildcard address), `localhost` or `*.localhost` (RFC 6761 §6.3), or a name in
+//! `control_hosts`, gets 403; the port is not compared. A request without a Host header
+//! (HTTP/1.0, scripts) is let through: a browser always sends one.
 //!
 //! At most [`MAX_REQUESTS`] requests are handled at once, and a list returns at most
 //! [`MAX_LIST`] entries, so the API cannot take the resolver's memory or CPU away from DNS.
@@ -82,7 +92,9 @@ fn error(status: StatusCode, message: String) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 
-/// Lets through only clients in `control_allow`, before any extractor runs.
+/// Lets through only clients in the path's allow list (`metrics_allow` for `/metrics`,
+/// `control_allow` for everything else) whose Host header names this server, before any
+/// extractor runs.
 async fn guard(
     State(shared): State<Arc<Shared>>,
     request: axum::extract::Request,
@@ -92,19 +104,66 @@ async fn guard(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(peer)| peer.ip());
-    match peer {
-        Some(ip) if super::respond::is_allowed(ip, &shared.control_allow) => {
-            next.run(request).await
-        }
-        _ => error(
+    let (allow, list) = if request.uri().path() == "/metrics" {
+        (
+            &shared.metrics_allow,
+            "the metrics allow list (metrics_allow)",
+        )
+    } else {
+        (
+            &shared.control_allow,
+            "the control API's allow list (control_allow)",
+        )
+    };
+    let allowed = peer.is_some_and(|ip| super::respond::is_allowed(ip, allow));
+    if !allowed {
+        return error(
             StatusCode::FORBIDDEN,
             format!(
-                "{} is not in the control API's allow list (control_allow)",
-                peer.map(|p| p.to_string())
+                "{} is not in {list}",
+                peer.map(|p| p.to_canonical().to_string())
                     .unwrap_or_else(|| "this client".into())
             ),
-        ),
+        );
     }
+    if let Some(host) = request.headers().get(header::HOST) {
+        let host = String::from_utf8_lossy(host.as_bytes());
+        if !host_accepted(&host, shared.control_addr, &shared.control_hosts) {
+            return error(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "Host {host:?} is not this server's address, localhost or a name in control_hosts (DNS rebinding protection)"
+                ),
+            );
+        }
+    }
+    next.run(request).await
+}
+
+/// Whether a Host header value names this server: its own address (any IP literal when it
+/// listens on a wildcard address), `localhost` or a name below it, or one of `extra`
+/// (case-insensitive, trailing dot ignored). The port, if any, is not compared.
+pub fn host_accepted(host: &str, own: Option<SocketAddr>, extra: &[String]) -> bool {
+    let host = host.trim();
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => match host.rsplit_once(':') {
+            // One colon: name:port. More: an IPv6 literal without brackets.
+            Some((name, _)) if !name.contains(':') => name,
+            _ => host,
+        },
+    };
+    if let Ok(ip) = name.parse::<std::net::IpAddr>() {
+        return own.is_some_and(|own| {
+            own.ip().is_unspecified() || own.ip().to_canonical() == ip.to_canonical()
+        });
+    }
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || extra
+            .iter()
+            .any(|e| e.trim_end_matches('.').eq_ignore_ascii_case(&name))
 }
 
 async fn list(State(shared): State<Arc<Shared>>, Query(q): Query<ListQuery>) -> Response {
@@ -135,7 +194,7 @@ async fn one(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Respo
     if text {
         (
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            found.render(),
+            found.render_without_client(),
         )
             .into_response()
     } else {
@@ -183,5 +242,42 @@ pub async fn serve(shared: Arc<Shared>, listener: tokio::net::TcpListener) {
     .await
     {
         tracing::warn!(error = %e, "control API stopped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_accepted;
+
+    #[test]
+    fn host_headers_naming_this_server_or_localhost_pass_and_others_do_not() {
+        let own = Some("127.0.0.1:8053".parse().unwrap());
+        let extra = vec!["whydns.example.".to_string()];
+        for ok in [
+            "127.0.0.1:8053",
+            "127.0.0.1",
+            "localhost:8053",
+            "LOCALHOST.",
+            "api.localhost:1",
+            "whydns.example:8053",
+            "WHYDNS.example",
+        ] {
+            assert!(host_accepted(ok, own, &extra), "{ok}");
+        }
+        for bad in [
+            "evil.example:8053",
+            "127.0.0.2:8053",
+            "[::1]:8053",
+            "localhost.evil",
+            "",
+        ] {
+            assert!(!host_accepted(bad, own, &extra), "{bad}");
+        }
+        let v6 = Some("[::1]:8053".parse().unwrap());
+        assert!(host_accepted("[::1]:8053", v6, &[]));
+        assert!(host_accepted("::1", v6, &[]));
+        let wildcard = Some("0.0.0.0:8053".parse().unwrap());
+        assert!(host_accepted("192.0.2.7:8053", wildcard, &[]));
+        assert!(!host_accepted("rebound.example", wildcard, &[]));
     }
 }

@@ -1,11 +1,19 @@
 //! The explanation log over DNS: `dig <id>.explain.whydns. CH TXT` returns the explanation
-//! with that id, `last.explain.whydns.` the most recent one, and
-//! `<name>.name.explain.whydns.` the latest ones for that name and its subdomains, as TXT
-//! strings (class CH, TTL 0, like `version.bind`). Only allowed clients get here (the ACL
-//! is checked first). Long answers are truncated over UDP; dig retries over TCP.
+//! with that id as TXT strings (class CH, TTL 0, like `version.bind`). Only allowed clients
+//! get here (the ACL is checked first). Long answers are truncated over UDP; dig retries over
+//! TCP.
 //!
-//! Each line of [`Explanation::render`] (question, answer, EDE, diagnosis, trace tree) is one
-//! TXT record, in order, so the answer reads as the same text HTTP and the CLI show.
+//! Privacy: over DNS an explanation is found by its id only, the id the client received in
+//! its own EDE text. The most recent explanation and searches by name (which would show
+//! everyone's questions) are on the control API only; `last.explain.whydns.` and
+//! `<name>.name.explain.whydns.` are NXDOMAIN with an EDE 0 saying so. An explanation is
+//! answered only to the client whose query it explains, to a client that received its id
+//! in a cached answer, or to a client in `control_allow`; to anyone else it is NXDOMAIN,
+//! exactly as an unknown id, so ids cannot be probed. The text never shows a client
+//! address ([`Explanation::render_without_client`]).
+//!
+//! Each line of that text form (question, answer, EDE, diagnosis, trace tree) is one TXT
+//! record, in order, so the answer reads as the same text HTTP and the CLI show.
 //!
 //! Limitations: DNS does not promise record order; dig and every stub seen keep the order
 //! sent, but a tool that sorts records would scramble the text.
@@ -15,7 +23,8 @@ use hickory_proto::rr::rdata::TXT;
 use hickory_proto::rr::{DNSClass, Name, RData, Record};
 
 use super::respond::{Reply, Request};
-use crate::explain::log::{Explanation, ExplanationLog, Filter};
+use crate::explain::log::{Explanation, ExplanationLog};
+use crate::explain::{Ede, EdeCode};
 
 /// The suffix every explanation query ends in.
 pub fn suffix() -> Name {
@@ -25,8 +34,8 @@ pub fn suffix() -> Name {
 /// What the query name asks for.
 enum Wanted {
     Id(String),
-    Last,
-    Name(String),
+    /// `last` or `<name>.name`: lookups that moved to the control API.
+    Moved,
 }
 
 fn wanted(qname: &Name) -> Option<Wanted> {
@@ -41,23 +50,30 @@ fn wanted(qname: &Name) -> Option<Wanted> {
         .map(|l| String::from_utf8_lossy(l).into_owned())
         .collect();
     match labels.as_slice() {
-        [one] if one == "last" => Some(Wanted::Last),
+        [one] if one == "last" => Some(Wanted::Moved),
         [id] => Some(Wanted::Id(id.clone())),
-        [name @ .., tag] if tag == "name" && !name.is_empty() => Some(Wanted::Name(name.join("."))),
+        [name @ .., tag] if tag == "name" && !name.is_empty() => Some(Wanted::Moved),
         _ => None,
     }
 }
 
-/// Answers an explanation query from `log`.
-pub fn answer(request: &Request, log: &ExplanationLog, mut reply: Reply) -> Reply {
+/// Answers an explanation query from `log`. `may_read` says whether the asking client may
+/// see an explanation (its own, or any for a client in `control_allow`).
+pub fn answer(
+    request: &Request,
+    log: &ExplanationLog,
+    mut reply: Reply,
+    may_read: impl Fn(&Explanation) -> bool,
+) -> Reply {
     let found: Vec<std::sync::Arc<Explanation>> = match wanted(&request.name) {
-        Some(Wanted::Id(id)) => log.get(&id).into_iter().collect(),
-        Some(Wanted::Last) => log.last().into_iter().collect(),
-        Some(Wanted::Name(name)) => log.find(&Filter {
-            name: Some(name),
-            limit: Some(5),
-            ..Filter::default()
-        }),
+        Some(Wanted::Id(id)) => log.get(&id).into_iter().filter(|e| may_read(e)).collect(),
+        Some(Wanted::Moved) => {
+            reply.add_ede(Ede::new(
+                EdeCode::OtherError,
+                "over DNS explanations are looked up by id only (<id>.explain.whydns.); the latest ones and searches by name are on the control API (GET /api/explanations, whydns explain)",
+            ));
+            Vec::new()
+        }
         None => Vec::new(),
     };
     if found.is_empty() {
@@ -67,7 +83,7 @@ pub fn answer(request: &Request, log: &ExplanationLog, mut reply: Reply) -> Repl
     reply.message.metadata.authoritative = true;
     let mut budget = ANSWER_BUDGET;
     'explanations: for explanation in found {
-        for line in explanation.render().lines() {
+        for line in explanation.render_without_client().lines() {
             let line = if line.len() + 64 > budget {
                 // What does not fit a DNS message is cut, and said to be.
                 "... cut here: the rest does not fit one DNS message; fetch the whole explanation over HTTP (GET /api/explanations/<id>.txt)"

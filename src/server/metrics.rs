@@ -1,6 +1,6 @@
 //! Counters for `GET /metrics` (Prometheus text exposition format 0.0.4): answers by RCODE
-//! and by EDE code, cache hits, upstream timeouts and lame servers by zone, and a histogram of
-//! resolution time.
+//! and by EDE code, cache hits, upstream timeouts and lame servers by zone, a histogram of
+//! resolution time, and error answers the rate limiter slipped or dropped.
 //!
 //! Counting is a relaxed atomic add on the answer path; the per-zone maps take a lock only
 //! when a resolution saw a server fail. Zones are bounded: past [`MAX_ZONES`] distinct zones,
@@ -31,6 +31,9 @@ pub struct Metrics {
     lame: Mutex<BTreeMap<String, u64>>,
     latency: [AtomicU64; BUCKETS.len() + 1],
     latency_sum_us: AtomicU64,
+    /// Error answers the rate limiter replaced by a slip, or dropped.
+    slipped: AtomicU64,
+    dropped: AtomicU64,
 }
 
 fn bump(map: &Mutex<BTreeMap<String, u64>>, zone: &str) {
@@ -54,6 +57,16 @@ impl Metrics {
     pub fn packet_cache_hit(&self, rcode: u8) {
         self.packet_cache_hits.fetch_add(1, Ordering::Relaxed);
         self.answered(rcode);
+    }
+
+    /// An error answer the rate limiter replaced by a slip (`true`) or dropped.
+    pub fn rate_limited(&self, slipped: bool) {
+        let counter = if slipped {
+            &self.slipped
+        } else {
+            &self.dropped
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A resolution that ran: its EDE codes, its servers' failures and its duration.
@@ -176,6 +189,12 @@ impl Metrics {
         );
         // The count is the +Inf bucket itself, so a scrape never sees the two disagree.
         let _ = writeln!(out, "whydns_resolution_duration_seconds_count {cumulative}");
+        let _ = writeln!(
+            out,
+            "# HELP whydns_rate_limited_total Error answers over UDP over their client prefix's rate: sent as a TC=1 slip, or dropped.\n# TYPE whydns_rate_limited_total counter\nwhydns_rate_limited_total{{action=\"slip\"}} {}\nwhydns_rate_limited_total{{action=\"drop\"}} {}",
+            load(&self.slipped),
+            load(&self.dropped)
+        );
         let (entries, bytes, file_dropped) = explanations;
         let _ = writeln!(
             out,

@@ -3,29 +3,38 @@
 //!
 //! Flow of one query: [`respond::screen`] decides (drop, answer at once, or resolve); a slot
 //! of the global bound `limits.concurrent_queries` is taken without waiting (none free:
-//! SERVFAIL with EDE 0 at once, never an unbounded queue); the [`Resolver`] runs; the
-//! [`Resolution`] becomes a reply shrunk to the transport. Failed resolutions are logged at
-//! info with their trace id, so an operator can match a client's EDE text to the log.
+//! SERVFAIL with EDE 0 at once, never an unbounded queue); the [`Resolver`] runs in a task
+//! holding the slot; the [`Resolution`] becomes a reply shrunk to the transport. Failed
+//! resolutions are logged at info with their trace id, so an operator can match a client's
+//! EDE text to the log; at most `rate_limit.log_lines_per_10s` such lines per 10 s, the rest
+//! summarised ([`log_limit`]).
+//!
+//! Abuse: answers to clients outside `allow` are never larger than their query
+//! ([`respond`]); error answers over UDP are rate-limited per client prefix ([`rrl`]); TCP
+//! slots are only for allowed clients, bounded per client, with idle and slow-read
+//! timeouts ([`tcp`]).
 //!
 //! Shutdown: listeners close first, TCP connections stop reading, then in-flight answers get
 //! up to [`DRAIN_TIMEOUT`] to be sent.
 //!
-//! Limitations: no DNS cookies (RFC 7873), no DoT/DoH, no rate limiting beyond the bounds on
-//! in-flight queries and TCP connections.
+//! Limitations: no DNS cookies (RFC 7873), no DoT/DoH.
 
 mod control;
 mod explain_dns;
+mod log_limit;
 mod metrics;
 #[cfg(target_os = "linux")]
 mod mmsg;
 mod packet_cache;
 pub mod respond;
+mod rrl;
 mod tcp;
 mod udp;
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ipnet::IpNet;
@@ -34,13 +43,11 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::explain::log::ExplanationLog;
+use crate::explain::log::{Explanation, ExplanationLog};
 use crate::explain::render::rcode_mnemonic;
 use crate::resolver::{Outcome, Resolution, Resolver};
 use respond::{Screened, Transport};
 
-/// TCP connections open at once; more are closed as soon as they are accepted.
-pub const MAX_TCP_CONNECTIONS: usize = 256;
 /// How long shutdown waits for in-flight answers before giving up on them.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -76,8 +83,10 @@ struct Shared {
     /// One permit per client query being resolved (`limits.concurrent_queries`).
     resolving: Arc<Semaphore>,
     resolving_limit: u32,
-    /// One permit per open TCP connection.
+    /// One permit per open TCP connection of an allowed client (`tcp.connections`).
     connections: Arc<Semaphore>,
+    /// Connections per client, and the TCP bounds.
+    tcp: tcp::Bounds,
     /// Becomes true when shutdown starts; TCP connections stop reading.
     stopping: watch::Receiver<bool>,
     /// Finished UDP answers, for the fast path.
@@ -88,7 +97,22 @@ struct Shared {
     metrics: metrics::Metrics,
     /// Who may use the HTTP control API.
     control_allow: Vec<IpNet>,
+    /// Who may read `/metrics`.
+    metrics_allow: Vec<IpNet>,
+    /// The control API's own address and the extra names its Host header may carry.
+    control_addr: Option<SocketAddr>,
+    control_hosts: Vec<String>,
+    /// Error answers over UDP per client prefix.
+    rate_limit: rrl::RateLimiter,
+    /// Failure log lines per 10 s.
+    log_limit: log_limit::LogLimiter,
+    /// (explanation id, client) for clients that got another client's explanation id in
+    /// an answer repeated from the answer cache: they may read that explanation over DNS.
+    recipients: Mutex<lru::LruCache<(String, IpAddr), ()>>,
 }
+
+/// Clients remembered as having received another client's explanation id.
+const RECIPIENTS: usize = 16_384;
 
 /// The outcome of admitting one message.
 enum Admission {
@@ -97,6 +121,12 @@ enum Admission {
     /// Resolve, holding the permit until the answer is handed to the transport. Boxed: a
     /// parsed query is large and the other variant is not.
     Resolve(Box<respond::Request>, OwnedSemaphorePermit, Option<Vec<u8>>),
+    /// Answer from the explanation log ([`Shared::explain`]), holding a permit too: the
+    /// text of a long explanation costs more than a cache hit.
+    Explain(
+        Box<(respond::Request, respond::Reply)>,
+        OwnedSemaphorePermit,
+    ),
 }
 
 /// Binds every `config.listen` address and serves until `shutdown` completes.
@@ -146,6 +176,7 @@ impl Server {
             explanations = explanations.append_to(path)?;
         }
         let (stop, stopping) = watch::channel(false);
+        let control_addr = control.as_ref().map(|(_, bound)| *bound);
         Ok(Server {
             listeners,
             addresses,
@@ -156,13 +187,22 @@ impl Server {
                 allow: config.allow.clone(),
                 resolving: Arc::new(Semaphore::new(resolving_limit as usize)),
                 resolving_limit,
-                connections: Arc::new(Semaphore::new(MAX_TCP_CONNECTIONS)),
+                connections: Arc::new(Semaphore::new(config.tcp.connections)),
+                tcp: tcp::Bounds::new(&config.tcp),
                 stopping,
                 packets: packet_cache::PacketCache::new(config.cache.packets),
                 explanations: Arc::new(explanations),
                 keep_all: config.explain.keep_all,
                 metrics: metrics::Metrics::default(),
                 control_allow: config.control_allow.clone(),
+                metrics_allow: config.metrics_allow.clone(),
+                control_addr,
+                control_hosts: config.control_hosts.clone(),
+                rate_limit: rrl::RateLimiter::new(&config.rate_limit),
+                log_limit: log_limit::LogLimiter::new(config.rate_limit.log_lines_per_10s),
+                recipients: Mutex::new(lru::LruCache::new(
+                    NonZeroUsize::new(RECIPIENTS).expect("non-zero"),
+                )),
             }),
         })
     }
@@ -196,7 +236,19 @@ impl Server {
             tracing::info!(%address, "control API (HTTP) on http://{address}/");
             listeners.push(tokio::spawn(control::serve(shared.clone(), listener)));
         }
+        // Summaries of failure log lines left out, within a second of their window ending.
+        let summaries = {
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(1));
+                loop {
+                    tick.tick().await;
+                    shared.log_limit.flush();
+                }
+            })
+        };
         shutdown.await;
+        summaries.abort();
         tracing::info!("shutting down: no new queries; finishing those in flight");
         for listener in &listeners {
             listener.abort();
@@ -210,7 +262,7 @@ impl Server {
             let _queries = shared.resolving.acquire_many(shared.resolving_limit).await;
             let _connections = shared
                 .connections
-                .acquire_many(MAX_TCP_CONNECTIONS as u32)
+                .acquire_many(shared.tcp.connections)
                 .await;
         };
         if tokio::time::timeout(DRAIN_TIMEOUT, drained).await.is_err() {
@@ -219,6 +271,7 @@ impl Server {
                 DRAIN_TIMEOUT
             );
         }
+        shared.log_limit.flush();
         tracing::info!("stopped");
         Ok(())
     }
@@ -272,22 +325,73 @@ impl Shared {
         match respond::screen(packet, client, &self.allow) {
             Screened::Drop => Admission::Immediate(None),
             Screened::Reply(reply) => Admission::Immediate(self.counted(reply.encode(transport))),
-            Screened::Explain(request, reply) => {
-                let reply = explain_dns::answer(&request, &self.explanations, reply);
-                Admission::Immediate(self.counted(reply.encode(transport)))
-            }
+            Screened::Explain(request, reply) => match self.resolving.clone().try_acquire_owned() {
+                Ok(permit) => Admission::Explain(Box::new((request, reply)), permit),
+                Err(_) => self.overloaded(&request, transport),
+            },
             Screened::Resolve(request) => match self.resolving.clone().try_acquire_owned() {
                 Ok(permit) => Admission::Resolve(Box::new(request), permit, key),
-                Err(_) => {
-                    tracing::warn!(
-                        question = %format!("{} {}", request.name, request.rtype),
-                        limit = self.resolving_limit,
-                        "overloaded: query answered SERVFAIL without resolving"
-                    );
-                    let reply = respond::overloaded(&request, self.resolving_limit as usize);
-                    Admission::Immediate(self.counted(reply.encode(transport)))
-                }
+                Err(_) => self.overloaded(&request, transport),
             },
+        }
+    }
+
+    /// SERVFAIL + EDE 0 for a query turned away because every slot is taken.
+    fn overloaded(&self, request: &respond::Request, transport: Transport) -> Admission {
+        if self.log_limit.allow(log_limit::Kind::Overloaded) {
+            tracing::warn!(
+                question = %format!("{} {}", request.name, request.rtype),
+                limit = self.resolving_limit,
+                "overloaded: query answered SERVFAIL without resolving"
+            );
+        }
+        let reply = respond::overloaded(request, self.resolving_limit as usize);
+        Admission::Immediate(self.counted(reply.encode(transport)))
+    }
+
+    /// Answers an explanation query from the log, showing the asker only what it may see.
+    fn explain(
+        &self,
+        request: &respond::Request,
+        reply: respond::Reply,
+        transport: Transport,
+    ) -> Option<Vec<u8>> {
+        let reply = explain_dns::answer(request, &self.explanations, reply, |explanation| {
+            self.may_read(explanation, request.client)
+        });
+        self.counted(reply.encode(transport))
+    }
+
+    /// Whether `client` may read `explanation` over DNS: it asked the question explained,
+    /// it received the explanation's id in an answer repeated from the cache, or it is in
+    /// `control_allow`.
+    fn may_read(&self, explanation: &Explanation, client: IpAddr) -> bool {
+        let client = client.to_canonical();
+        explanation.client.map(|c| c.to_canonical()) == Some(client)
+            || respond::is_allowed(client, &self.control_allow)
+            || self
+                .recipients
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(&(explanation.id.clone(), client))
+    }
+
+    /// The UDP answer to send to `client`, after response rate limiting of error answers:
+    /// the answer itself, its TC=1 slip, or nothing.
+    fn rate_limited(&self, reply: Vec<u8>, client: IpAddr) -> Option<Vec<u8>> {
+        if !rrl::is_error_answer(&reply) {
+            return Some(reply);
+        }
+        match self.rate_limit.check(client, std::time::Instant::now()) {
+            rrl::Verdict::Send => Some(reply),
+            rrl::Verdict::Slip => {
+                self.metrics.rate_limited(true);
+                Some(rrl::slip(&reply))
+            }
+            rrl::Verdict::Drop => {
+                self.metrics.rate_limited(false);
+                None
+            }
         }
     }
 
@@ -318,10 +422,21 @@ impl Shared {
         let plain =
             resolution.rcode() == hickory_proto::op::ResponseCode::NoError && ede.is_empty();
         let keep = (!plain || self.keep_all) && !resolution.cached;
+        if resolution.cached && !ede.is_empty() {
+            // The EDE text carries the id of the resolution that filled the cache, maybe
+            // another client's: this client may now read that explanation too.
+            self.recipients
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .put(
+                    (resolution.trace.id.clone(), request.client.to_canonical()),
+                    (),
+                );
+        }
         // The diagnosis costs a walk of the trace: only for what is kept or logged.
         if keep || (!resolution.cached && tracing::enabled!(tracing::Level::DEBUG)) {
             let diagnosis = resolution.diagnose();
-            log_resolution(&resolution, &ede, &diagnosis);
+            log_resolution(&resolution, &ede, &diagnosis, &self.log_limit);
             if keep {
                 self.explanations.push(resolution.explanation_with(
                     Some(request.client),
@@ -360,11 +475,15 @@ fn log_resolution(
     resolution: &Resolution,
     ede: &[crate::explain::Ede],
     diagnosis: &crate::explain::diagnosis::Diagnosis,
+    limit: &log_limit::LogLimiter,
 ) {
     let question = format!("{} {}", resolution.name, resolution.rtype);
     let failed = matches!(resolution.outcome, Outcome::Failed { .. })
         || resolution.rcode() == hickory_proto::op::ResponseCode::ServFail;
     if failed {
+        if !limit.allow(log_limit::Kind::ResolutionFailed) {
+            return;
+        }
         let codes: Vec<String> = ede.iter().map(|e| (e.code as u16).to_string()).collect();
         tracing::info!(
             trace = %resolution.trace.id,

@@ -5,6 +5,10 @@
 //! Shrinking order when an answer does not fit: EDE EXTRA-TEXT, then the EDE options, then
 //! the additional section, then TC=1 with empty sections so the client retries over TCP.
 //!
+//! Every answer to a client outside `allow` is at most as large as its query, so the server
+//! cannot be used to amplify a forged-source flood: REFUSED carries EDE 18 without
+//! EXTRA-TEXT, and not even that when the code would make the answer larger than the query.
+//!
 //! Limitations: AD is never set (no validator yet); class IN only (CHAOS is refused).
 
 use std::net::IpAddr;
@@ -65,11 +69,26 @@ pub struct Reply {
     /// The client's UDP buffer: 512 without EDNS, else its payload (at least 512), capped at
     /// the size whydns advertises.
     udp_limit: usize,
+    /// For a client outside `allow`: the query's size, which the answer may not exceed on
+    /// any transport.
+    size_cap: Option<usize>,
 }
 
 /// Decides how to treat `packet` from `client`: the checks a recursive server makes before
 /// doing any work, in the order that gives the client the most useful error.
 pub fn screen(packet: &[u8], client: IpAddr, allow: &[IpNet]) -> Screened {
+    let allowed = is_allowed(client, allow);
+    match screen_query(packet, client, allowed) {
+        // An outsider's answer is never larger than its query (no amplification).
+        Screened::Reply(mut reply) if !allowed => {
+            reply.size_cap = Some(packet.len());
+            Screened::Reply(reply)
+        }
+        screened => screened,
+    }
+}
+
+fn screen_query(packet: &[u8], client: IpAddr, allowed: bool) -> Screened {
     // RFC 1035 §4.1.1: QR is the top bit of the third octet.
     if packet.len() < 12 || packet[2] & 0x80 != 0 {
         return Screened::Drop;
@@ -95,16 +114,11 @@ pub fn screen(packet: &[u8], client: IpAddr, allow: &[IpNet]) -> Screened {
     if query.edns.as_ref().is_some_and(|e| e.version() > 0) {
         return Screened::Reply(reply.with_rcode(ResponseCode::BADVERS));
     }
-    if !is_allowed(client, allow) {
-        // RA=0: recursion is not available to this client.
+    if !allowed {
+        // RA=0: recursion is not available to this client. No EXTRA-TEXT: the code says it
+        // all, and the answer must stay no larger than the query (see `screen`).
         reply.message.metadata.recursion_available = false;
-        reply.add_ede(Ede::new(
-            EdeCode::Prohibited,
-            format!(
-                "{} is not allowed to query this resolver",
-                client.to_canonical()
-            ),
-        ));
+        reply.add_ede(Ede::new(EdeCode::Prohibited, ""));
         return Screened::Reply(reply.with_rcode(ResponseCode::Refused));
     }
     let question = &query.queries[0];
@@ -211,6 +225,7 @@ fn format_error(packet: &[u8]) -> Reply {
         message,
         ede: Vec::new(),
         udp_limit: CLASSIC_UDP,
+        size_cap: None,
     }
 }
 
@@ -239,6 +254,7 @@ impl Reply {
             message,
             ede: Vec::new(),
             udp_limit,
+            size_cap: None,
         }
     }
 
@@ -266,7 +282,8 @@ impl Reply {
         let limit = match transport {
             Transport::Udp => self.udp_limit,
             Transport::Tcp => u16::MAX as usize,
-        };
+        }
+        .min(self.size_cap.unwrap_or(usize::MAX));
         let mut message = self.message.clone();
         for with_text in [true, false] {
             let wire = with_ede(&message, &self.ede, with_text).to_vec().ok()?;
@@ -286,6 +303,15 @@ impl Reply {
         message.answers.clear();
         message.authorities.clear();
         message.additionals.clear();
+        let wire = message.to_vec().ok()?;
+        if wire.len() <= limit || self.size_cap.is_none() {
+            return Some(wire);
+        }
+        // Only for an outsider whose question re-encodes larger than it came (compression
+        // in the question): the header alone, which no query is shorter than.
+        message.queries.clear();
+        message.edns = None;
+        message.metadata.truncation = false;
         message.to_vec().ok()
     }
 }
@@ -389,11 +415,63 @@ mod tests {
         let outsider = screened_reply(&query(Some(1232)).to_vec().unwrap(), "192.0.2.1");
         assert_eq!(outsider.metadata.response_code, ResponseCode::Refused);
         assert!(!outsider.metadata.recursion_available);
-        assert_eq!(ede_codes(&outsider), vec![18]);
+        assert!(
+            ede_codes(&outsider).is_empty(),
+            "EDE 18 would make the answer larger than an OPT query without options"
+        );
 
         let plain = screened_reply(&query(None).to_vec().unwrap(), "192.0.2.1");
         assert_eq!(plain.metadata.response_code, ResponseCode::Refused);
         assert!(plain.edns.is_none());
+    }
+
+    #[test]
+    fn answers_to_outsiders_are_never_larger_than_their_query() {
+        // With a 12-byte option (a cookie, as dig sends) EDE 18 fits, without text.
+        let mut with_cookie = query(Some(1232));
+        with_cookie
+            .edns
+            .as_mut()
+            .unwrap()
+            .options_mut()
+            .insert(EdnsOption::Unknown(10, vec![7; 8]));
+        let packet = with_cookie.to_vec().unwrap();
+        let Screened::Reply(reply) = screen(&packet, "192.0.2.1".parse().unwrap(), &loopback())
+        else {
+            panic!("a refusal")
+        };
+        for transport in [Transport::Udp, Transport::Tcp] {
+            let wire = reply.encode(transport).unwrap();
+            assert!(
+                wire.len() <= packet.len(),
+                "{} > {}",
+                wire.len(),
+                packet.len()
+            );
+            let message = Message::from_vec(&wire).unwrap();
+            assert_eq!(ede_codes(&message), vec![18]);
+            let edns = message.edns.unwrap();
+            let (_, option) = edns
+                .options()
+                .options
+                .iter()
+                .find(|(code, _)| u16::from(*code) == EDE_OPTION)
+                .unwrap();
+            assert!(
+                matches!(option, EdnsOption::Unknown(_, bytes) if bytes.len() == 2),
+                "no EXTRA-TEXT"
+            );
+        }
+        // Protocol errors to outsiders are capped too: an unknown opcode, a bad version.
+        let mut notify = query(None);
+        notify.metadata.op_code = OpCode::Notify;
+        let mut v1 = query(Some(1232));
+        v1.edns.as_mut().unwrap().set_version(1);
+        for q in [notify, v1, query(None)] {
+            let packet = q.to_vec().unwrap();
+            let reply = screened_reply(&packet, "192.0.2.1");
+            assert!(reply.to_vec().unwrap().len() <= packet.len(), "{reply}");
+        }
     }
 
     #[test]

@@ -1,9 +1,16 @@
-//! The UDP listener (RFC 1035 §4.2.1): one receive loop per socket. Screening and refusals
-//! happen inline (cheap, and bounded by the socket itself); only admitted questions get a
-//! task, and each holds a resolution slot, so the number of tasks is bounded too.
+//! The UDP listener (RFC 1035 §4.2.1): one receive loop per socket. The loop itself answers
+//! only what costs the same whatever the question: packet-cache hits (a copy and a few
+//! patched bytes) and the screen's own answers (FORMERR, NOTIMP, BADVERS, REFUSED, and
+//! SERVFAIL when every slot is taken), each bounded by the size of the query. Everything
+//! else, record-cache hits included (a hit may still need validating, and validation can
+//! cost milliseconds), and explanation answers, runs in a task holding a slot of
+//! `limits.concurrent_queries`, so the number of tasks is bounded and one costly answer
+//! never delays the clients behind it on the same socket.
 //!
-//! Limitations: no response rate limiting; replies are sent from the receiving socket, so a
-//! wildcard listen address answers from the kernel's chosen source address.
+//! Error answers pass the response rate limiter ([`super::rrl`]) before they are sent.
+//!
+//! Limitations: replies are sent from the receiving socket, so a wildcard listen address
+//! answers from the kernel's chosen source address.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -130,9 +137,8 @@ async fn receive_loop(shared: Arc<Shared>, socket: Arc<UdpSocket>) {
     }
 }
 
-/// Screens one datagram. Returns the reply to send now (refusals, packet-cache and record
-/// cache hits); a question that must wait for the network gets its own task, which sends
-/// its reply itself.
+/// Screens one datagram. Returns the reply to send now (packet-cache hits and the screen's
+/// own answers); anything else gets its own task, which sends its reply itself.
 fn handle(
     shared: &Arc<Shared>,
     socket: &Arc<UdpSocket>,
@@ -140,34 +146,32 @@ fn handle(
     peer: SocketAddr,
 ) -> Option<Vec<u8>> {
     match shared.admit(packet, peer.ip(), Transport::Udp) {
-        Admission::Immediate(reply) => reply,
+        Admission::Immediate(reply) => shared.rate_limited(reply?, peer.ip()),
         Admission::Resolve(request, permit, key) => {
-            let shared = shared.clone();
-            let mut resolution = Box::pin(async move {
+            let (shared, socket) = (shared.clone(), socket.clone());
+            tokio::spawn(async move {
                 let reply = shared.resolve(&request, Transport::Udp, key).await;
                 drop(permit);
-                reply
+                send(&shared, &socket, reply, peer).await;
             });
-            // A cache hit completes on its first poll: answer it here, without a task.
-            match poll_once(resolution.as_mut()) {
-                std::task::Poll::Ready(reply) => reply,
-                std::task::Poll::Pending => {
-                    let socket = socket.clone();
-                    tokio::spawn(async move {
-                        if let Some(reply) = resolution.await {
-                            let _ = socket.send_to(&reply, peer).await;
-                        }
-                    });
-                    None
-                }
-            }
+            None
+        }
+        Admission::Explain(work, permit) => {
+            let (shared, socket) = (shared.clone(), socket.clone());
+            tokio::spawn(async move {
+                let (request, reply) = *work;
+                let reply = shared.explain(&request, reply, Transport::Udp);
+                drop(permit);
+                send(&shared, &socket, reply, peer).await;
+            });
+            None
         }
     }
 }
 
-/// Polls a future once with a waker that does nothing: a future that is still pending is then
-/// handed to a task, whose own waker takes over (a future may be re-polled with a new waker).
-fn poll_once<F: std::future::Future>(future: std::pin::Pin<&mut F>) -> std::task::Poll<F::Output> {
-    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
-    future.poll(&mut context)
+/// Sends a task's reply, through the rate limiter.
+async fn send(shared: &Shared, socket: &UdpSocket, reply: Option<Vec<u8>>, peer: SocketAddr) {
+    if let Some(reply) = reply.and_then(|r| shared.rate_limited(r, peer.ip())) {
+        let _ = socket.send_to(&reply, peer).await;
+    }
 }
