@@ -62,6 +62,10 @@ impl TrustAnchors {
                 message,
             };
             let tokens: Vec<&str> = entry.tokens.iter().map(String::as_str).collect();
+            // An entry of only parentheses (or nothing) says nothing: skipped like a blank line.
+            if tokens.is_empty() {
+                continue;
+            }
             match tokens.first().copied() {
                 Some(directive) if directive.eq_ignore_ascii_case("$ORIGIN") => {
                     let name = tokens

@@ -126,3 +126,10 @@ fn errors_name_the_line() {
         assert!(error.message.contains(words), "{text:?}: {error}");
     }
 }
+
+#[test]
+fn an_entry_of_only_parentheses_is_skipped_not_a_panic() {
+    // Found by fuzzing (fuzz/regressions/trust_anchor/entry-of-parentheses-only).
+    let parsed = TrustAnchors::parse("()\n( )\n").unwrap();
+    assert_eq!(parsed.iter().count(), 0);
+}

@@ -75,6 +75,11 @@ pub fn query_key(packet: &[u8]) -> Option<Vec<u8>> {
             return None;
         }
     }
+    // RFC 1035 §2.3.4: 255 octets at most, the root label included (the loop above let a
+    // 255-octet name through before its root label).
+    if key.len() > 255 {
+        return None;
+    }
     key.extend(packet.get(pos..pos + 4)?); // QTYPE, QCLASS
     pos += 4;
     key.push(b3 & 0x30); // AD and CD change the answer (RFC 6840 §5.7, §5.9)
@@ -270,5 +275,23 @@ mod tests {
         fail[3] = 0x82;
         cache.store(key.clone(), &fail, 1000);
         assert!(cache.lookup(&key, &q, 1001).is_none());
+    }
+
+    #[test]
+    fn a_question_name_over_255_octets_has_no_key() {
+        // Found by fuzzing (fuzz/regressions/packet_cache/qname-256-octets). Three labels of
+        // 63 octets and one of `last`, with their length octets and the root label, make
+        // 192 + 1 + `last` + 1 octets.
+        let question = |last: usize| {
+            let mut packet = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+            for len in [63, 63, 63, last] {
+                packet.push(len as u8);
+                packet.extend(std::iter::repeat_n(b'a', len));
+            }
+            packet.extend([0, 0, 1, 0, 1]);
+            packet
+        };
+        assert!(query_key(&question(61)).is_some(), "255 octets fit");
+        assert!(query_key(&question(62)).is_none(), "256 octets do not");
     }
 }
