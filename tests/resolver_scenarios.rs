@@ -37,8 +37,12 @@ fn make_resolver(answer_cache: bool) -> Resolver {
 
 fn make_resolver_with(answer_cache: bool, adjust: impl FnOnce(&mut Config)) -> Resolver {
     let lab = common::lab();
+    // One file per resolver: tests build resolvers in parallel, and a file rewritten under
+    // a reader reads empty.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let hints = std::env::temp_dir().join(format!(
-        "whydns-hints-{}-{answer_cache}",
+        "whydns-hints-{}-{answer_cache}-{n}",
         std::process::id()
     ));
     std::fs::write(&hints, whydns::lab::lab_root_hints(&lab.lab)).unwrap();

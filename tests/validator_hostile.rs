@@ -18,8 +18,15 @@ use whydns::resolver::{Resolution, Resolver};
 
 fn config(extra_anchor: Option<std::path::PathBuf>) -> Config {
     let lab = common::lab();
-    let hints = std::env::temp_dir().join(format!("whydns-vh-hints-{}", std::process::id()));
-    std::fs::write(&hints, whydns::lab::lab_root_hints(&lab.lab)).unwrap();
+    // Written once: tests run in parallel, and a file rewritten under a reader reads empty.
+    static HINTS: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let hints = HINTS
+        .get_or_init(|| {
+            let path = std::env::temp_dir().join(format!("whydns-vh-hints-{}", std::process::id()));
+            std::fs::write(&path, whydns::lab::lab_root_hints(&lab.lab)).unwrap();
+            path
+        })
+        .clone();
     let mut trust_anchors = vec![common::lab_anchor_file()];
     trust_anchors.extend(extra_anchor);
     Config {
