@@ -5,7 +5,8 @@
 //! anchors. The chain of trust and denial proofs will build on these modules.
 //!
 //! # Limitations
-//! Nothing here fetches records or reads the clock; wiring into the resolver comes later.
+//! Nothing here fetches records or reads the clock: the resolver (`resolver::validate`,
+//! `resolver::chain`) fetches and supplies `now`.
 
 pub mod anchor;
 pub mod budget;

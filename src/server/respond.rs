@@ -9,7 +9,7 @@
 //! cannot be used to amplify a forged-source flood: REFUSED carries EDE 18 without
 //! EXTRA-TEXT, and not even that when the code would make the answer larger than the query.
 //!
-//! Limitations: AD is never set (no validator yet); class IN only (CHAOS is refused).
+//! Limitations: class IN only (CHAOS is refused, bar `explain.whydns.` CH TXT).
 
 use std::net::IpAddr;
 
