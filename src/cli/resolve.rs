@@ -5,8 +5,8 @@
 //! Records are shown and serialised in presentation format, so the JSON does not depend on
 //! hickory's own serde representation.
 //!
-//! Limitations: the flags shown are those the server would set (qr rd ra, and ad for a
-//! validated answer). The exit status is 0 whenever a resolution finished, whatever
+//! Limitations: the flags line shows qr rd ra only, not ad: the DNSSEC verdict is in the
+//! trace (`--trace`) and the JSON. The exit status is 0 whenever a resolution finished, whatever
 //! its RCODE (as `dig` does): the RCODE is in the output.
 
 use std::fmt::Write as _;
