@@ -6,7 +6,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use hickory_proto::dnssec::rdata::{DNSSECRData, DNSKEY, DS};
 use hickory_proto::dnssec::PublicKey;
@@ -506,7 +506,7 @@ fn scratch(what: &str) -> PathBuf {
 /// anchors instead of any files it names, and no JSON-lines file).
 pub fn config(data: &[u8]) {
     let path = scratch("config.toml");
-    std::fs::write(&path, data).expect("write scratch file");
+    retry(|| std::fs::write(&path, data));
     let loaded = whydns::config::Config::from_file(&path);
     let _ = std::fs::remove_file(&path);
     let Ok(mut config) = loaded else {
@@ -557,7 +557,7 @@ fn lab_zone_with(data: &[u8], strict: bool) {
         .filter(Name::is_fqdn)
         .unwrap_or_else(|| Name::from_ascii("fuzz.lab.").expect("apex"));
     let path = scratch("zone");
-    std::fs::write(&path, text).expect("write scratch file");
+    retry(|| std::fs::write(&path, text));
     let loaded = whydns::lab::Zone::read(&apex, &path);
     let _ = std::fs::remove_file(&path);
     let Ok(zone) = loaded else {
@@ -578,6 +578,17 @@ fn lab_zone_with(data: &[u8], strict: bool) {
     // not take back).
     let written = whydns::lab::zone_master_file(&zone);
     assert!(written.lines().count() >= 1, "the SOA at least");
+}
+
+/// Runs a file-system step of a harness, again if a signal interrupted it.
+fn retry(mut step: impl FnMut() -> std::io::Result<()>) {
+    for _ in 0..100 {
+        match step() {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            result => return result.expect("scratch files"),
+        }
+    }
+    panic!("scratch files: interrupted 100 times");
 }
 
 /// Whether every string in a TOML value stays inside the lab directory (no absolute paths,
@@ -632,15 +643,25 @@ pub fn lab_scenario(data: &[u8]) {
         }
         Err(_) => "fuzz".to_string(),
     };
+    static INFRA: OnceLock<String> = OnceLock::new();
+    let source = testzones();
+    let infra = INFRA.get_or_init(|| {
+        std::fs::read_to_string(source.join("lab.toml")).expect("testzones/lab.toml")
+    });
     let dir = scratch("lab");
     let scenarios = dir.join("scenarios");
-    std::fs::create_dir_all(&scenarios).expect("scratch lab");
-    let source = testzones();
-    std::fs::copy(source.join("lab.toml"), dir.join("lab.toml")).expect("lab.toml");
+    // libFuzzer's timers interrupt system calls: retried, as they are no finding.
+    retry(|| std::fs::create_dir_all(&scenarios));
+    retry(|| std::fs::write(dir.join("lab.toml"), infra));
     for sub in ["zones", "keys"] {
-        std::os::unix::fs::symlink(source.join(sub), dir.join(sub)).expect("symlink");
+        retry(
+            || match std::os::unix::fs::symlink(source.join(sub), dir.join(sub)) {
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+                other => other,
+            },
+        );
     }
-    std::fs::write(scenarios.join(format!("{id}.toml")), text).expect("scenario");
+    retry(|| std::fs::write(scenarios.join(format!("{id}.toml")), text));
     // Signed as of a fixed time, so an input behaves the same on every run.
     let loaded = whydns::lab::Lab::load(&dir, 1_800_000_000);
     let _ = std::fs::remove_dir_all(&dir);
