@@ -149,6 +149,12 @@ fn mismatch(query: &Message, response: &Message, exact_case: bool) -> Option<Mis
             response.metadata.id, query.metadata.id
         )));
     }
+    if response.metadata.op_code != query.metadata.op_code {
+        return Some(Mismatch::Other(format!(
+            "opcode {:?} instead of {:?}",
+            response.metadata.op_code, query.metadata.op_code
+        )));
+    }
     let asked = &query.queries[0];
     // RFC 5452 §9.1: the question must be echoed (case-insensitively, or exactly for 0x20).
     match response.queries.first() {

@@ -19,13 +19,6 @@ use whydns::explain::{Ede, EdeCode, Trace};
 use whydns::resolver::{Failure, Outcome, Resolution};
 use whydns::server::respond::{self, Screened, Transport};
 
-/// Whether the targets skip the inputs of findings still open in whydns (docs/fuzzing.md,
-/// "Findings"), so that a fuzzing run goes on past them and `scripts/fuzz.sh` (and CI) stay
-/// green. Each `*_strict` entry point checks them all the same; tests/fuzz_regressions.rs
-/// replays the saved inputs through those (ignored until the finding is fixed). Once every
-/// finding is fixed, set this to false, or remove the skips.
-pub const KNOWN_OPEN: bool = true;
-
 /// The allow list of the fuzzed server: loopback, as whydns's default.
 pub fn loopback() -> Vec<IpNet> {
     vec![
@@ -88,18 +81,6 @@ fn check_reply(reply: &respond::Reply, id: u16, limit: usize) {
 /// IPv4-mapped IPv6) and as one outside `allow`. Every reply must encode, parse and fit;
 /// a client outside `allow` never gets past the screen.
 pub fn screen(data: &[u8]) {
-    let several = Message::from_vec(data)
-        .is_ok_and(|q| q.metadata.op_code != OpCode::Query && q.queries.len() > 1);
-    if KNOWN_OPEN && several {
-        // Open finding screen-notimp-questions (docs/fuzzing.md): skipped so that fuzzing
-        // goes on; `screen_strict` (the regression test) still checks it.
-        return;
-    }
-    screen_strict(data)
-}
-
-/// [`screen`] without the allowance for open findings.
-pub fn screen_strict(data: &[u8]) {
     let allow = loopback();
     let parsed = Message::from_vec(data).ok();
     let limit = match &parsed {
@@ -347,22 +328,6 @@ impl Bytes<'_> {
 /// client's UDP buffer (EXTRA-TEXT, EDE, additional shed, then TC), parse back and keep
 /// the query's ID. The diagnosis and explanation are rendered too.
 pub fn ede(data: &[u8]) {
-    if KNOWN_OPEN {
-        let mut bytes = Bytes(data);
-        bytes.take(4);
-        let (_, rest) = split_u16(bytes.0);
-        let (response, _) = split_u16(rest);
-        if Message::from_vec(response).is_ok_and(|m| m.metadata.op_code != OpCode::Query) {
-            // Open finding upstream-update-opcode (docs/fuzzing.md): skipped so that
-            // fuzzing goes on; `ede_strict` (the regression test) still checks it.
-            return;
-        }
-    }
-    ede_strict(data)
-}
-
-/// [`ede`] without the allowance for open findings.
-pub fn ede_strict(data: &[u8]) {
     let mut bytes = Bytes(data);
     let choices = [bytes.byte(), bytes.byte(), bytes.byte(), bytes.byte()];
     let (query, rest) = split_u16(bytes.0);
@@ -371,7 +336,13 @@ pub fn ede_strict(data: &[u8]) {
     let Screened::Resolve(request) = respond::screen(query, client, &loopback()) else {
         return;
     };
-    let records = Message::from_vec(response).ok();
+    // Only what the resolver would take as a response: transport.rs and classify.rs drop
+    // any opcode but QUERY (an UPDATE message's zero-length records parse as RData::Update0
+    // and would make the built answer unparseable; tests/fuzz_regressions.rs
+    // `upstream_update_opcode_answer_is_not_believed` checks that drop over sockets).
+    let records = Message::from_vec(response)
+        .ok()
+        .filter(|m| m.metadata.op_code == OpCode::Query);
     let names: Vec<String> = records
         .iter()
         .flat_map(all_records)
@@ -537,17 +508,6 @@ pub fn root_hints(data: &[u8]) {
 /// names the apex; a line that is no name gives `fuzz.lab.`); a zone that loads is walked
 /// (every name of its NSEC chain, the SOA, the cuts) and exported as a master file.
 pub fn lab_zone(data: &[u8]) {
-    // Open finding lab_zone-dname-outside (docs/fuzzing.md): tolerated so that fuzzing goes
-    // on; `lab_zone_strict` (the regression test) still checks it.
-    lab_zone_with(data, !KNOWN_OPEN)
-}
-
-/// [`lab_zone`] without the allowance for open findings.
-pub fn lab_zone_strict(data: &[u8]) {
-    lab_zone_with(data, true)
-}
-
-fn lab_zone_with(data: &[u8], strict: bool) {
     let Ok(input) = std::str::from_utf8(data) else {
         return;
     };
@@ -565,9 +525,6 @@ fn lab_zone_with(data: &[u8], strict: bool) {
     };
     let _ = zone.soa();
     let names = zone.chain_names();
-    if !strict && names.iter().any(|n| !apex.zone_of(n)) {
-        return;
-    }
     for name in names {
         assert!(apex.zone_of(&name), "{name} outside the zone {apex} loaded");
         let _ = zone.name_exists(&name);

@@ -306,6 +306,9 @@ fn extract_dnames(text: &str, apex: &Name, path: &Path) -> Result<(String, Vec<R
             .find_map(|t| t.parse::<u32>().ok())
             .unwrap_or(default_ttl);
         let owner = resolve_name(tokens[0], apex).map_err(|e| bad(&e))?;
+        if !apex.zone_of(&owner) {
+            return Err(bad(&format!("{owner} is outside the zone {apex}")));
+        }
         let target = resolve_name(tokens[at + 1], apex).map_err(|e| bad(&e))?;
         let mut wire = Vec::new();
         for label in target.iter() {

@@ -6,7 +6,7 @@
 //! (DNAME with a synthesised CNAME), and lameness: a delegated server that answers without
 //! authority, refers upwards or sideways, or denies names outside its zone.
 
-use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::op::{Message, OpCode, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
 use crate::explain::event::{GlueEntry, GlueRejection, ResponseKind, ServerFailure};
@@ -72,6 +72,12 @@ fn within(zone: &Name, name: &Name) -> bool {
 
 /// Classifies `response` to the question (`qname`, `qtype`) sent to a server of `zone`.
 pub fn classify(qname: &Name, qtype: RecordType, zone: &Name, response: &Message) -> Classified {
+    // RFC 1035 §4.1.1: a response copies the query's opcode. whydns asks QUERY only; any
+    // other opcode (UPDATE's sections mean prerequisites and updates, with zero-length
+    // RDATA) says nothing about the question.
+    if response.metadata.op_code != OpCode::Query {
+        return Classified::Unusable(ServerFailure::Malformed);
+    }
     let rcode = response.metadata.response_code;
     match rcode {
         ResponseCode::NoError | ResponseCode::NXDomain => {}
@@ -315,7 +321,7 @@ fn glue_for(zone: &Name, ns: &[Record], additionals: &[Record]) -> Vec<GlueEntry
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hickory_proto::op::{MessageType, OpCode};
+    use hickory_proto::op::MessageType;
     use hickory_proto::rr::rdata::{A, NS, SOA};
 
     fn name(s: &str) -> Name {
@@ -335,6 +341,19 @@ mod tests {
             300,
             RData::SOA(SOA::new(name("ns."), name("h."), 1, 1, 1, 1, 300)),
         )
+    }
+
+    #[test]
+    fn a_response_of_another_opcode_is_unusable() {
+        let mut m = response(true, ResponseCode::NoError);
+        m.metadata.op_code = OpCode::Update;
+        m.add_answer(Record::from_rdata(
+            name("www.ex.lab."),
+            60,
+            RData::A(A::new(192, 0, 2, 1)),
+        ));
+        let got = classify(&name("www.ex.lab."), RecordType::A, &name("ex.lab."), &m);
+        assert_eq!(got, Classified::Unusable(ServerFailure::Malformed));
     }
 
     #[test]

@@ -102,6 +102,11 @@ fn screen_query(packet: &[u8], client: IpAddr, allowed: bool) -> Screened {
     }
     let mut reply = Reply::to(&query);
     if query.metadata.op_code != OpCode::Query {
+        // One question is echoed (RFC 1035 §4.1.1); several, which no opcode whydns knows
+        // takes, are not: seventeen of them would not fit a 512-byte answer.
+        if query.queries.len() > 1 {
+            reply.message.queries.clear();
+        }
         return Screened::Reply(reply.with_rcode(ResponseCode::NotImp));
     }
     if query.queries.len() != 1 {
@@ -304,11 +309,11 @@ impl Reply {
         message.authorities.clear();
         message.additionals.clear();
         let wire = message.to_vec().ok()?;
-        if wire.len() <= limit || self.size_cap.is_none() {
+        if wire.len() <= limit {
             return Some(wire);
         }
-        // Only for an outsider whose question re-encodes larger than it came (compression
-        // in the question): the header alone, which no query is shorter than.
+        // The question itself does not fit (an outsider's, re-encoded larger than it came
+        // with compression in it): the header alone, which no query is shorter than.
         message.queries.clear();
         message.edns = None;
         message.metadata.truncation = false;

@@ -100,7 +100,7 @@ impl RateLimiter {
             BuildHasherDefault::<DefaultHasher>::default().hash_one(prefix) as usize % SHARDS
         };
         let now_ms = now.saturating_duration_since(self.started).as_millis() as u64;
-        let full = self.per_second * 1000;
+        let full = self.per_second.saturating_mul(1000);
         let mut table = self.shards[shard].lock().unwrap_or_else(|e| e.into_inner());
         let bucket = table.get_or_insert_mut(prefix, || Bucket {
             milli_tokens: full,
@@ -108,7 +108,9 @@ impl RateLimiter {
             over: 0,
         });
         let elapsed = now_ms.saturating_sub(bucket.refilled_ms);
-        bucket.milli_tokens = (bucket.milli_tokens + elapsed * self.per_second).min(full);
+        // Saturating: a long idle gap times a large configured rate must fill the bucket, not wrap.
+        let refill = elapsed.saturating_mul(self.per_second);
+        bucket.milli_tokens = bucket.milli_tokens.saturating_add(refill).min(full);
         bucket.refilled_ms = now_ms;
         if bucket.milli_tokens >= 1000 {
             bucket.milli_tokens -= 1000;
