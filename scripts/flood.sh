@@ -35,9 +35,9 @@ delegations_mib = 8
 keys_mib = 8
 answers_mib = 32
 answers = ${ANSWERS:-20000}
-packets = 20000
+packets_mib = 16
 [explain]
-max_bytes = 67108864
+max_mib = 64
 CONF
 $BIN serve --config "$WORK/whydns.toml" --listen "127.0.0.1:$PORT" \
   --root-hints "$WORK/lab/lab-root.hints" --trust-anchor "$WORK/lab/lab-root.ds" \
@@ -75,4 +75,4 @@ echo "== burst: $BURST_QPS qps offered for ${BURST_SECONDS}s over 1,000 cached n
 read -r sent done lost < <(run "$WORK/burst.txt" -l "$BURST_SECONDS" -Q "$BURST_QPS")
 echo "sent $sent, answered $done, lost $lost"
 echo "RSS after: $(rss_kib $WHYDNS) KiB, peak $(hwm_kib $WHYDNS) KiB"
-echo "configured bounds: records 64 MiB, negative 16 MiB, delegations 8 MiB, keys 8 MiB, answers 32 MiB, explanation log 64 MiB, packets 20,000 answers"
+echo "configured bounds: records 64 MiB, negative 16 MiB, delegations 8 MiB, keys 8 MiB, answers 32 MiB, explanation log 64 MiB, packets 16 MiB"

@@ -125,8 +125,8 @@ pub struct ExplainConfig {
     /// Keep every resolution, not only those that are not a plain success.
     pub keep_all: bool,
     pub max_entries: usize,
-    /// Bound on the serialised size of all entries together.
-    pub max_bytes: usize,
+    /// MiB the entries may take together (their serialised size).
+    pub max_mib: usize,
     /// Also append every kept entry to this file as one JSON line.
     pub file: Option<PathBuf>,
 }
@@ -136,7 +136,7 @@ impl Default for ExplainConfig {
         ExplainConfig {
             keep_all: false,
             max_entries: 10_000,
-            max_bytes: 64 * 1024 * 1024,
+            max_mib: 64,
             file: None,
         }
     }
@@ -155,8 +155,8 @@ pub struct CacheConfig {
     pub keys_mib: usize,
     /// Upstream servers whose health (RTT, EDNS, lameness) is remembered.
     pub servers: usize,
-    /// Finished UDP answers kept as wire bytes for the fast path.
-    pub packets: usize,
+    /// MiB of finished UDP answers kept as wire bytes for the fast path.
+    pub packets_mib: usize,
     /// Finished resolutions kept whole (every outcome: answers, denials, failures), so a
     /// repeated question gets the same answer, EDE and explanation id; 0 turns it off.
     pub answers: usize,
@@ -191,6 +191,8 @@ pub struct Limits {
     pub concurrent_queries: usize,
     /// Events kept per trace.
     pub trace_events: usize,
+    /// KiB of events (as JSON) kept per trace; later events are counted as dropped.
+    pub trace_kib: usize,
     /// Signature verifications per client query (KeyTrap, CVE-2023-50387).
     pub signature_checks: u32,
     /// Signature checks and DS digests the whole resolver may spend per second (a flood of
@@ -242,7 +244,7 @@ impl Default for CacheConfig {
             delegations_mib: 8,
             keys_mib: 8,
             servers: 10_000,
-            packets: 20_000,
+            packets_mib: 16,
             answers: 20_000,
             answers_mib: 32,
         }
@@ -262,6 +264,7 @@ impl Default for Limits {
             rounds: 2,
             concurrent_queries: 2000,
             trace_events: 2000,
+            trace_kib: 512,
             signature_checks: 64,
             validations_per_second: 20_000,
             nsec3_hashes: 64,
@@ -331,6 +334,7 @@ impl Config {
             ("limits.rounds", l.rounds as u64),
             ("limits.concurrent_queries", l.concurrent_queries as u64),
             ("limits.trace_events", l.trace_events as u64),
+            ("limits.trace_kib", l.trace_kib as u64),
             ("limits.signature_checks", l.signature_checks as u64),
             (
                 "limits.validations_per_second",
@@ -342,10 +346,10 @@ impl Config {
             ("cache.delegations_mib", self.cache.delegations_mib as u64),
             ("cache.keys_mib", self.cache.keys_mib as u64),
             ("cache.servers", self.cache.servers as u64),
-            ("cache.packets", self.cache.packets as u64),
+            ("cache.packets_mib", self.cache.packets_mib as u64),
             ("cache.answers_mib", self.cache.answers_mib as u64),
             ("explain.max_entries", self.explain.max_entries as u64),
-            ("explain.max_bytes", self.explain.max_bytes as u64),
+            ("explain.max_mib", self.explain.max_mib as u64),
             ("tcp.connections", self.tcp.connections as u64),
             (
                 "tcp.connections_per_client",

@@ -390,6 +390,11 @@ fn metrics_count_answers_ede_lame_servers_timeouts_and_latency() {
         sample(&text, "whydns_cache_hits_total{cache=\"packets\"}"),
         1.0
     );
+    // What was resolved is held, within the default bounds (MiB).
+    for (cache, mib) in [("records", 64.0), ("keys", 8.0), ("packets", 16.0)] {
+        let held = sample(&text, &format!("whydns_cache_bytes{{cache=\"{cache}\"}}"));
+        assert!(held > 0.0 && held <= mib * 1048576.0, "{cache}: {held}");
+    }
     assert_eq!(
         sample(&text, "whydns_resolution_duration_seconds_count"),
         4.0
@@ -529,7 +534,7 @@ fn ede_text_then_ede_then_data_are_shed_to_fit_512_bytes() {
 fn the_log_stays_within_its_bounds_under_100_000_failing_queries() {
     let mut config = common::lab_config();
     config.explain.max_entries = 500;
-    config.explain.max_bytes = 1024 * 1024;
+    config.explain.max_mib = 1;
     let s = start(config);
     let (mut answered, mut last_id) = (0usize, String::new());
     for batch in 0..100 {

@@ -438,3 +438,22 @@ fn the_caches_stay_within_their_byte_bounds_under_many_distinct_names() {
         "the bound was never approached: {bytes:?}"
     );
 }
+
+#[test]
+fn a_trace_is_bounded_in_bytes_and_the_answer_is_unchanged() {
+    // 2 KiB of events: a cold resolution of a signed name records more (every query, key
+    // and signature check on the way down), and the excess is counted, not kept.
+    let tight = make_resolver_with(false, |c| c.limits.trace_kib = 2);
+    let r = resolve_on(&tight, "valid.lab.", RecordType::A, false);
+    let json = serde_json::to_vec(&r.trace.entries).unwrap();
+    assert!(
+        json.len() <= 2048 + r.trace.entries.len() + 2,
+        "{} bytes",
+        json.len()
+    );
+    assert!(r.trace.dropped > 0, "the bound was never reached");
+    assert_eq!(r.rcode(), hickory_proto::op::ResponseCode::NoError);
+    assert!(r.authenticated(), "{:?}", r.security);
+    let full = resolve_fresh("valid.lab.", RecordType::A);
+    assert_eq!(seen(&r), seen(&full));
+}

@@ -99,8 +99,11 @@ pub fn packet_cache(data: &[u8]) {
         }
         Screened::Drop => panic!("packet-cache key for a query the screen drops"),
     }
-    let cache = packet_cache::PacketCache::new(4);
+    // A 2 KiB bound: an entry larger than that is not kept, and none leaves it exceeded.
+    let bound = 2 * 1024;
+    let cache = packet_cache::PacketCache::new(bound);
     cache.store(key.clone(), response, 1_000);
+    assert!(cache.size().1 <= bound, "over the byte bound");
     for now in [1_000, 1_001, 1_000 + u64::from(u32::MAX)] {
         if let Some(hit) = cache.lookup(&key, query, now) {
             assert_eq!(hit.len(), response.len());

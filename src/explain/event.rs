@@ -313,19 +313,59 @@ pub struct Trace {
     started: Option<Instant>,
     #[serde(skip)]
     max_entries: usize,
+    /// JSON bytes of the entries kept, and the most they may take.
+    #[serde(skip)]
+    bytes: usize,
+    #[serde(skip)]
+    max_bytes: usize,
     /// Events not kept because the trace was full.
     pub dropped: u64,
 }
 
+/// Counts the bytes written to it: an event's JSON size, without building the JSON.
+struct ByteCount(usize);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn json_bytes(entry: &TraceEntry) -> usize {
+    let mut count = ByteCount(0);
+    let _ = serde_json::to_writer(&mut count, entry);
+    count.0
+}
+
 impl Trace {
+    /// A trace of at most `max_entries` events, of any size (see [`Trace::max_bytes`]).
     pub fn new(id: String, max_entries: usize) -> Trace {
         Trace {
             id,
             entries: Vec::new(),
             started: Some(Instant::now()),
             max_entries,
+            bytes: 0,
+            max_bytes: usize::MAX,
             dropped: 0,
         }
+    }
+
+    /// Bounds the events kept to `max_bytes` of JSON (as the log and the API serve them):
+    /// event count alone does not bound a trace, since one event may list many servers.
+    pub fn max_bytes(mut self, max_bytes: usize) -> Trace {
+        self.max_bytes = max_bytes;
+        self
+    }
+
+    /// JSON bytes of the events kept.
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     pub fn elapsed_ms(&self) -> u64 {
@@ -341,14 +381,47 @@ impl Trace {
             self.dropped += 1;
             return;
         }
-        self.entries.push(TraceEntry {
+        let entry = TraceEntry {
             at_ms: self.elapsed_ms(),
             depth,
             event,
-        });
+        };
+        let bytes = json_bytes(&entry);
+        if self.bytes.saturating_add(bytes) > self.max_bytes {
+            self.dropped += 1;
+            return;
+        }
+        self.bytes += bytes;
+        self.entries.push(entry);
     }
 
     pub fn events(&self) -> impl Iterator<Item = &Event> {
         self.entries.iter().map(|e| &e.event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn started(i: usize) -> Event {
+        Event::ResolutionStarted {
+            name: format!("n{i}.example."),
+            rtype: "A".into(),
+        }
+    }
+
+    #[test]
+    fn a_trace_keeps_events_up_to_its_byte_bound_and_counts_the_rest() {
+        let mut trace = Trace::new("t".into(), 1000).max_bytes(500);
+        for i in 0..100 {
+            trace.record(0, started(i));
+        }
+        let json = serde_json::to_vec(&trace.entries).unwrap();
+        // The array adds its brackets and one comma between entries.
+        assert_eq!(trace.bytes() + trace.entries.len() + 1, json.len());
+        assert!(trace.bytes() <= 500);
+        assert!(!trace.entries.is_empty());
+        assert_eq!(trace.entries.len() as u64 + trace.dropped, 100);
     }
 }

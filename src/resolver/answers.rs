@@ -24,8 +24,8 @@ use crate::explain::event::Event;
 /// client's burst meet it, short enough that a server coming back is noticed soon.
 pub const FAILURE_TTL: u64 = 5;
 
-/// Estimated bytes of one trace event in memory, when the trace cannot be measured.
-const EVENT_BYTES: usize = 256;
+/// Bytes of one trace entry in memory beyond what its JSON measures (the enum's own size).
+const EVENT_BYTES: usize = std::mem::size_of::<crate::explain::event::TraceEntry>();
 
 type Key = (Name, RecordType, bool);
 
@@ -152,12 +152,10 @@ fn lifetime(r: &Resolution) -> u64 {
 }
 
 /// Estimated bytes a stored resolution takes: its records, and its trace at twice its JSON
-/// size (the events' strings and values on the heap, with their containers), measured when
-/// it is stored, which is on the miss path only.
+/// size (the events' strings and values on the heap, with their containers) plus a fixed
+/// size per event for the enum itself.
 fn size_of(r: &Resolution) -> usize {
-    let trace = serde_json::to_vec(&r.trace)
-        .map(|json| json.len() * 2)
-        .unwrap_or(r.trace.entries.len() * EVENT_BYTES);
+    let trace = r.trace.bytes() * 2 + r.trace.entries.len() * EVENT_BYTES;
     ENTRY_OVERHEAD + records_bytes(records(r)) + trace
 }
 

@@ -201,7 +201,9 @@ impl Iterator {
         checking_disabled: bool,
     ) -> Resolution {
         let name = name.to_lowercase();
-        let trace = Trace::new(trace_id(), self.config.limits.trace_events);
+        let limits = &self.config.limits;
+        let trace = Trace::new(trace_id(), limits.trace_events)
+            .max_bytes(limits.trace_kib.saturating_mul(1024));
         let mut ctx = Ctx::new(trace, self.config.limits.clone(), self.allowance.clone());
         ctx.record(Event::ResolutionStarted {
             name: name.to_string(),

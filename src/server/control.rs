@@ -203,10 +203,21 @@ async fn one(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Respo
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
-    let text = shared.metrics.render(shared.resolver.cache_stats(), {
-        let (entries, bytes) = shared.explanations.size();
-        (entries, bytes, shared.explanations.file_dropped())
-    });
+    let held = shared.resolver.cache_bytes();
+    let cache_bytes = [
+        ("records", held.records),
+        ("negative", held.negative),
+        ("delegations", held.delegations),
+        ("keys", held.keys),
+        ("answers", held.answers),
+        ("packets", shared.packets.size().1),
+    ];
+    let text = shared
+        .metrics
+        .render(shared.resolver.cache_stats(), &cache_bytes, {
+            let (entries, bytes) = shared.explanations.size();
+            (entries, bytes, shared.explanations.file_dropped())
+        });
     (
         [(
             header::CONTENT_TYPE,

@@ -95,10 +95,23 @@ impl Metrics {
             .fetch_add(elapsed_ms * 1000, Ordering::Relaxed);
     }
 
-    /// The exposition text; `cache` is the resolver's record cache (hits, misses).
-    /// `explanations` is (entries, bytes) held and lines dropped from the JSON-lines file.
-    pub fn render(&self, cache: (u64, u64), explanations: (usize, usize, u64)) -> String {
+    /// The exposition text; `cache` is the resolver's record cache (hits, misses), and
+    /// `cache_bytes` what each cache holds, by name. `explanations` is (entries, bytes) held
+    /// and lines dropped from the JSON-lines file.
+    pub fn render(
+        &self,
+        cache: (u64, u64),
+        cache_bytes: &[(&str, usize)],
+        explanations: (usize, usize, u64),
+    ) -> String {
         let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP whydns_cache_bytes Bytes each cache holds (as counted against its configured MiB).\n# TYPE whydns_cache_bytes gauge"
+        );
+        for (name, bytes) in cache_bytes {
+            let _ = writeln!(out, "whydns_cache_bytes{{cache=\"{name}\"}} {bytes}");
+        }
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let _ = writeln!(
             out,

@@ -42,7 +42,7 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
-use crate::config::Config;
+use crate::config::{CacheConfig, Config};
 use crate::explain::log::{Explanation, ExplanationLog};
 use crate::explain::render::rcode_mnemonic;
 use crate::resolver::{Outcome, Resolution, Resolver};
@@ -170,8 +170,10 @@ impl Server {
             }
             None => None,
         };
-        let mut explanations =
-            ExplanationLog::new(config.explain.max_entries, config.explain.max_bytes);
+        let mut explanations = ExplanationLog::new(
+            config.explain.max_entries,
+            CacheConfig::bytes(config.explain.max_mib),
+        );
         if let Some(path) = &config.explain.file {
             explanations = explanations.append_to(path)?;
         }
@@ -190,7 +192,9 @@ impl Server {
                 connections: Arc::new(Semaphore::new(config.tcp.connections)),
                 tcp: tcp::Bounds::new(&config.tcp),
                 stopping,
-                packets: packet_cache::PacketCache::new(config.cache.packets),
+                packets: packet_cache::PacketCache::new(CacheConfig::bytes(
+                    config.cache.packets_mib,
+                )),
                 explanations: Arc::new(explanations),
                 keep_all: config.explain.keep_all,
                 metrics: metrics::Metrics::default(),

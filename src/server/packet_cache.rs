@@ -8,10 +8,12 @@
 //! §3.2 caching of failures). A hit produces no trace: its story is the one of
 //! the resolution that filled the entry.
 //!
+//! Bounded in bytes (`cache.packets_mib`): each entry counts its key, its wire bytes, its
+//! TTL offsets and a fixed overhead; the least recently used go first.
+//!
 //! Limitations: UDP only; a query with EDNS options other than the basic OPT, or any
 //! compression in its question, is not looked up.
 
-use std::num::NonZeroUsize;
 use std::sync::Mutex;
 
 use lru::LruCache;
@@ -24,8 +26,32 @@ struct Entry {
     expires: u64,
 }
 
+/// Bytes an entry takes besides its key, wire and TTL offsets: the LRU node, the entry and
+/// the vectors' headers.
+const ENTRY_OVERHEAD: usize = 128;
+
+impl Entry {
+    fn bytes(&self, key: &[u8]) -> usize {
+        ENTRY_OVERHEAD + key.len() + self.wire.len() + self.ttls.len() * 16
+    }
+}
+
+struct Entries {
+    lru: LruCache<Vec<u8>, Entry>,
+    bytes: usize,
+}
+
+impl Entries {
+    fn remove(&mut self, key: &[u8]) {
+        if let Some(old) = self.lru.pop(key) {
+            self.bytes -= old.bytes(key);
+        }
+    }
+}
+
 pub struct PacketCache {
-    entries: Mutex<LruCache<Vec<u8>, Entry>>,
+    entries: Mutex<Entries>,
+    max_bytes: usize,
 }
 
 fn u16_at(wire: &[u8], at: usize) -> Option<u16> {
@@ -166,20 +192,29 @@ fn cacheable_ttls(wire: &[u8]) -> Option<Vec<(usize, u32)>> {
 }
 
 impl PacketCache {
-    pub fn new(capacity: usize) -> PacketCache {
+    /// A cache of at most `max_bytes` (as [`Entry::bytes`] counts them).
+    pub fn new(max_bytes: usize) -> PacketCache {
         PacketCache {
-            entries: Mutex::new(LruCache::new(
-                NonZeroUsize::new(capacity.max(1)).expect("non-zero"),
-            )),
+            entries: Mutex::new(Entries {
+                lru: LruCache::unbounded(),
+                bytes: 0,
+            }),
+            max_bytes,
         }
+    }
+
+    /// (entries, bytes) held now.
+    pub fn size(&self) -> (usize, usize) {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        (entries.lru.len(), entries.bytes)
     }
 
     /// The cached answer to `packet` (whose key is `key`), patched for this query.
     pub fn lookup(&self, key: &[u8], packet: &[u8], now: u64) -> Option<Vec<u8>> {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = entries.get(key)?;
+        let entry = entries.lru.get(key)?;
         if now >= entry.expires {
-            entries.pop(key);
+            entries.remove(key);
             return None;
         }
         let age = (now - entry.stored) as u32;
@@ -210,10 +245,20 @@ impl PacketCache {
             stored: now,
             expires: now + u64::from(min_ttl),
         };
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .put(key, entry);
+        let bytes = entry.bytes(&key);
+        if bytes > self.max_bytes {
+            return;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.remove(&key);
+        entries.bytes += bytes;
+        entries.lru.put(key, entry);
+        while entries.bytes > self.max_bytes {
+            let Some((old_key, old)) = entries.lru.pop_lru() else {
+                break;
+            };
+            entries.bytes -= old.bytes(&old_key);
+        }
     }
 }
 
@@ -256,7 +301,7 @@ mod tests {
         r.extend([
             0, 1, 0, 1, 0xc0, 12, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 192, 0, 2, 1,
         ]);
-        let cache = PacketCache::new(4);
+        let cache = PacketCache::new(4096);
         let key = query_key(&q).unwrap();
         cache.store(key.clone(), &r, 1000);
         let mut q2 = query(b"\x03WWW\x03lab\x00", false);
@@ -275,6 +320,33 @@ mod tests {
         fail[3] = 0x82;
         cache.store(key.clone(), &fail, 1000);
         assert!(cache.lookup(&key, &q, 1001).is_none());
+    }
+
+    #[test]
+    fn the_cache_holds_no_more_bytes_than_its_bound() {
+        let mut r = vec![0xab, 0xcd, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
+        r.extend(b"\x03www\x03lab\x00");
+        r.extend([
+            0, 1, 0, 1, 0xc0, 12, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 192, 0, 2, 1,
+        ]);
+        let cache = PacketCache::new(2000);
+        for i in 0..100u8 {
+            let q = query(&[3, b'w', b'w', i, 3, b'l', b'a', b'b', 0], false);
+            cache.store(query_key(&q).unwrap(), &r, 1000);
+            let (entries, bytes) = cache.size();
+            assert!(bytes <= 2000, "{entries} entries, {bytes} bytes");
+        }
+        let (entries, _) = cache.size();
+        assert!(entries > 5, "only {entries} entries kept");
+        // The newest is there, the oldest went first.
+        let newest = query(&[3, b'w', b'w', 99, 3, b'l', b'a', b'b', 0], false);
+        assert!(cache
+            .lookup(&query_key(&newest).unwrap(), &newest, 1001)
+            .is_some());
+        let oldest = query(&[3, b'w', b'w', 0, 3, b'l', b'a', b'b', 0], false);
+        assert!(cache
+            .lookup(&query_key(&oldest).unwrap(), &oldest, 1001)
+            .is_none());
     }
 
     #[test]
