@@ -187,6 +187,12 @@ pub enum Event {
         zone: String,
         failure: ServerFailure,
     },
+    /// A server of the zone answered with data but without AA: taken as an answer of lower
+    /// rank (RFC 2181 §5.4.1), validated as usual.
+    AnsweredWithoutAa {
+        server: SocketAddr,
+        zone: String,
+    },
     SpoofDiscarded {
         server: SocketAddr,
         reason: String,

@@ -40,6 +40,7 @@ pub fn render_line(entry: &TraceEntry) -> String {
         entry.event,
         Event::ResponseReceived { .. }
             | Event::ServerFailed { .. }
+            | Event::AnsweredWithoutAa { .. }
             | Event::SpoofDiscarded { .. }
             | Event::TcpFallback { .. }
             | Event::EdnsFallback { .. }
@@ -127,6 +128,9 @@ pub fn describe(event: &Event) -> String {
             };
             format!("{what} {server} for {zone}: {}", failure.describe())
         }
+        Event::AnsweredWithoutAa { server, zone } => format!(
+            "{server} answered for {zone} without AA: its data is used, ranked below authoritative data"
+        ),
         Event::SpoofDiscarded { server, reason } => {
             format!("discarded a response claiming to come from {server}: {reason}")
         }

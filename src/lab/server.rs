@@ -374,7 +374,8 @@ fn respond(behaviour: &Behaviour, packet: &[u8], tcp: bool) -> Option<Vec<u8>> {
         behaviour.forgery.apply(&mut reply, dnssec_ok);
     }
     response.metadata.response_code = reply.rcode;
-    response.metadata.authoritative = reply.authoritative;
+    response.metadata.authoritative =
+        reply.authoritative && !behaviour.has(|f| matches!(f, ServerFault::NoAa));
     let keep = |r: &hickory_proto::rr::Record| dnssec_ok || !is_dnssec_record(r);
     response.add_answers(reply.answers.into_iter().filter(keep));
     response.add_authorities(reply.authorities.into_iter().filter(keep));

@@ -229,6 +229,8 @@ pub enum ServerFault {
         answer: LameAnswer,
     },
     RecursionAvailable,
+    /// AA clear on every answer, as from a load balancer or GSLB front end.
+    NoAa,
     Down,
     StaleZone {
         zone: String,

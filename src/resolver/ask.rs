@@ -183,6 +183,14 @@ impl Iterator {
                 kind: class.kind(),
                 elapsed_ms: exchange.elapsed.as_millis() as u64,
             });
+            if !response.metadata.authoritative
+                && matches!(class, Classified::Answer { .. } | Classified::Alias { .. })
+            {
+                ctx.record(Event::AnsweredWithoutAa {
+                    server,
+                    zone: zone.to_string(),
+                });
+            }
             match class {
                 Classified::FormErr(_) if edns.is_some() => {
                     // RFC 6891 §7: a server that does not understand OPT; ask again without it.

@@ -74,6 +74,7 @@ impl Entry {
                 .map(|s| (key.0.clone(), key.1, s.clone(), self.expires))
                 .collect(),
             denial: None,
+            non_authoritative: self.evidence.non_authoritative,
         };
         (records, evidence)
     }
@@ -114,6 +115,9 @@ pub struct Evidence {
     pub settled: Vec<(Name, RecordType, Security, u64)>,
     /// The verdict on a cached denial.
     pub denial: Option<Security>,
+    /// The server answered without AA: its data ranks below authoritative data (RFC 2181
+    /// §5.4.1), and never replaces it in the cache.
+    pub non_authoritative: bool,
 }
 
 impl Evidence {
@@ -252,6 +256,9 @@ impl Cache {
             if old.expires > now && same_data(&old.records, rrset) && old.security.is_some() {
                 return;
             }
+            if old.expires > now && evidence.non_authoritative && !old.evidence.non_authoritative {
+                return;
+            }
         }
         let entry = Entry {
             records: rrset.to_vec(),
@@ -260,6 +267,7 @@ impl Cache {
                 dnssec,
                 settled: Vec::new(),
                 denial: None,
+                non_authoritative: evidence.non_authoritative,
             },
             security: None,
             expires: now + ttl as u64,
@@ -451,4 +459,54 @@ fn same_data(a: &[Record], b: &[Record]) -> bool {
         && a.iter()
             .zip(b)
             .all(|(x, y)| x.name == y.name && x.dns_class == y.dns_class && x.data == y.data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::rr::rdata::A;
+
+    fn a(last: u8) -> Vec<Record> {
+        let name = Name::from_ascii("www.x.lab.").unwrap();
+        vec![Record::from_rdata(
+            name,
+            300,
+            RData::A(A::new(192, 0, 2, last)),
+        )]
+    }
+
+    fn ranked(non_authoritative: bool) -> Evidence {
+        Evidence {
+            zone: Some(Name::from_ascii("x.lab.").unwrap()),
+            non_authoritative,
+            ..Evidence::default()
+        }
+    }
+
+    fn held(cache: &Cache, now: u64) -> (Vec<Record>, bool) {
+        let name = Name::from_ascii("www.x.lab.").unwrap();
+        let (records, evidence) = cache.rrset(&name, RecordType::A, now).unwrap();
+        (records, evidence.non_authoritative)
+    }
+
+    #[test]
+    fn data_without_aa_never_replaces_authoritative_data() {
+        let cache = Cache::new(&Config::default());
+        cache.store_rrset(&a(1), &ranked(false), 1000);
+        cache.store_rrset(&a(2), &ranked(true), 1001);
+        let (records, non_authoritative) = held(&cache, 1002);
+        assert_eq!(records[0].data, a(1)[0].data);
+        assert!(!non_authoritative);
+        // Authoritative data replaces data without AA, which keeps its rank until then.
+        let cache = Cache::new(&Config::default());
+        cache.store_rrset(&a(2), &ranked(true), 1000);
+        assert!(held(&cache, 1001).1);
+        cache.store_rrset(&a(1), &ranked(false), 1001);
+        let (records, non_authoritative) = held(&cache, 1002);
+        assert_eq!(records[0].data, a(1)[0].data);
+        assert!(!non_authoritative);
+        // Once the authoritative entry expired, data without AA is taken.
+        cache.store_rrset(&a(3), &ranked(true), 1400);
+        assert_eq!(held(&cache, 1401).0[0].data, a(3)[0].data);
+    }
 }

@@ -3,8 +3,13 @@
 //!
 //! RFC 1034 §5.3.3 (answer, referral, name error), RFC 2308 (NODATA/NXDOMAIN with SOA),
 //! RFC 2181 §5.4.1 (only data within the queried zone's bailiwick is believed), RFC 6672
-//! (DNAME with a synthesised CNAME), and lameness: a delegated server that answers without
-//! authority, refers upwards or sideways, or denies names outside its zone.
+//! (DNAME with a synthesised CNAME), and lameness: a delegated server that refers upwards
+//! or sideways, denies names outside its zone, or answers NOERROR without data or authority.
+//!
+//! A positive answer without AA, in bailiwick, is an answer: load balancers, GSLB front ends
+//! and old servers omit the bit. RFC 2181 §5.4.1 ranks such data below authoritative data
+//! without forbidding it; the cache keeps it at that lower rank and it is validated as usual.
+//! The caller sees the AA bit in the response and records it.
 
 use hickory_proto::op::{Message, OpCode, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
@@ -95,16 +100,9 @@ pub fn classify(qname: &Name, qtype: RecordType, zone: &Name, response: &Message
     // Walk the answer section from qname through any CNAME/DNAME chain (in-bailiwick only).
     let (chain, current, rrset) = follow_chain(qname, qtype, zone, &answers);
     if !rrset.is_empty() {
-        return if aa {
-            Classified::Answer { chain, rrset }
-        } else {
-            Classified::Unusable(ServerFailure::NotAuthoritative)
-        };
+        return Classified::Answer { chain, rrset };
     }
     if !chain.is_empty() {
-        if !aa {
-            return Classified::Unusable(ServerFailure::NotAuthoritative);
-        }
         // The chain left the zone, or ended inside it with a denial for the target.
         if !within(zone, &current) {
             return Classified::Alias {
@@ -419,8 +417,20 @@ mod tests {
             60,
             RData::A(A::new(1, 2, 3, 4)),
         ));
-        assert_eq!(
+        // Data without AA, in bailiwick, is an answer (of lower rank: the cache's concern).
+        assert!(matches!(
             classify(&name("x.lab."), RecordType::A, &name("x.lab."), &answer),
+            Classified::Answer { .. }
+        ));
+        // Out of bailiwick it is not, with or without AA.
+        assert_eq!(
+            classify(&name("x.lab."), RecordType::A, &name("y.lab."), &answer),
+            Classified::Unusable(ServerFailure::NotAuthoritative)
+        );
+        // NOERROR without data, SOA or AA says nothing: lame.
+        let empty = response(false, ResponseCode::NoError);
+        assert_eq!(
+            classify(&name("x.lab."), RecordType::A, &name("x.lab."), &empty),
             Classified::Unusable(ServerFailure::NotAuthoritative)
         );
     }

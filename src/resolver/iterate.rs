@@ -499,6 +499,7 @@ impl Iterator {
             let evidence = Evidence {
                 zone: Some(zone.clone()),
                 dnssec: dnssec_records(zone, &response),
+                non_authoritative: !response.metadata.authoritative,
                 ..Evidence::default()
             };
             record_rejected_cnames(ctx, &class, &response);

@@ -1,0 +1,76 @@
+//! Interoperating with the servers that exist (issue 11): answers without AA (priming
+//! included), over real packets against labs started here.
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::{Name, RecordType};
+use serde_json::Value;
+use whydns::config::Config;
+use whydns::lab::{Lab, RunningLab, ServerFault, StartOptions};
+use whydns::resolver::{Resolution, Resolver};
+
+/// A lab whose root servers clear AA on every answer, the priming reply included; started
+/// once for this binary, on its own port.
+struct NoAaRoot {
+    running: RunningLab,
+    hints: PathBuf,
+}
+
+fn no_aa_root() -> &'static NoAaRoot {
+    static LAB: OnceLock<NoAaRoot> = OnceLock::new();
+    LAB.get_or_init(|| {
+        let mut lab = Lab::load(&common::testzones(), common::now()).expect("testzones load");
+        for server in lab.servers.iter_mut() {
+            if server.zones.iter().any(|z| z.apex.is_root()) {
+                server.faults.push(ServerFault::NoAa);
+            }
+        }
+        let running = common::runtime()
+            .block_on(whydns::lab::start(&lab, StartOptions { port: 0 }))
+            .expect("lab starts");
+        let hints = std::env::temp_dir().join(format!("whydns-no-aa-hints-{}", std::process::id()));
+        std::fs::write(&hints, whydns::lab::lab_root_hints(&lab)).unwrap();
+        NoAaRoot { running, hints }
+    })
+}
+
+fn events(r: &Resolution) -> Vec<Value> {
+    r.trace
+        .entries
+        .iter()
+        .map(|e| serde_json::to_value(e).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_priming_reply_without_aa_is_taken_and_said() {
+    let lab = no_aa_root();
+    let config = Config {
+        root_hints: Some(lab.hints.clone()),
+        trust_anchors: vec![common::lab_anchor_file()],
+        upstream_port: lab.running.port,
+        ..Config::default()
+    };
+    let resolver = Resolver::new(&config, std::sync::Arc::new(whydns::clock::SystemClock)).unwrap();
+    let name = Name::from_ascii("valid.lab.").unwrap();
+    for ask in ["first", "again"] {
+        let r = common::runtime().block_on(resolver.resolve(&name, RecordType::A));
+        let story = serde_json::to_string_pretty(&r.trace).unwrap();
+        assert_eq!(r.rcode(), ResponseCode::NoError, "{ask}:\n{story}");
+        assert!(r.authenticated(), "{ask}: {:?}", r.security);
+        assert!(r.ede().is_empty(), "{ask}: {:?}", r.ede());
+        if ask == "first" {
+            let said = events(&r)
+                .iter()
+                .any(|e| e["event"] == "answered-without-aa" && e["zone"] == ".");
+            assert!(
+                said,
+                "the priming reply without AA is not in the trace:\n{story}"
+            );
+        }
+    }
+}
