@@ -18,6 +18,8 @@ use crate::transport::{Request, TransportError};
 impl Iterator {
     /// Sends the question to the zone's servers in order of smoothed RTT, for a bounded
     /// number of rounds (the timeout doubling each round), until one gives a usable answer.
+    /// When none does, the caller records `zone-unreachable` (it may first find more
+    /// servers).
     pub(super) async fn ask_servers(
         &self,
         ctx: &mut Ctx,
@@ -75,10 +77,6 @@ impl Iterator {
                 break;
             }
         }
-        ctx.record(Event::ZoneUnreachable {
-            zone: zone.to_string(),
-            servers: failures.clone(),
-        });
         if failures.is_empty() {
             return Err(Failure::NoServerAddress {
                 zone: zone.to_string(),

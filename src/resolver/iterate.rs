@@ -14,6 +14,7 @@ use std::sync::Arc;
 use hickory_proto::op::Message;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
+use super::addresses::AddressSearch;
 use super::budget::Ctx;
 use super::cache::{is_wildcard_expansion, Cache, Evidence};
 use super::chain::KeyVerdict;
@@ -55,9 +56,9 @@ pub(super) enum Lookup {
 }
 
 /// What a resolution collected along its alias chain.
-struct Chained {
-    outcome: Outcome,
-    answers: Vec<Record>,
+pub(super) struct Chained {
+    pub(super) outcome: Outcome,
+    pub(super) answers: Vec<Record>,
     authority: Vec<Record>,
     /// RRSIGs over the answer records (for DO clients).
     signatures: Vec<Record>,
@@ -270,7 +271,7 @@ impl Iterator {
 
     /// Resolves `name`, following CNAME/DNAME chains (RFC 1034 §3.6.2) with loop detection,
     /// validating each step when `validate`.
-    fn resolve_chain<'a>(
+    pub(super) fn resolve_chain<'a>(
         &'a self,
         ctx: &'a mut Ctx,
         name: Name,
@@ -409,10 +410,13 @@ impl Iterator {
         let addresses = self.usable_addresses(&hints);
         let mut failures = Vec::new();
         let root = Name::root();
-        if let Ok((Classified::Answer { rrset, .. }, response)) = self
+        let reply = self
             .ask_servers(ctx, &root, &addresses, &root, RecordType::NS, &mut failures)
-            .await
-        {
+            .await;
+        if let Err(failure) = &reply {
+            record_unreachable(ctx, failure);
+        }
+        if let Ok((Classified::Answer { rrset, .. }, response)) = reply {
             let servers: Vec<NsServer> = rrset
                 .iter()
                 .filter_map(|r| match &r.data {
@@ -442,11 +446,11 @@ impl Iterator {
         hints
     }
 
-    fn usable(&self, addr: &IpAddr) -> bool {
+    pub(super) fn usable(&self, addr: &IpAddr) -> bool {
         (addr.is_ipv4() && self.config.ipv4) || (addr.is_ipv6() && self.config.ipv6)
     }
 
-    fn usable_addresses(&self, delegation: &Delegation) -> Vec<SocketAddr> {
+    pub(super) fn usable_addresses(&self, delegation: &Delegation) -> Vec<SocketAddr> {
         let mut out: Vec<SocketAddr> = delegation
             .servers
             .iter()
@@ -467,7 +471,8 @@ impl Iterator {
         qtype: RecordType,
     ) -> Result<ZoneStep, Failure> {
         let zone = &delegation.zone;
-        let addresses = self.addresses_for(ctx, delegation).await?;
+        let mut search = AddressSearch::default();
+        let mut addresses = self.addresses_for(ctx, delegation, &mut search).await?;
         let full = label_count(qname);
         let mut labels = if self.config.qname_minimisation && qtype != RecordType::DS {
             (label_count(zone) + 1).min(full)
@@ -494,6 +499,18 @@ impl Iterator {
                 .await
             {
                 Ok(reply) => reply,
+                Err(failure @ Failure::NoReachableAuthority { .. }) => {
+                    // Every address known failed: the zone's other NS names, if any.
+                    let more = self
+                        .more_addresses(ctx, delegation, &addresses, &mut search)
+                        .await?;
+                    if more.is_empty() {
+                        record_unreachable(ctx, &failure);
+                        return Err(failure);
+                    }
+                    addresses.extend(more);
+                    continue;
+                }
                 Err(failure) => return Err(failure),
             };
             let evidence = Evidence {
@@ -566,123 +583,15 @@ impl Iterator {
             }
         }
     }
+}
 
-    /// Addresses of the zone's servers: glue or cached, else resolved from the NS names
-    /// (a bounded number of them), detecting circular dependencies on the way.
-    async fn addresses_for(
-        &self,
-        ctx: &mut Ctx,
-        delegation: &Delegation,
-    ) -> Result<Vec<SocketAddr>, Failure> {
-        let zone = &delegation.zone;
-        let now = self.clock.now();
-        let mut servers = delegation.servers.clone();
-        for server in servers.iter_mut().filter(|s| s.addresses.is_empty()) {
-            for rtype in [RecordType::A, RecordType::AAAA] {
-                if let Some(rrset) = self.cache.rrset(&server.name, rtype, now) {
-                    server
-                        .addresses
-                        .extend(addresses_in(&rrset.0, &server.name));
-                }
-            }
-        }
-        let known = self.usable_addresses(&Delegation {
+/// Every server of a zone failed: the event that lists them.
+fn record_unreachable(ctx: &mut Ctx, failure: &Failure) {
+    if let Failure::NoReachableAuthority { zone, servers } = failure {
+        ctx.record(Event::ZoneUnreachable {
             zone: zone.clone(),
             servers: servers.clone(),
         });
-        if !known.is_empty() {
-            return Ok(known);
-        }
-        let mut cycle: Option<Vec<String>> = None;
-        let mut addresses = Vec::new();
-        let glueless: Vec<NsServer> = servers
-            .into_iter()
-            .filter(|s| s.addresses.is_empty())
-            .collect();
-        let allowed = ctx.limits.ns_names_per_delegation;
-        if glueless.len() > allowed {
-            ctx.hit(Limit::NsNamesPerDelegation, allowed as u64);
-        }
-        for server in glueless.iter().take(allowed) {
-            if zone.zone_of(&server.name) {
-                // In-bailiwick name without glue: reaching it needs the zone itself.
-                ctx.record(Event::GlueMissing {
-                    zone: zone.to_string(),
-                    ns: server.name.to_string(),
-                });
-                continue;
-            }
-            if let Some(path) = ctx.cycle_through(zone) {
-                ctx.record(Event::CycleDetected { path: path.clone() });
-                cycle = Some(path);
-                break;
-            }
-            if ctx.depth >= ctx.limits.sub_resolution_depth {
-                let limit = ctx.hit(
-                    Limit::SubResolutionDepth,
-                    ctx.limits.sub_resolution_depth as u64,
-                );
-                return Err(Failure::LimitReached { limit });
-            }
-            ctx.record(Event::SubResolutionStarted {
-                ns: server.name.to_string(),
-                zone: zone.to_string(),
-            });
-            ctx.resolving.push((zone.clone(), server.name.clone()));
-            ctx.depth += 1;
-            let rtype = if self.config.ipv4 {
-                RecordType::A
-            } else {
-                RecordType::AAAA
-            };
-            let Chained {
-                outcome, answers, ..
-            } = self
-                .resolve_chain(ctx, server.name.clone(), rtype, false)
-                .await;
-            ctx.depth -= 1;
-            ctx.resolving.pop();
-            let found: Vec<IpAddr> = answers
-                .iter()
-                .filter_map(|r| match &r.data {
-                    RData::A(a) => Some(IpAddr::V4(a.0)),
-                    RData::AAAA(a) => Some(IpAddr::V6(a.0)),
-                    _ => None,
-                })
-                .collect();
-            ctx.record(Event::SubResolutionFinished {
-                ns: server.name.to_string(),
-                addresses: found.clone(),
-            });
-            match outcome {
-                Outcome::Failed {
-                    failure: Failure::CircularDependency { path },
-                } => cycle = Some(path),
-                Outcome::Failed {
-                    failure: failure @ Failure::LimitReached { .. },
-                } => return Err(failure),
-                _ => {}
-            }
-            addresses.extend(
-                found
-                    .into_iter()
-                    .filter(|a| self.usable(a))
-                    .map(|a| SocketAddr::new(a, self.config.upstream_port)),
-            );
-            if !addresses.is_empty() {
-                break;
-            }
-        }
-        if !addresses.is_empty() {
-            return Ok(addresses);
-        }
-        Err(match cycle {
-            Some(path) => Failure::CircularDependency { path },
-            None => Failure::NoServerAddress {
-                zone: zone.to_string(),
-                ns: delegation.ns_names(),
-            },
-        })
     }
 }
 
@@ -753,7 +662,7 @@ fn dnssec_records(zone: &Name, response: &Message) -> Vec<Record> {
 }
 
 /// Addresses for `name` among `records`.
-fn addresses_in(records: &[Record], name: &Name) -> Vec<IpAddr> {
+pub(super) fn addresses_in(records: &[Record], name: &Name) -> Vec<IpAddr> {
     records
         .iter()
         .filter(|r| r.name.to_lowercase() == *name)

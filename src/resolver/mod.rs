@@ -7,6 +7,7 @@
 //!
 //! Limitations: no DNSSEC validation yet (the validator sits after iteration); class IN only.
 
+mod addresses;
 mod answers;
 mod ask;
 mod bounded;
