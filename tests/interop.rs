@@ -74,3 +74,32 @@ fn a_priming_reply_without_aa_is_taken_and_said() {
         }
     }
 }
+
+/// RRSIG RRsets are not signed (RFC 4035 §3.2.1): a question for type RRSIG gets what the
+/// authority holds, unvalidated, without AD, and the same when asked again.
+#[test]
+fn a_question_for_rrsig_is_answered_unvalidated() {
+    let config = common::lab_config();
+    let resolver = Resolver::new(&config, std::sync::Arc::new(whydns::clock::SystemClock)).unwrap();
+    let name = Name::from_ascii("valid.lab.").unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let r = common::runtime().block_on(resolver.resolve(&name, RecordType::RRSIG));
+        let story = serde_json::to_string_pretty(&r.trace).unwrap();
+        assert_eq!(r.rcode(), ResponseCode::NoError, "{story}");
+        assert!(!r.authenticated(), "AD on RRSIGs: {:?}", r.security);
+        assert!(r.ede().is_empty(), "{:?}\n{story}", r.ede());
+        assert!(
+            !r.answers.is_empty()
+                && r.answers
+                    .iter()
+                    .all(|a| a.record_type() == RecordType::RRSIG),
+            "{:?}",
+            r.answers
+        );
+        let mut data: Vec<String> = r.answers.iter().map(|a| a.data.to_string()).collect();
+        data.sort();
+        seen.push((r.rcode(), r.authenticated(), r.ede().len(), data));
+    }
+    assert_eq!(seen[0], seen[1], "asked again");
+}

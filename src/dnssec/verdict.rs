@@ -47,6 +47,9 @@ pub enum InsecureReason {
     Nsec3Iterations { zone: String, iterations: u16 },
     /// Validation is off (`--no-validate`).
     ValidationDisabled,
+    /// The answer is RRSIG records, which are not signed (RFC 4035 §3.2.1; RFC 4034 §3):
+    /// passed on as the authority sent them.
+    RrsigsNotSigned,
 }
 
 /// Why data is bogus: what check failed, where, and when.
@@ -224,7 +227,8 @@ impl Security {
             Security::Insecure { reason } => match reason {
                 InsecureReason::NoTrustAnchor
                 | InsecureReason::NoDs { .. }
-                | InsecureReason::ValidationDisabled => Vec::new(),
+                | InsecureReason::ValidationDisabled
+                | InsecureReason::RrsigsNotSigned => Vec::new(),
                 InsecureReason::UnsupportedAlgorithm { zone, algorithms } => e(
                     EdeCode::UnsupportedDnskeyAlgorithm,
                     format!("{zone} is signed only with algorithm(s) {}, not validated (RFC 8624): treated as insecure", number_list(algorithms)),

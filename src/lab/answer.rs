@@ -183,6 +183,18 @@ fn lookup(zone: &Zone, name: &Name, qtype: RecordType, dnssec_ok: bool) -> Step 
         if let Some(rrset) = types.get(&qtype) {
             return Step::Answer(with_sigs(zone, rrset, dnssec_ok), Vec::new());
         }
+        if qtype == RecordType::RRSIG {
+            // Every signature at the name, as authoritative servers answer (RRSIGs are
+            // not an RRset of their own: RFC 4035 §3.2.1, and none signs them).
+            let sigs: Vec<Record> = types
+                .keys()
+                .chain(&[RecordType::NSEC])
+                .flat_map(|covered| zone.signatures(name, *covered).iter().cloned())
+                .collect();
+            if !sigs.is_empty() {
+                return Step::Answer(sigs, Vec::new());
+            }
+        }
         if let Some(cname) = types.get(&RecordType::CNAME) {
             let target = cname_target(&cname[0]);
             return Step::Alias(with_sigs(zone, cname, dnssec_ok), target);

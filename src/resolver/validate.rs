@@ -178,6 +178,15 @@ impl Iterator {
             if synthesised_cname(&set, records) {
                 continue;
             }
+            if set[0].record_type() == RecordType::RRSIG {
+                // A question for RRSIG: nothing signs signatures, so there is nothing to
+                // check, and never AD (the zone's data they cover is validated when asked).
+                let unsigned = Security::Insecure {
+                    reason: InsecureReason::RrsigsNotSigned,
+                };
+                security = combine(security, unsigned);
+                continue;
+            }
             let (verdict, _) = self.validate_rrset(ctx, &set, evidence).await;
             security = combine(security, verdict);
         }

@@ -237,7 +237,8 @@ pub(super) fn diagnose_insecure(
         ),
         InsecureReason::NoTrustAnchor
         | InsecureReason::NoDs { .. }
-        | InsecureReason::ValidationDisabled => diagnose_answer(r, names),
+        | InsecureReason::ValidationDisabled
+        | InsecureReason::RrsigsNotSigned => diagnose_answer(r, names),
     }
 }
 

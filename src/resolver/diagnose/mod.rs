@@ -366,6 +366,9 @@ fn diagnose_answer(r: &Resolution, names: &Names) -> Diagnosis {
             InsecureReason::NoDs { zone } => format!("insecure: {zone} is an unsigned delegation"),
             InsecureReason::NoTrustAnchor => "insecure: no trust anchor covers it".into(),
             InsecureReason::ValidationDisabled => "not validated (validation is off)".into(),
+            InsecureReason::RrsigsNotSigned => {
+                "not validated: RRSIG records are not signed (RFC 4035 §3.2.1)".into()
+            }
             _ => "insecure".into(),
         },
         _ => "not validated".into(),
