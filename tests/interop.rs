@@ -103,3 +103,57 @@ fn a_question_for_rrsig_is_answered_unvalidated() {
     }
     assert_eq!(seen[0], seen[1], "asked again");
 }
+
+/// The questions a resolution sent upstream, as (name, type).
+fn sent(r: &Resolution) -> Vec<(String, String)> {
+    events(r)
+        .iter()
+        .filter(|e| e["event"] == "query-sent")
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().to_string(),
+                e["rtype"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Below a cut proven insecure nothing is authenticated: no DS is asked for a zone under
+/// it; and the root is primed once, not again while the priming answer is fresh.
+#[test]
+fn no_ds_below_an_insecure_cut_and_one_priming() {
+    let config = common::lab_config();
+    let resolver = Resolver::new(&config, std::sync::Arc::new(whydns::clock::SystemClock)).unwrap();
+    let mut all = Vec::new();
+    for name in [
+        "www.child.insecure-grandchild.lab.",
+        "www2.child.insecure-grandchild.lab.",
+        "hoster.test.",
+        "nowhere-tld.",
+        "valid.lab.",
+    ] {
+        let qname = Name::from_ascii(name).unwrap();
+        let r = common::runtime().block_on(resolver.resolve(&qname, RecordType::A));
+        assert!(
+            !r.answers.is_empty() || name == "nowhere-tld.",
+            "{name}: {:?}",
+            r.outcome
+        );
+        all.extend(sent(&r));
+    }
+    let ds_below: Vec<_> = all
+        .iter()
+        .filter(|(n, t)| t == "DS" && n == "child.insecure-grandchild.lab.")
+        .collect();
+    assert!(
+        ds_below.is_empty(),
+        "DS asked below the insecure cut: {ds_below:?}"
+    );
+    assert!(
+        all.iter()
+            .any(|(n, t)| t == "DS" && n == "insecure-grandchild.lab."),
+        "the unsigned cut itself is proven: {all:?}"
+    );
+    let primings = all.iter().filter(|(n, t)| n == "." && t == "NS").count();
+    assert_eq!(primings, 1, "{all:?}");
+}

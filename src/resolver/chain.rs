@@ -128,8 +128,12 @@ impl Iterator {
                 .keys_matching(ctx, zone, &ds, &anchored_keys, u64::MAX)
                 .await;
         }
-        if zone.is_root() || self.anchors.closest(zone).is_none() {
+        let Some((anchor, _)) = self.anchors.closest(zone).filter(|_| !zone.is_root()) else {
             return not_secure(insecure(InsecureReason::NoTrustAnchor));
+        };
+        let anchor = anchor.clone();
+        if let Some(security) = self.insecure_above(ctx, zone, &anchor).await {
+            return not_secure(security);
         }
         let (lookup, evidence) = self.lookup(ctx, zone, RecordType::DS).await;
         match lookup {
@@ -160,6 +164,24 @@ impl Iterator {
                     failure_text(&failure)
                 ),
             }),
+        }
+    }
+
+    /// Top-down: when the closest cut above `zone` that the cache knows (below the trust
+    /// anchor) is provably insecure, so is `zone`, and its DS is not asked for (RFC 4035
+    /// §5.2: below an unsigned delegation there is nothing to authenticate).
+    async fn insecure_above(&self, ctx: &mut Ctx, zone: &Name, anchor: &Name) -> Option<Security> {
+        let parent = zone.base_name();
+        let cut = self
+            .cache
+            .closest_delegation(&parent, self.clock.now())?
+            .zone;
+        if !anchor.zone_of(&cut) {
+            return None;
+        }
+        match self.zone_keys(ctx, cut).await {
+            KeyVerdict::NotSecure(security @ Security::Insecure { .. }) => Some(security),
+            _ => None,
         }
     }
 
