@@ -193,7 +193,12 @@ fn run_scenario(id: &str) {
         "{id}: AD; security {:?}\n{story}",
         resolution.security
     );
-    if scenario.expect.rcode == "NOERROR" && scenario.expect.cause.as_deref() != Some("no-data") {
+    // NODATA, and an answer cut at a DNAME loop, end without the type asked for.
+    let chain_only = matches!(
+        scenario.expect.cause.as_deref(),
+        Some("no-data" | "dname-loop")
+    );
+    if scenario.expect.rcode == "NOERROR" && !chain_only {
         assert!(
             resolution
                 .answers

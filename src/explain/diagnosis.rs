@@ -18,6 +18,9 @@ pub enum Cause {
     Resolved,
     /// Resolved, but a server of a zone on the way failed and another one answered.
     ResolvedAfterFailover,
+    /// The answer is a DNAME whose target lies below its owner, and the one CNAME it
+    /// synthesises: following further would never end (RFC 6672 §4).
+    DnameLoop,
     /// Resolved, but a server failed (timed out) before answering when asked again.
     ResolvedAfterRetry,
     /// Resolved, but a server rejected EDNS and was asked again without it.

@@ -241,6 +241,12 @@ pub enum Event {
         owner: String,
         target: String,
     },
+    /// A DNAME's target lies below its own owner, so it rewrites its own results without end
+    /// (RFC 6672 §4): the chain is cut after the first CNAME it synthesises.
+    DnameLoop {
+        owner: String,
+        target: String,
+    },
     LimitReached {
         limit: Limit,
         value: u64,

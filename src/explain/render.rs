@@ -131,6 +131,9 @@ pub fn describe(event: &Event) -> String {
         Event::AnsweredWithoutAa { server, zone } => format!(
             "{server} answered for {zone} without AA: its data is used, ranked below authoritative data"
         ),
+        Event::DnameLoop { owner, target } => format!(
+            "DNAME {owner} -> {target} points below itself (RFC 6672 §4): the chain stops after the first synthesised CNAME"
+        ),
         Event::SpoofDiscarded { server, reason } => {
             format!("discarded a response claiming to come from {server}: {reason}")
         }

@@ -71,8 +71,13 @@ impl ServerView {
                     return reply;
                 }
                 Step::Alias(records, target) => {
+                    // A DNAME whose target is below its owner rewrites its own results
+                    // without end (RFC 6672 §4): one step, as servers answer it.
+                    let looping = records
+                        .iter()
+                        .any(|r| dname_target(r).is_some_and(|target| r.name.zone_of(&target)));
                     reply.answers.extend(records);
-                    if qtype == RecordType::CNAME || seen.contains(&target) {
+                    if qtype == RecordType::CNAME || seen.contains(&target) || looping {
                         return reply;
                     }
                     seen.push(target.clone());

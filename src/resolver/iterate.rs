@@ -320,7 +320,16 @@ impl Iterator {
                         out.outcome = Outcome::Failed { failure };
                         return out;
                     }
-                    Lookup::Alias { chain, target } => {
+                    Lookup::Alias { mut chain, target } => {
+                        if let Some((owner, looped)) = cut_dname_loop(&mut chain) {
+                            ctx.record(Event::DnameLoop {
+                                owner: owner.to_string(),
+                                target: looped.to_string(),
+                            });
+                            out.answers.extend(chain);
+                            out.outcome = Outcome::Answer;
+                            return out;
+                        }
                         out.answers.extend(chain);
                         let target = target.to_lowercase();
                         if seen.contains(&target) {
@@ -583,6 +592,23 @@ impl Iterator {
             }
         }
     }
+}
+
+/// A DNAME in `chain` whose target is at or below its owner rewrites every name it
+/// synthesises again (RFC 6672 §4): the chain is cut after the first CNAME that follows it.
+/// Returns the DNAME's owner and target when it did so.
+fn cut_dname_loop(chain: &mut Vec<Record>) -> Option<(Name, Name)> {
+    let at = chain.iter().position(|r| {
+        crate::rdata::dname_target(r).is_some_and(|target| r.name.zone_of(&target))
+    })?;
+    let owner = chain[at].name.clone();
+    let target = crate::rdata::dname_target(&chain[at])?;
+    let cname = chain[at + 1..]
+        .iter()
+        .position(|r| r.record_type() == RecordType::CNAME)
+        .map(|i| at + 1 + i)?;
+    chain.truncate(cname + 1);
+    Some((owner, target))
 }
 
 /// Every server of a zone failed: the event that lists them.

@@ -358,8 +358,31 @@ fn final_name(r: &Resolution) -> String {
     current
 }
 
+/// An answer cut short at a DNAME that points below itself.
+fn dname_loop(r: &Resolution) -> Option<Diagnosis> {
+    let (owner, target) = r.trace.events().find_map(|e| match e {
+        Event::DnameLoop { owner, target } => Some((owner, target)),
+        _ => None,
+    })?;
+    Some(diagnosis(
+        Cause::DnameLoop,
+        format!(
+            "{} {}: the DNAME {owner} points at {target}, below itself, so every name it \
+             rewrites is rewritten again without end (RFC 6672 §4); the answer is the DNAME \
+             and the CNAME it synthesises",
+            r.name, r.rtype
+        ),
+        evidence(&r.trace, |e| matches!(e, Event::DnameLoop { .. })),
+        format!("Point the DNAME at {owner} at a name outside its own subtree."),
+        vec![format!("dig +norec {owner} DNAME")],
+    ))
+}
+
 /// Answers and denials: nothing is broken unless a server failed along the way.
 fn diagnose_answer(r: &Resolution, names: &Names) -> Diagnosis {
+    if let Some(d) = dname_loop(r) {
+        return d;
+    }
     let security = match &r.security {
         Security::Secure => "secure (DNSSEC validated)".to_string(),
         Security::Insecure { reason } => match reason {
