@@ -15,7 +15,8 @@ pub struct Config {
     pub listen: Vec<SocketAddr>,
     /// Root hints file (named.root format); None: the built-in IANA hints.
     pub root_hints: Option<PathBuf>,
-    /// Trust anchor files (DS or DNSKEY lines); empty: the built-in IANA root anchors.
+    /// Trust anchor files (DS or DNSKEY lines, or BIND `trust-anchors` / `managed-keys` /
+    /// `trusted-keys` clauses); empty: the built-in IANA root anchors.
     pub trust_anchors: Vec<PathBuf>,
     /// DNSSEC validation (RFC 4035 §5); off only for debugging (`--no-validate`).
     pub validate: bool,

@@ -225,6 +225,63 @@ fn bad_flags_and_files_are_refused_with_a_clear_message() {
     );
 }
 
+/// An unusable line in a trust-anchor file is logged (file and line as fields of the JSON
+/// log) and skipped; the anchor beside it is used (tests/trust_anchor_files.rs checks AD). A file of only unusable lines
+/// stops the command with exit 1, naming the file.
+#[test]
+fn unusable_trust_anchor_lines_are_logged_with_file_and_line() {
+    let ds = &common::lab().lab.root_ds[0];
+    let hex: String = ds.digest.iter().map(|b| format!("{b:02x}")).collect();
+    let good = format!(". IN DS {} RSASHA256 SHA-256 {hex}\n", ds.key_tag);
+    let bad = format!(". IN DS {} RSASHA256 SHA-256 {}\n", ds.key_tag, &hex[..10]);
+    let run = |text: &str| {
+        let file = std::env::temp_dir().join(format!(
+            "whydns-cli-anchor-{}-{}",
+            std::process::id(),
+            text.len()
+        ));
+        std::fs::write(&file, text).unwrap();
+        let port = common::lab().running.port.to_string();
+        let out = Command::new(BIN)
+            .args([
+                "--log-format",
+                "json",
+                "resolve",
+                "valid.lab.",
+                "A",
+                "--json",
+            ])
+            .arg("--root-hints")
+            .arg(hints())
+            .arg("--trust-anchor")
+            .arg(&file)
+            .args(["--upstream-port", &port])
+            .output()
+            .unwrap();
+        (file, out)
+    };
+    let (file, out) = run(&format!("{good}{bad}"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let warnings: Vec<serde_json::Value> = stderr(&out)
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .filter(|entry: &serde_json::Value| entry["level"] == "WARN")
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", stderr(&out));
+    assert_eq!(warnings[0]["path"], file.display().to_string());
+    assert_eq!(warnings[0]["line"], 2);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
+    assert_eq!(json["rcode"], "NOERROR", "{json}");
+
+    let (file, out) = run(&format!("{bad}{bad}{bad}"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&file.display().to_string()),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn serve_names_the_address_it_cannot_bind() {
     let holder = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();

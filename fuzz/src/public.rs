@@ -219,20 +219,54 @@ pub fn dnssec_signatures(data: &[u8]) {
     assert!(strongest.len() <= ds.len());
 }
 
-/// `trust_anchor`: a trust-anchor file. What parses is looked up and compared (DS against
-/// DNSKEY) as the chain of trust does.
+/// `trust_anchor`: a trust-anchor file, read as it is and again wrapped in a BIND
+/// `trust-anchors { ... };` clause, so that the named.conf entry reader is reached without the
+/// fuzzer having to find the keyword. Every warning and error names a line of the text; what
+/// parses is usable (a supported algorithm and digest, a digest of its type's length, a zone
+/// key not revoked), is looked up and compared (DS against DNSKEY) as the chain of trust does.
 pub fn trust_anchor(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let Ok(anchors) = TrustAnchors::parse(text) else {
-        return;
+    check_anchor_file(text);
+    check_anchor_file(&format!("trust-anchors {{\n{text}\n}};\n"));
+}
+
+fn check_anchor_file(text: &str) {
+    let lines = text.matches('\n').count() + 1;
+    let in_file = |line: usize| {
+        assert!(
+            (1..=lines).contains(&line),
+            "line {line} of a {lines}-line file"
+        )
     };
+    let anchors = match TrustAnchors::parse(text) {
+        Ok(parsed) => {
+            for warning in &parsed.skipped {
+                in_file(warning.line);
+                assert!(!warning.to_string().is_empty());
+            }
+            parsed.anchors
+        }
+        Err(error) => {
+            assert!(!error.to_string().is_empty());
+            match error {
+                dnssec::AnchorError::Unreadable { line, .. } => in_file(line),
+                dnssec::AnchorError::NoUsableAnchor { skipped } => {
+                    skipped.iter().for_each(|w| in_file(w.line))
+                }
+            }
+            return;
+        }
+    };
+    assert!(!anchors.is_empty());
     let mut count = 0;
     for (owner, list) in anchors.iter() {
         count += list.len();
+        assert!(owner.is_fqdn());
         assert!(anchors.get(owner).is_some());
         assert!(anchors.closest(owner).is_some());
+        list.iter().for_each(assert_usable);
         let keys: Vec<&DNSKEY> = list
             .iter()
             .filter_map(|a| match a {
@@ -249,6 +283,29 @@ pub fn trust_anchor(data: &[u8]) {
         }
     }
     assert_eq!(count, anchors.len());
+}
+
+/// What `TrustAnchors::parse` keeps is an anchor the validator can use.
+fn assert_usable(anchor: &dnssec::Anchor) {
+    match anchor {
+        dnssec::Anchor::Ds(ds) => {
+            assert!(dnssec::algorithm_supported(u8::from(ds.algorithm())));
+            let digest_type = u8::from(ds.digest_type());
+            assert!(dnssec::digest_supported(digest_type));
+            let length = match digest_type {
+                1 => 20,
+                2 => 32,
+                _ => 48,
+            };
+            assert_eq!(ds.digest().len(), length);
+        }
+        dnssec::Anchor::Dnskey(key) => {
+            assert!(dnssec::algorithm_supported(u8::from(
+                key.public_key().algorithm()
+            )));
+            assert_eq!(key.flags() & 0x0180, 0x0100, "a zone key, not revoked");
+        }
+    }
 }
 
 /// `denial`: `selector | message`. The question is the message's; the zone is the owner of

@@ -23,7 +23,7 @@ pub struct ResolverOptions {
     /// Root hints file (named.root format) instead of the built-in IANA hints.
     #[arg(long, value_name = "FILE")]
     pub root_hints: Option<PathBuf>,
-    /// Trust anchor file (DS or DNSKEY lines); repeat for several.
+    /// Trust anchor file (DS or DNSKEY lines, or a BIND trust-anchors clause); repeat for several.
     #[arg(long = "trust-anchor", value_name = "FILE")]
     pub trust_anchors: Vec<PathBuf>,
     /// Send the full query name to every server (RFC 9156 QNAME minimisation off).

@@ -1,21 +1,41 @@
-//! Trust anchors: the built-in IANA root anchors, and trust-anchor files of DS and DNSKEY lines
-//! in master-file syntax (what unbound's `trust-anchor-file`, `dnssec-dsfromkey` and BIND key
-//! files contain, and what `whydns lab` exports).
+//! Trust anchors: the built-in IANA root anchors, and trust-anchor files in the two forms
+//! operators have: DS and DNSKEY lines in master-file syntax (unbound's `trust-anchor-file`,
+//! `dnssec-dsfromkey` output, BIND key files, what `whydns lab` exports), and BIND's
+//! named.conf clauses `trust-anchors`, `managed-keys` and `trusted-keys` (what `delv -a` and
+//! BIND's `bind.keys` read). The form is recognised from the file's first word.
 //!
-//! RFCs: 1035 §5.1 (master files: comments, parentheses, `$ORIGIN`, `$TTL`, blank owners),
-//! 4034 §2.2 and §5.3 (DNSKEY and DS presentation), 7958 (the root anchors IANA publishes).
+//! RFCs: 1035 §5.1 (master files), 4034 §2.1–2.2, §5.1–5.3 and Appendix A.1 (DNSKEY and DS
+//! fields, presentation and mnemonics), 4509 and 6605 (digest sizes), 5011 §2.1 (REVOKE),
+//! 6605 §4 and 8080 §3 (key sizes), 7958 (the root anchors IANA publishes).
+//!
+//! An anchor whydns cannot use (a digest of the wrong length, an algorithm or digest it does
+//! not validate, bad hex or base64, a malformed line) is skipped and reported as an
+//! [`AnchorWarning`] with its line; only a file left with no usable anchor, or one whose
+//! structure cannot be read (an unclosed parenthesis, brace, string or comment; a directive
+//! whydns does not follow), is an [`AnchorError`].
 //!
 //! # Limitations
-//! - Only DS and DNSKEY lines, class IN, numeric algorithm and digest numbers; `$INCLUDE`,
-//!   quoted strings and escapes are refused. TTLs are read and ignored.
-//! - No RFC 5011 automatic rollover: anchors are what the file or the build says.
+//! - Master files: class IN only; `$INCLUDE` and `$GENERATE` are refused and an entry with
+//!   quoted strings or escapes is skipped. TTLs are read and ignored.
+//! - BIND files: only the three anchor clauses, not a whole named.conf (no `options`,
+//!   `view` or `include`).
+//! - No RFC 5011 automatic rollover: `initial-key` and `initial-ds` (and `managed-keys`) are
+//!   read as static anchors; anchors are what the file or the build says.
+//! - Algorithms are those of RFC 4034 Appendix A.1 and the IANA registry up to 16 (with
+//!   INDIRECT, PRIVATEDNS and PRIVATEOID); digest mnemonics SHA-1, SHA-256, GOST and
+//!   SHA-384. Any number is read; one whydns does not validate is skipped.
+
+mod bind;
+mod master;
+mod rdata;
 
 use std::collections::BTreeMap;
+use std::fmt;
 
-use base64::Engine;
 use hickory_proto::dnssec::rdata::{DNSKEY, DS};
-use hickory_proto::dnssec::{Algorithm, DigestType, PublicKeyBuf};
 use hickory_proto::rr::Name;
+
+pub use rdata::{algorithm_mnemonic, digest_mnemonic};
 
 /// The root KSKs' DS records as IANA publishes them in root-anchors.xml (RFC 7958):
 /// KSK-2017 (tag 20326) and KSK-2024 (tag 38696), both RSA/SHA-256 with SHA-256 digests.
@@ -37,63 +57,222 @@ pub struct TrustAnchors {
     anchors: BTreeMap<Name, Vec<Anchor>>,
 }
 
-/// A trust-anchor file line that could not be read.
+/// The two forms of trust-anchor file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnchorFormat {
+    /// DS and DNSKEY records in master-file syntax.
+    MasterFile,
+    /// BIND's `trust-anchors`, `managed-keys` and `trusted-keys` clauses.
+    BindClauses,
+}
+
+/// What a trust-anchor file gave: its usable anchors and the entries skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedAnchors {
+    pub anchors: TrustAnchors,
+    pub skipped: Vec<AnchorWarning>,
+    pub format: AnchorFormat,
+}
+
+/// An anchor entry that was skipped, with the line it starts on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("line {line}: {message}")]
-pub struct AnchorError {
+#[error("line {line}: {reason}")]
+pub struct AnchorWarning {
     pub line: usize,
-    pub message: String,
+    pub reason: SkipReason,
+}
+
+/// A field of an anchor entry, to say which one is missing or unreadable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnchorField {
+    OwnerName,
+    RecordType,
+    AnchorKind,
+    KeyTag,
+    Algorithm,
+    DigestType,
+    Digest,
+    Flags,
+    Protocol,
+    PublicKey,
+}
+
+impl fmt::Display for AnchorField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AnchorField::OwnerName => "owner name",
+            AnchorField::RecordType => "record type",
+            AnchorField::AnchorKind => "anchor kind",
+            AnchorField::KeyTag => "DS key tag",
+            AnchorField::Algorithm => "algorithm",
+            AnchorField::DigestType => "DS digest type",
+            AnchorField::Digest => "DS digest",
+            AnchorField::Flags => "DNSKEY flags",
+            AnchorField::Protocol => "DNSKEY protocol",
+            AnchorField::PublicKey => "DNSKEY public key",
+        })
+    }
+}
+
+/// Why an anchor entry was skipped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SkipReason {
+    #[error("missing {field}")]
+    Missing { field: AnchorField },
+    /// Not a number or mnemonic, not hex or base64, not a domain name (`text` is cut at 40
+    /// characters).
+    #[error("{field} {text:?} cannot be read")]
+    Unreadable { field: AnchorField, text: String },
+    #[error("no owner name, and no usable owner on an entry before")]
+    NoOwner,
+    #[error("relative name {text:?} without an $ORIGIN")]
+    NoOrigin { text: String },
+    #[error("quoted strings and escapes are not read in master-file anchors")]
+    QuotedText,
+    #[error("class {class}: trust anchors are class IN")]
+    NotClassIn { class: String },
+    #[error("record type {rtype}: a trust anchor is a DS or DNSKEY record")]
+    NotAnAnchorType { rtype: String },
+    #[error("algorithm {algorithm}{}: whydns does not validate it", mnemonic_suffix(algorithm_mnemonic(*.algorithm)))]
+    UnsupportedAlgorithm { algorithm: u8 },
+    #[error("digest type {digest_type}{}: whydns does not compute it", mnemonic_suffix(digest_mnemonic(*.digest_type)))]
+    UnsupportedDigest { digest_type: u8 },
+    #[error("a digest of type {digest_type}{} has {expected} octets, this one {found}", mnemonic_suffix(digest_mnemonic(*.digest_type)))]
+    DigestLength {
+        digest_type: u8,
+        expected: usize,
+        found: usize,
+    },
+    #[error("DNSKEY protocol is {protocol}, not 3")]
+    Protocol { protocol: u8 },
+    #[error("DNSKEY flags {flags} lack the Zone Key bit (256)")]
+    NotAZoneKey { flags: u16 },
+    #[error("DNSKEY flags {flags} have the REVOKE bit (128): a revoked key")]
+    Revoked { flags: u16 },
+    #[error("an algorithm {algorithm}{} public key has {expected} octets, this one {found}", mnemonic_suffix(algorithm_mnemonic(*.algorithm)))]
+    KeyLength {
+        algorithm: u8,
+        expected: usize,
+        found: usize,
+    },
+    #[error("the entry is not ended by ';'")]
+    Unterminated,
+}
+
+fn mnemonic_suffix(mnemonic: Option<&str>) -> String {
+    mnemonic.map(|m| format!(" ({m})")).unwrap_or_default()
+}
+
+/// A trust-anchor file that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AnchorError {
+    /// The file's structure cannot be read, so no entry after `line` can be trusted.
+    #[error("line {line}: {problem}")]
+    Unreadable {
+        line: usize,
+        problem: AnchorFileProblem,
+    },
+    /// Every entry was skipped (or there was none).
+    #[error("{}", no_usable_anchor(.skipped))]
+    NoUsableAnchor { skipped: Vec<AnchorWarning> },
+}
+
+/// What makes a trust-anchor file unreadable as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AnchorFileProblem {
+    #[error("'(' is never closed")]
+    UnclosedParenthesis,
+    #[error("')' without '('")]
+    StrayParenthesis,
+    #[error("unsupported directive {directive}")]
+    UnsupportedDirective { directive: String },
+    #[error("$ORIGIN without a name")]
+    OriginMissing,
+    #[error("$ORIGIN {text:?} is not a domain name")]
+    BadOrigin { text: String },
+    #[error("a quoted string is never closed")]
+    UnclosedString,
+    #[error("a /* comment is never closed")]
+    UnclosedComment,
+    #[error("{statement:?}: a trust-anchor file holds only trust-anchors, managed-keys and trusted-keys clauses")]
+    UnknownStatement { statement: String },
+    #[error("{clause} is not followed by '{{'")]
+    NoOpeningBrace { clause: String },
+    #[error("the {clause} clause is never closed by '}}'")]
+    UnclosedClause { clause: String },
+    #[error("the {clause} clause's '}}' is not followed by ';'")]
+    NoSemicolon { clause: String },
+    #[error("'{{' inside the {clause} clause")]
+    NestedBrace { clause: String },
+}
+
+/// At most this many reasons are listed in a [`AnchorError::NoUsableAnchor`] message.
+const REASONS_LISTED: usize = 8;
+
+fn no_usable_anchor(skipped: &[AnchorWarning]) -> String {
+    if skipped.is_empty() {
+        return "no trust anchor in the file".into();
+    }
+    let mut text = String::from("no usable trust anchor: ");
+    let listed: Vec<String> = skipped
+        .iter()
+        .take(REASONS_LISTED)
+        .map(ToString::to_string)
+        .collect();
+    text.push_str(&listed.join("; "));
+    if skipped.len() > REASONS_LISTED {
+        text.push_str(&format!("; and {} more", skipped.len() - REASONS_LISTED));
+    }
+    text
+}
+
+/// Where a reader puts what it finds: the usable anchors and the skipped entries.
+#[derive(Default)]
+struct Found {
+    anchors: TrustAnchors,
+    skipped: Vec<AnchorWarning>,
+}
+
+impl Found {
+    fn take(&mut self, line: usize, entry: Result<(Name, Anchor), SkipReason>) {
+        match entry {
+            Ok((owner, anchor)) => self.anchors.insert(owner, anchor),
+            Err(reason) => self.skipped.push(AnchorWarning { line, reason }),
+        }
+    }
 }
 
 impl TrustAnchors {
     /// The IANA root anchors built into whydns.
     pub fn iana_root() -> Self {
-        Self::parse(IANA_ROOT_ANCHORS).expect("the built-in root anchors parse")
+        Self::parse(IANA_ROOT_ANCHORS)
+            .expect("the built-in root anchors parse")
+            .anchors
     }
 
-    /// Reads a trust-anchor file's text.
-    pub fn parse(text: &str) -> Result<Self, AnchorError> {
-        let mut anchors = Self::default();
-        let mut origin: Option<Name> = None;
-        let mut previous_owner: Option<Name> = None;
-        for entry in entries(text)? {
-            let error = |message: String| AnchorError {
-                line: entry.line,
-                message,
-            };
-            let tokens: Vec<&str> = entry.tokens.iter().map(String::as_str).collect();
-            // An entry of only parentheses (or nothing) says nothing: skipped like a blank line.
-            if tokens.is_empty() {
-                continue;
-            }
-            match tokens.first().copied() {
-                Some(directive) if directive.eq_ignore_ascii_case("$ORIGIN") => {
-                    let name = tokens
-                        .get(1)
-                        .ok_or_else(|| error("$ORIGIN without a name".into()))?;
-                    origin = Some(parse_name(name, None).map_err(error)?);
-                    continue;
-                }
-                Some(directive) if directive.eq_ignore_ascii_case("$TTL") => continue,
-                Some(directive) if directive.starts_with('$') => {
-                    return Err(error(format!("unsupported directive {directive}")));
-                }
-                _ => {}
-            }
-            let (owner, rest) = if entry.blank_owner {
-                let owner = previous_owner
-                    .clone()
-                    .ok_or_else(|| error("no owner name and no previous owner".into()))?;
-                (owner, &tokens[..])
-            } else {
-                let owner = parse_name(tokens[0], origin.as_ref()).map_err(error)?;
-                (owner, &tokens[1..])
-            };
-            let anchor = parse_record(rest).map_err(error)?;
-            previous_owner = Some(owner.clone());
-            anchors.insert(owner, anchor);
+    /// Reads a trust-anchor file's text, in either form. Entries that cannot be used are
+    /// skipped and listed; a file with none usable is an error.
+    pub fn parse(text: &str) -> Result<ParsedAnchors, AnchorError> {
+        let format = if bind::starts_with_clause(text) {
+            AnchorFormat::BindClauses
+        } else {
+            AnchorFormat::MasterFile
+        };
+        let mut found = Found::default();
+        match format {
+            AnchorFormat::MasterFile => master::read(text, &mut found)?,
+            AnchorFormat::BindClauses => bind::read(text, &mut found)?,
         }
-        Ok(anchors)
+        if found.anchors.is_empty() {
+            return Err(AnchorError::NoUsableAnchor {
+                skipped: found.skipped,
+            });
+        }
+        Ok(ParsedAnchors {
+            anchors: found.anchors,
+            skipped: found.skipped,
+            format,
+        })
     }
 
     pub fn insert(&mut self, owner: Name, anchor: Anchor) {
@@ -129,188 +308,6 @@ impl TrustAnchors {
     pub fn is_empty(&self) -> bool {
         self.anchors.is_empty()
     }
-}
-
-/// One logical master-file entry: its tokens, after comments and parentheses are resolved.
-struct Entry {
-    line: usize,
-    blank_owner: bool,
-    tokens: Vec<String>,
-}
-
-/// RFC 1035 §5.1: `;` starts a comment, parentheses continue an entry over lines, and an entry
-/// starting with a blank has the previous owner.
-fn entries(text: &str) -> Result<Vec<Entry>, AnchorError> {
-    let mut out = Vec::new();
-    let mut current: Option<Entry> = None;
-    let mut depth = 0usize;
-    let mut opened_on = 0;
-    for (index, raw) in text.lines().enumerate() {
-        let line = index + 1;
-        let content = raw.split(';').next().unwrap_or("");
-        if content.contains('"') || content.contains('\\') {
-            return Err(AnchorError {
-                line,
-                message: "quoted strings and escapes are not supported here".into(),
-            });
-        }
-        let entry = match current.as_mut() {
-            Some(entry) => entry,
-            None => {
-                if content.trim().is_empty() {
-                    continue;
-                }
-                current.insert(Entry {
-                    line,
-                    blank_owner: content.starts_with([' ', '\t']),
-                    tokens: Vec::new(),
-                })
-            }
-        };
-        let spaced = content.replace('(', " ( ").replace(')', " ) ");
-        for token in spaced.split_whitespace() {
-            match token {
-                "(" => {
-                    if depth == 0 {
-                        opened_on = line;
-                    }
-                    depth += 1;
-                }
-                ")" => {
-                    depth = depth.checked_sub(1).ok_or_else(|| AnchorError {
-                        line,
-                        message: "')' without '('".into(),
-                    })?;
-                }
-                _ => entry.tokens.push(token.to_string()),
-            }
-        }
-        if depth == 0 {
-            if let Some(done) = current.take() {
-                out.push(done);
-            }
-        }
-    }
-    if depth > 0 {
-        return Err(AnchorError {
-            line: opened_on,
-            message: "'(' is never closed".into(),
-        });
-    }
-    Ok(out)
-}
-
-fn parse_name(text: &str, origin: Option<&Name>) -> Result<Name, String> {
-    if text == "@" {
-        return origin
-            .cloned()
-            .ok_or_else(|| "'@' without an $ORIGIN".to_string());
-    }
-    let name = Name::from_ascii(text).map_err(|e| format!("bad owner name {text:?}: {e}"))?;
-    if name.is_fqdn() {
-        return Ok(name);
-    }
-    let origin = origin.ok_or_else(|| format!("relative name {text:?} without an $ORIGIN"))?;
-    name.append_domain(origin)
-        .map_err(|e| format!("bad owner name {text:?}: {e}"))
-}
-
-/// `[ttl] [class] type rdata...` after the owner.
-fn parse_record(tokens: &[&str]) -> Result<Anchor, String> {
-    let mut rest = tokens;
-    while let Some((&token, tail)) = rest.split_first() {
-        if token.eq_ignore_ascii_case("IN") || is_ttl(token) {
-            rest = tail;
-        } else if ["CH", "HS", "CS"]
-            .iter()
-            .any(|c| token.eq_ignore_ascii_case(c))
-        {
-            return Err(format!("class {token}: trust anchors are class IN"));
-        } else {
-            break;
-        }
-    }
-    let (&rtype, rdata) = rest
-        .split_first()
-        .ok_or_else(|| "no record type".to_string())?;
-    if rtype.eq_ignore_ascii_case("DS") {
-        parse_ds(rdata).map(Anchor::Ds)
-    } else if rtype.eq_ignore_ascii_case("DNSKEY") {
-        parse_dnskey(rdata).map(Anchor::Dnskey)
-    } else {
-        Err(format!(
-            "record type {rtype}: a trust anchor is a DS or DNSKEY record"
-        ))
-    }
-}
-
-/// A TTL: digits, or BIND's units (`1h30m`).
-fn is_ttl(token: &str) -> bool {
-    token.starts_with(|c: char| c.is_ascii_digit())
-        && token
-            .chars()
-            .all(|c| c.is_ascii_digit() || "smhdwSMHDW".contains(c))
-}
-
-fn number<T: std::str::FromStr>(tokens: &[&str], index: usize, field: &str) -> Result<T, String> {
-    let token = tokens
-        .get(index)
-        .ok_or_else(|| format!("missing {field}"))?;
-    token.parse().map_err(|_| format!("bad {field} {token:?}"))
-}
-
-/// RFC 4034 §5.3: `key-tag algorithm digest-type digest`, the digest in hex, maybe split.
-fn parse_ds(tokens: &[&str]) -> Result<DS, String> {
-    let key_tag: u16 = number(tokens, 0, "DS key tag")?;
-    let algorithm: u8 = number(tokens, 1, "DS algorithm")?;
-    let digest_type: u8 = number(tokens, 2, "DS digest type")?;
-    let hex: String = tokens.get(3..).unwrap_or_default().concat();
-    if hex.is_empty() {
-        return Err("missing DS digest".into());
-    }
-    let digest = data_encoding::HEXLOWER_PERMISSIVE
-        .decode(hex.as_bytes())
-        .map_err(|_| format!("DS digest is not hex: {hex:?}"))?;
-    let expected = match digest_type {
-        1 => Some(20),
-        2 => Some(32),
-        4 => Some(48),
-        _ => None,
-    };
-    if let Some(expected) = expected.filter(|&len| len != digest.len()) {
-        return Err(format!(
-            "DS digest type {digest_type} has {expected} octets, this one {}",
-            digest.len()
-        ));
-    }
-    Ok(DS::new(
-        key_tag,
-        Algorithm::from_u8(algorithm),
-        DigestType::from(digest_type),
-        digest,
-    ))
-}
-
-/// RFC 4034 §2.2: `flags protocol algorithm public-key`, the key in base64, maybe split.
-fn parse_dnskey(tokens: &[&str]) -> Result<DNSKEY, String> {
-    let flags: u16 = number(tokens, 0, "DNSKEY flags")?;
-    let protocol: u8 = number(tokens, 1, "DNSKEY protocol")?;
-    // RFC 4034 §2.1.2: "The Protocol Field MUST have value 3".
-    if protocol != 3 {
-        return Err(format!("DNSKEY protocol is {protocol}, not 3"));
-    }
-    let algorithm: u8 = number(tokens, 2, "DNSKEY algorithm")?;
-    let text: String = tokens.get(3..).unwrap_or_default().concat();
-    if text.is_empty() {
-        return Err("missing DNSKEY public key".into());
-    }
-    let key = base64::engine::general_purpose::STANDARD
-        .decode(text.as_bytes())
-        .map_err(|e| format!("DNSKEY public key is not base64: {e}"))?;
-    Ok(DNSKEY::with_flags(
-        flags,
-        PublicKeyBuf::new(key, Algorithm::from_u8(algorithm)),
-    ))
 }
 
 #[cfg(test)]

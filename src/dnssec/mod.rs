@@ -16,7 +16,10 @@ pub mod ds;
 pub mod rrsig;
 pub mod verdict;
 
-pub use anchor::{Anchor, AnchorError, TrustAnchors};
+pub use anchor::{
+    Anchor, AnchorError, AnchorField, AnchorFileProblem, AnchorFormat, AnchorWarning,
+    ParsedAnchors, SkipReason, TrustAnchors,
+};
 pub use budget::{Allowance, Exhausted};
 pub use crypto::{algorithm_supported, verify_signature, CryptoFailure};
 pub use denial::{

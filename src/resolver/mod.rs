@@ -269,13 +269,44 @@ pub struct CacheBytes {
     pub answers: usize,
 }
 
+/// Reads one trust-anchor file. Each entry skipped is logged as a warning naming the file
+/// and line; a file with no usable anchor stops the resolver being built, since validation
+/// would silently lose the zones it was meant to anchor.
+fn load_trust_anchors(path: &std::path::Path) -> Result<TrustAnchors, ResolverError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ResolverError::TrustAnchor {
+        path: shown.clone(),
+        message: e.to_string(),
+    })?;
+    let parsed = TrustAnchors::parse(&text).map_err(|error| ResolverError::TrustAnchorFile {
+        path: shown.clone(),
+        error,
+    })?;
+    for skipped in &parsed.skipped {
+        tracing::warn!(
+            path = %shown,
+            line = skipped.line,
+            reason = %skipped.reason,
+            "trust anchor entry skipped"
+        );
+    }
+    Ok(parsed.anchors)
+}
+
 /// Why a resolver could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum ResolverError {
     #[error("root hints {path}: {message}")]
     RootHints { path: String, message: String },
+    /// The file could not be read.
     #[error("trust anchor {path}: {message}")]
     TrustAnchor { path: String, message: String },
+    /// The file was read but gives no usable anchor, or its structure is broken.
+    #[error("trust anchor {path}: {error}")]
+    TrustAnchorFile {
+        path: String,
+        error: crate::dnssec::AnchorError,
+    },
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
 }
@@ -308,13 +339,7 @@ impl Resolver {
         } else {
             let mut anchors = TrustAnchors::default();
             for path in &config.trust_anchors {
-                let bad = |message: String| ResolverError::TrustAnchor {
-                    path: path.display().to_string(),
-                    message,
-                };
-                let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-                let parsed = TrustAnchors::parse(&text).map_err(|e| bad(e.to_string()))?;
-                for (owner, list) in parsed.iter() {
+                for (owner, list) in load_trust_anchors(path)?.iter() {
                     for anchor in list {
                         anchors.insert(owner.clone(), anchor.clone());
                     }
