@@ -9,58 +9,13 @@
 
 mod common;
 
-use std::net::SocketAddr;
-use std::time::Duration;
-
-use common::{query_message, udp_exchange, Ask};
-use hickory_proto::op::Message;
+use common::{ask_recursive as ask, seen};
 use hickory_proto::rr::RecordType;
-use whydns::clock::SystemClock;
-use whydns::resolver::Resolver;
-use whydns::server::Server;
-
-fn start() -> SocketAddr {
-    let config = common::lab_config();
-    common::runtime().block_on(async {
-        let resolver = Resolver::new(&config, std::sync::Arc::new(SystemClock)).unwrap();
-        let server = Server::bind(&config, resolver).await.unwrap();
-        let address = server.local_addrs()[0];
-        tokio::spawn(server.run(std::future::pending()));
-        address
-    })
-}
-
-/// Asks like `dig +dnssec` (RD, AD and DO set), CD as given.
-fn ask(server: SocketAddr, name: &str, rtype: RecordType, checking_disabled: bool) -> Message {
-    let mut query = query_message(name, rtype, Ask::default());
-    query.metadata.recursion_desired = true;
-    query.metadata.authentic_data = true;
-    query.metadata.checking_disabled = checking_disabled;
-    udp_exchange(server, &query, Duration::from_secs(15))
-        .unwrap_or_else(|| panic!("no answer for {name} {rtype}"))
-}
-
-/// RCODE, AD, EDE codes and the data records (no RRSIGs) as a client sees them.
-fn seen(reply: &Message) -> (String, bool, Vec<u16>, Vec<String>) {
-    let mut records: Vec<String> = reply
-        .answers
-        .iter()
-        .filter(|r| r.record_type() != RecordType::RRSIG)
-        .map(|r| format!("{} {} {}", r.name, r.record_type(), r.data))
-        .collect();
-    records.sort();
-    (
-        whydns::explain::event::rcode_name(reply.metadata.response_code),
-        reply.metadata.authentic_data,
-        common::ede(reply).iter().map(|(code, _)| *code).collect(),
-        records,
-    )
-}
 
 #[test]
 fn root_key_sentinel_follows_the_lab_root_anchor() {
     let lab = common::lab();
-    let server = start();
+    let server = common::serve(common::lab_config());
     let root_tags: Vec<u16> = lab.lab.root_ds.iter().map(|ds| ds.key_tag).collect();
     let tag = root_tags[0];
     let other = (1..=u16::MAX).find(|t| !root_tags.contains(t)).unwrap();
