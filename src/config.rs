@@ -20,6 +20,8 @@ pub struct Config {
     pub trust_anchors: Vec<PathBuf>,
     /// DNSSEC validation (RFC 4035 §5); off only for debugging (`--no-validate`).
     pub validate: bool,
+    /// How validation treats costly proofs.
+    pub dnssec: DnssecConfig,
     /// RFC 9156 QNAME minimisation (relaxed: falls back to the full name on NXDOMAIN).
     pub qname_minimisation: bool,
     /// Source addresses for upstream queries (None: chosen by the kernel).
@@ -201,11 +203,34 @@ pub struct Limits {
     pub validations_per_second: u32,
     /// NSEC3 hash computations per client query (CVE-2023-50868).
     pub nsec3_hashes: u32,
-    /// NSEC3 proofs above this many iterations make the answer insecure (RFC 9276 §3.2).
-    pub nsec3_max_iterations: u16,
-    /// ... and above this many, SERVFAIL.
-    pub nsec3_servfail_iterations: u16,
 }
+
+/// `[dnssec]`: what validation does with NSEC3 proofs too costly to check (RFC 9276 §3.2:
+/// a validator MAY answer them as insecure, or MAY answer SERVFAIL; EDE 27 either way).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DnssecConfig {
+    /// Above this many NSEC3 iterations no hash is computed and the answer is insecure.
+    /// 50, as BIND 9.20, Knot Resolver 5.7.1 and PowerDNS Recursor 5.0 (docs/ede.md). At most
+    /// [`NSEC3_ITERATIONS_COMPUTED_MAX`].
+    pub nsec3_insecure_above: u16,
+    /// Above this many, SERVFAIL instead; at least `nsec3_insecure_above`. 65535, the most
+    /// the field holds: never, as in those resolvers.
+    pub nsec3_bogus_above: u16,
+}
+
+impl Default for DnssecConfig {
+    fn default() -> Self {
+        DnssecConfig {
+            nsec3_insecure_above: 50,
+            nsec3_bogus_above: u16::MAX,
+        }
+    }
+}
+
+/// The most `dnssec.nsec3_insecure_above` may be: RFC 5155 §10.3 never allowed more
+/// iterations (for 4096-bit keys), and each NSEC3 hash computed costs that many SHA-1 runs.
+pub const NSEC3_ITERATIONS_COMPUTED_MAX: u16 = 2500;
 
 impl Default for Config {
     fn default() -> Self {
@@ -214,6 +239,7 @@ impl Default for Config {
             root_hints: None,
             trust_anchors: Vec::new(),
             validate: true,
+            dnssec: DnssecConfig::default(),
             qname_minimisation: true,
             source_v4: None,
             source_v6: None,
@@ -269,8 +295,6 @@ impl Default for Limits {
             signature_checks: 64,
             validations_per_second: 20_000,
             nsec3_hashes: 64,
-            nsec3_max_iterations: 150,
-            nsec3_servfail_iterations: 500,
         }
     }
 }
@@ -372,6 +396,25 @@ impl Config {
                 "rate_limit.ipv4_prefix {} or rate_limit.ipv6_prefix {} is longer than an address",
                 r.ipv4_prefix, r.ipv6_prefix
             ));
+        }
+        self.dnssec.check()
+    }
+}
+
+impl DnssecConfig {
+    fn check(&self) -> Result<(), ConfigError> {
+        let (insecure, bogus) = (self.nsec3_insecure_above, self.nsec3_bogus_above);
+        if insecure > NSEC3_ITERATIONS_COMPUTED_MAX {
+            return Err(ConfigError::Invalid(format!(
+                "dnssec.nsec3_insecure_above {insecure} exceeds {NSEC3_ITERATIONS_COMPUTED_MAX}: \
+                 every NSEC3 hash up to it would be computed (RFC 5155 §10.3 never allowed more)"
+            )));
+        }
+        if bogus < insecure {
+            return Err(ConfigError::Invalid(format!(
+                "dnssec.nsec3_bogus_above {bogus} is below dnssec.nsec3_insecure_above \
+                 {insecure}: a proof between them would be checked, not refused"
+            )));
         }
         Ok(())
     }

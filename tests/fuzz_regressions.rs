@@ -653,6 +653,10 @@ fn record_seeds() {
             "ipv6 = false\ncontrol = \"127.0.0.1:8053\"\ncontrol_allow = [\"127.0.0.1/32\"]\n\n[cache]\npackets = 10000\nanswers = 10000\n\n[limits]\nupstream_queries = 64\nreferral_depth = 16\ndeadline_ms = 10000\nquery_timeout_ms = 400\n\n[explain]\nkeep_all = true\nmax_entries = 100\n",
         ),
         ("bad", "min_ttl = 10\nmax_ttl = 5\n[limits]\nnope = 1\n"),
+        (
+            "dnssec",
+            "[dnssec]\nnsec3_insecure_above = 100\nnsec3_bogus_above = 150\n",
+        ),
     ] {
         config.add(label, text.as_bytes().to_vec());
     }

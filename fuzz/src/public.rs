@@ -116,8 +116,22 @@ pub fn screen(data: &[u8]) {
                 assert_eq!(request.name, *query.queries[0].name());
                 let overloaded = respond::overloaded(&request, 1);
                 check_reply(&overloaded, request.query.metadata.id, limit);
+                check_sentinel(&request.name);
             }
         }
+    }
+}
+
+/// A name read as an RFC 8509 sentinel is one: its first label, lowercased, is the label
+/// the sentinel writes back.
+fn check_sentinel(name: &hickory_proto::rr::Name) {
+    if let Some(sentinel) = whydns::resolver::sentinel_label(name) {
+        let first = name.iter().next().expect("a sentinel has a first label");
+        assert_eq!(
+            first.to_ascii_lowercase(),
+            sentinel.kind.label(sentinel.tag).into_bytes(),
+            "{name} read as {sentinel:?}"
+        );
     }
 }
 

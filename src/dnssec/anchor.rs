@@ -294,6 +294,24 @@ impl TrustAnchors {
             .map(|(owner, anchors)| (owner, anchors.as_slice()))
     }
 
+    /// The key tags of the keys anchored at `owner`, sorted: a DS's tag, or a DNSKEY's own.
+    /// A DNSKEY with the REVOKE bit is left out (RFC 5011 §2.1: it may no longer be used).
+    pub fn key_tags(&self, owner: &Name) -> Vec<u16> {
+        let mut tags: Vec<u16> = self
+            .get(owner)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|anchor| match anchor {
+                Anchor::Ds(ds) => Some(ds.key_tag()),
+                Anchor::Dnskey(key) if !key.revoke() => Some(super::ds::key_tag(key)),
+                Anchor::Dnskey(_) => None,
+            })
+            .collect();
+        tags.sort_unstable();
+        tags.dedup();
+        tags
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&Name, &[Anchor])> {
         self.anchors
             .iter()

@@ -479,3 +479,19 @@ fn an_entry_of_only_parentheses_is_skipped_not_a_panic() {
     assert_eq!(parsed.anchors.len(), 1);
     assert_eq!(parsed.skipped, []);
 }
+
+#[test]
+fn key_tags_come_from_ds_and_dnskey_anchors_but_not_revoked_keys() {
+    let root = Name::root();
+    assert_eq!(TrustAnchors::iana_root().key_tags(&root), [20326, 38696]);
+    // KSK-2017 as a DNSKEY, plus the built-in DS of the same key: one tag, once.
+    let mixed = TrustAnchors::parse(&format!(
+        ". IN DNSKEY 257 3 8 {KSK_2017}\n{IANA_ROOT_ANCHORS}"
+    ))
+    .unwrap();
+    assert_eq!(mixed.key_tags(&root), [20326, 38696]);
+    // RFC 5011 §2.1: flags 385 = 257 with the REVOKE bit; such a key is not trusted.
+    let revoked = TrustAnchors::parse(&format!(". IN DNSKEY 385 3 8 {KSK_2024}\n")).unwrap();
+    assert!(revoked.key_tags(&root).is_empty());
+    assert!(mixed.key_tags(&name("lab.")).is_empty(), "only the owner's");
+}

@@ -43,8 +43,13 @@ pub enum InsecureReason {
     UnsupportedAlgorithm { zone: String, algorithms: Vec<u8> },
     /// Every DS of `zone` uses a digest type whydns does not support.
     UnsupportedDigest { zone: String, digest_types: Vec<u8> },
-    /// An NSEC3 proof used more iterations than the configured limit (RFC 9276 §3.2).
-    Nsec3Iterations { zone: String, iterations: u16 },
+    /// An NSEC3 proof used more iterations than `limit`, `dnssec.nsec3_insecure_above`
+    /// (RFC 9276 §3.2).
+    Nsec3Iterations {
+        zone: String,
+        iterations: u16,
+        limit: u16,
+    },
     /// Validation is off (`--no-validate`).
     ValidationDisabled,
     /// The answer is RRSIG records, which are not signed (RFC 4035 §3.2.1; RFC 4034 §3):
@@ -82,8 +87,13 @@ pub enum BogusReason {
     NsecMissing { name: String, detail: String },
     /// NSEC/NSEC3 records were there but do not prove what the answer claims.
     DenialFailed { name: String, detail: String },
-    /// NSEC3 iterations so high that the answer is refused (RFC 9276 §3.2, above 500).
-    Nsec3IterationsRefused { zone: String, iterations: u16 },
+    /// NSEC3 iterations so high that the answer is refused: above `limit`,
+    /// `dnssec.nsec3_bogus_above` (RFC 9276 §3.2).
+    Nsec3IterationsRefused {
+        zone: String,
+        iterations: u16,
+        limit: u16,
+    },
     /// The per-query budget of signature checks or NSEC3 hashes ran out (KeyTrap,
     /// CVE-2023-50387 / CVE-2023-50868).
     BudgetExhausted { detail: String },
@@ -237,9 +247,9 @@ impl Security {
                     EdeCode::UnsupportedDsDigestType,
                     format!("the DS of {zone} uses only digest type(s) {}: treated as insecure", number_list(digest_types)),
                 ),
-                InsecureReason::Nsec3Iterations { zone, iterations } => e(
+                InsecureReason::Nsec3Iterations { zone, iterations, limit } => e(
                     EdeCode::UnsupportedNsec3Iterations,
-                    format!("NSEC3 in {zone} uses {iterations} iterations, above the limit: treated as insecure"),
+                    format!("NSEC3 in {zone} uses {iterations} iterations, above this resolver's limit of {limit}: not checked, treated as insecure (RFC 9276)"),
                 ),
             },
             Security::Bogus { reason } => match reason {
@@ -277,9 +287,9 @@ impl Security {
                 BogusReason::DenialFailed { name, detail } => {
                     e(EdeCode::DnssecBogus, format!("denial of {name} does not hold: {detail}"))
                 }
-                BogusReason::Nsec3IterationsRefused { zone, iterations } => e(
+                BogusReason::Nsec3IterationsRefused { zone, iterations, limit } => e(
                     EdeCode::UnsupportedNsec3Iterations,
-                    format!("NSEC3 in {zone} uses {iterations} iterations: refused (RFC 9276)"),
+                    format!("NSEC3 in {zone} uses {iterations} iterations, above this resolver's limit of {limit} for refusing: SERVFAIL (RFC 9276)"),
                 ),
                 BogusReason::BudgetExhausted { detail } => {
                     e(EdeCode::OtherError, format!("validation work limit reached: {detail}"))
@@ -390,6 +400,7 @@ mod tests {
             reason: InsecureReason::Nsec3Iterations {
                 zone: "n.lab.".into(),
                 iterations: 200,
+                limit: 50,
             },
         };
         assert_eq!(iterations.ede("")[0].code as u16, 27);

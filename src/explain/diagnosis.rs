@@ -56,6 +56,8 @@ pub enum Cause {
     AliasLoop,
     /// The resolver had too many queries in flight.
     Overloaded,
+    /// Not a fault: an RFC 8509 root key sentinel question answered SERVFAIL by design.
+    RootKeySentinel,
     // DNSSEC.
     SignaturesMissing,
     SignatureExpired,

@@ -130,6 +130,46 @@ pub enum Limit {
     ValidationAllowance,
 }
 
+/// The two questions of an RFC 8509 root key sentinel (§2: the label that starts the QNAME).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SentinelKind {
+    /// `root-key-sentinel-is-ta-<tag>`: answered only if `tag` is a root trust anchor.
+    IsTa,
+    /// `root-key-sentinel-not-ta-<tag>`: answered only if `tag` is not one.
+    NotTa,
+}
+
+impl SentinelKind {
+    /// The sentinel label for `tag`, as RFC 8509 §2 writes it (five zero-filled digits).
+    pub fn label(self, tag: u16) -> String {
+        match self {
+            SentinelKind::IsTa => format!("root-key-sentinel-is-ta-{tag:05}"),
+            SentinelKind::NotTa => format!("root-key-sentinel-not-ta-{tag:05}"),
+        }
+    }
+
+    /// What the resolver's trust says about `tag`, in words: "is" or "is not" a root trust
+    /// anchor, given whether it `trusted` it.
+    pub fn trust_words(trusted: bool) -> &'static str {
+        if trusted {
+            "is"
+        } else {
+            "is not"
+        }
+    }
+}
+
+/// Key tags as a sentence lists them: "none", "2371", "20326 and 38696".
+pub fn key_tag_list(tags: &[u16]) -> String {
+    let text: Vec<String> = tags.iter().map(u16::to_string).collect();
+    match text.split_last() {
+        None => "none".into(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
 /// One glue record of a referral and what became of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GlueEntry {
@@ -299,6 +339,15 @@ pub enum Event {
     /// The verdict on the answer as a whole.
     AnswerSecurity {
         security: serde_json::Value,
+    },
+    /// The question is an RFC 8509 root key sentinel and its answer validated as secure:
+    /// whether `tag` is among the root trust anchors (`trusted`) decided between the answer
+    /// and a SERVFAIL (`servfail`).
+    SentinelChecked {
+        kind: SentinelKind,
+        tag: u16,
+        trusted: Vec<u16>,
+        servfail: bool,
     },
     ResolutionFinished {
         rcode: String,

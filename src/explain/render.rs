@@ -9,7 +9,10 @@
 
 use std::fmt::Write as _;
 
-use super::event::{Event, GlueEntry, GlueRejection, Limit, ResponseKind, Trace, TraceEntry};
+use super::event::{
+    key_tag_list, Event, GlueEntry, GlueRejection, Limit, ResponseKind, SentinelKind, Trace,
+    TraceEntry,
+};
 
 /// The whole trace as an indented tree, one line per event, ending in a newline.
 pub fn render_tree(trace: &Trace) -> String {
@@ -232,6 +235,22 @@ pub fn describe(event: &Event) -> String {
         }
         Event::ZoneSecurity { zone, security } => format!("zone {zone}: {}", summarise(security)),
         Event::AnswerSecurity { security } => format!("answer: {}", summarise(security)),
+        Event::SentinelChecked {
+            kind,
+            tag,
+            trusted,
+            servfail,
+        } => format!(
+            "root key sentinel {}: key {tag} {} a root trust anchor here (trusted: {}): {}",
+            kind.label(*tag),
+            SentinelKind::trust_words(trusted.contains(tag)),
+            key_tag_list(trusted),
+            if *servfail {
+                "SERVFAIL by design (RFC 8509)"
+            } else {
+                "answered"
+            }
+        ),
         Event::ResolutionFinished {
             rcode,
             answers,

@@ -128,10 +128,12 @@ fn records(r: &Resolution) -> impl std::iter::Iterator<Item = &Record> {
 /// Seconds a resolution may be repeated for.
 fn lifetime(r: &Resolution) -> u64 {
     if let Outcome::Failed { failure } = &r.outcome {
-        return match failure {
-            Failure::Overloaded => 0,
-            _ => FAILURE_TTL,
-        };
+        match failure {
+            Failure::Overloaded => return 0,
+            // A sentinel's SERVFAIL stands for a secure answer: it lives as that answer would.
+            Failure::RootKeySentinel { .. } => {}
+            _ => return FAILURE_TTL,
+        }
     }
     // RFC 2308 §5: a denial lives for min(SOA TTL, SOA MINIMUM).
     let ttl = records(r)
@@ -215,6 +217,22 @@ mod tests {
         assert_eq!(
             lifetime(&resolution(overloaded, Vec::new(), Security::Secure)),
             0
+        );
+        let sentinel = Outcome::Failed {
+            failure: Failure::RootKeySentinel {
+                kind: crate::explain::event::SentinelKind::IsTa,
+                tag: 12345,
+                trusted: vec![2371],
+            },
+        };
+        assert_eq!(
+            lifetime(&resolution(
+                sentinel,
+                vec![a(3600), a(120)],
+                Security::Secure
+            )),
+            120,
+            "a sentinel's SERVFAIL lives as long as the answer it withholds"
         );
         let answer = resolution(Outcome::Answer, vec![a(3600), a(120)], Security::Secure);
         assert_eq!(lifetime(&answer), 120);

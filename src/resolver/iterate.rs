@@ -242,7 +242,7 @@ impl Iterator {
                 record.ttl = record.ttl.min(left);
             }
         }
-        let resolution = Resolution {
+        let mut resolution = Resolution {
             name: name.to_string(),
             rtype: rtype.to_string(),
             outcome: chained.outcome,
@@ -255,8 +255,9 @@ impl Iterator {
             cached: false,
             trace: ctx.trace,
         };
+        // RFC 8509 §3.2, on the client's question, before the answer cache sees it.
+        super::sentinel::apply_sentinel(&mut resolution, &name, rtype, &self.anchors);
         let rcode = crate::explain::event::rcode_name(resolution.rcode());
-        let mut resolution = resolution;
         let elapsed_ms = resolution.trace.elapsed_ms();
         resolution.trace.record(
             0,

@@ -19,6 +19,7 @@ mod delegation;
 mod diagnose;
 mod iterate;
 mod recall;
+mod sentinel;
 mod servers;
 mod upstream;
 mod validate;
@@ -33,12 +34,13 @@ use serde::Serialize;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::dnssec::{Security, TrustAnchors};
-use crate::explain::event::{Limit, ServerFailure};
+use crate::explain::event::{key_tag_list, Limit, SentinelKind, ServerFailure};
 use crate::explain::log::Explanation;
 use crate::explain::{Ede, EdeCode, Trace};
 
 pub use delegation::{builtin_root_hints, parse_root_hints, RootHint};
 pub use diagnose::{edns_fallbacks, failed_over, FailedOver};
+pub use sentinel::{sentinel_label, SentinelLabel};
 
 /// How a resolution ended. Negative answers are answers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -69,6 +71,14 @@ pub enum Failure {
     AliasLoop { chain: Vec<String> },
     /// Too many client queries in flight.
     Overloaded,
+    /// Not a fault: the question is an RFC 8509 root key sentinel whose label contradicts
+    /// the root trust anchors (`is-ta` of a key not in `trusted`, `not-ta` of one in it), so
+    /// the secure answer is withheld by design.
+    RootKeySentinel {
+        kind: SentinelKind,
+        tag: u16,
+        trusted: Vec<u16>,
+    },
 }
 
 impl Failure {
@@ -130,6 +140,21 @@ impl Failure {
             Failure::Overloaded => vec![Ede::new(
                 EdeCode::OtherError,
                 format!("resolver overloaded: too many queries in flight{tag}"),
+            )],
+            // EDE 0, not a DNSSEC code: the answer validated, nothing in the zone is wrong,
+            // and a code such as 6 or 9 would send its operator looking for a fault.
+            Failure::RootKeySentinel {
+                kind,
+                tag: key,
+                trusted,
+            } => vec![Ede::new(
+                EdeCode::OtherError,
+                format!(
+                    "root key sentinel (RFC 8509): {}: key {key} {} a root trust anchor of this resolver, which trusts {}{tag}",
+                    kind.label(*key),
+                    SentinelKind::trust_words(trusted.contains(key)),
+                    key_tag_list(trusted)
+                ),
             )],
         }
     }

@@ -384,8 +384,8 @@ impl Iterator {
 
     pub(super) fn denial_limits(&self) -> denial::DenialLimits {
         denial::DenialLimits {
-            max_iterations: self.config.limits.nsec3_max_iterations,
-            servfail_iterations: self.config.limits.nsec3_servfail_iterations,
+            insecure_above: self.config.dnssec.nsec3_insecure_above,
+            bogus_above: self.config.dnssec.nsec3_bogus_above,
             max_hashes: self.config.limits.nsec3_hashes,
         }
     }
@@ -540,17 +540,21 @@ impl Iterator {
             }),
             denial::DenialVerdict::IterationsTooHigh {
                 iterations,
+                limit,
                 servfail: false,
             } => insecure(InsecureReason::Nsec3Iterations {
                 zone: zone.to_string(),
                 iterations: *iterations,
+                limit: *limit,
             }),
             denial::DenialVerdict::IterationsTooHigh {
                 iterations,
+                limit,
                 servfail: true,
             } => bogus(BogusReason::Nsec3IterationsRefused {
                 zone: zone.to_string(),
                 iterations: *iterations,
+                limit: *limit,
             }),
             // No NSEC/NSEC3 at all is "missing" (EDE 12); records that fail to prove it are bogus.
             denial::DenialVerdict::Missing { detail } if no_records => {

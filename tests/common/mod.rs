@@ -322,3 +322,45 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
             .unwrap()
     })
 }
+
+/// Starts `whydns serve` for `config` (on the shared runtime, until the test binary exits)
+/// and returns its DNS address.
+pub fn serve(config: whydns::config::Config) -> SocketAddr {
+    runtime().block_on(async {
+        let clock = std::sync::Arc::new(whydns::clock::SystemClock);
+        let resolver = whydns::resolver::Resolver::new(&config, clock).unwrap();
+        let server = whydns::server::Server::bind(&config, resolver)
+            .await
+            .unwrap();
+        let address = server.local_addrs()[0];
+        tokio::spawn(server.run(std::future::pending()));
+        address
+    })
+}
+
+/// Asks `server` like `dig +dnssec` (RD, AD and DO set), CD as given, over UDP.
+pub fn ask_recursive(server: SocketAddr, name: &str, rtype: RecordType, cd: bool) -> Message {
+    let mut query = query_message(name, rtype, Ask::default());
+    query.metadata.recursion_desired = true;
+    query.metadata.authentic_data = true;
+    query.metadata.checking_disabled = cd;
+    udp_exchange(server, &query, Duration::from_secs(15))
+        .unwrap_or_else(|| panic!("no answer for {name} {rtype}"))
+}
+
+/// What a client sees: RCODE, AD, EDE codes and the data records (no RRSIGs), sorted.
+pub fn seen(reply: &Message) -> (String, bool, Vec<u16>, Vec<String>) {
+    let mut records: Vec<String> = reply
+        .answers
+        .iter()
+        .filter(|r| r.record_type() != RecordType::RRSIG)
+        .map(|r| format!("{} {} {}", r.name, r.record_type(), r.data))
+        .collect();
+    records.sort();
+    (
+        whydns::explain::event::rcode_name(reply.metadata.response_code),
+        reply.metadata.authentic_data,
+        ede(reply).iter().map(|(code, _)| *code).collect(),
+        records,
+    )
+}

@@ -43,22 +43,24 @@ mod nsec3;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DenialLimits {
     /// Above this many iterations an NSEC3 proof is not computed and the answer is insecure
-    /// (RFC 9276 §3.2; 150 is unbound's and BIND's current default).
-    pub max_iterations: u16,
-    /// Above this many iterations the answer is SERVFAIL rather than insecure (RFC 9276 §3.2).
-    pub servfail_iterations: u16,
+    /// (RFC 9276 §3.2; `dnssec.nsec3_insecure_above`).
+    pub insecure_above: u16,
+    /// Above this many iterations the answer is SERVFAIL rather than insecure (RFC 9276 §3.2;
+    /// `dnssec.nsec3_bogus_above`). At least `insecure_above`.
+    pub bogus_above: u16,
     /// NSEC3 name hashes allowed per client query (CVE-2023-50868). One proof costs at most
     /// the labels between qname and the zone plus two; unbound caps a proof at 8 hashes before
     /// it suspends. 64 leaves room for about eight full proofs per query (a CNAME chain, DS
-    /// absence at each cut) and bounds the work at 64 × 151 SHA-1 runs, a few milliseconds.
+    /// absence at each cut) and bounds the work at 64 × 51 SHA-1 runs by default, well under a
+    /// millisecond (64 × 2501, tens of milliseconds, at the highest `insecure_above` allowed).
     pub max_hashes: u32,
 }
 
 impl Default for DenialLimits {
     fn default() -> Self {
         Self {
-            max_iterations: 150,
-            servfail_iterations: 500,
+            insecure_above: 50,
+            bogus_above: u16::MAX,
             max_hashes: 64,
         }
     }
@@ -95,9 +97,14 @@ pub enum DenialVerdict {
     Missing { detail: String },
     /// The records present contradict the denial or may not be used for it (EDE 6).
     Bogus { detail: String },
-    /// The NSEC3 iterations exceed [`DenialLimits::max_iterations`] (EDE 27): insecure, or
-    /// SERVFAIL when `servfail` (above [`DenialLimits::servfail_iterations`]).
-    IterationsTooHigh { iterations: u16, servfail: bool },
+    /// The NSEC3 iterations exceed [`DenialLimits::insecure_above`] (EDE 27): insecure, or
+    /// SERVFAIL when `servfail` (above [`DenialLimits::bogus_above`]); `limit` is the
+    /// threshold exceeded, for the explanation.
+    IterationsTooHigh {
+        iterations: u16,
+        limit: u16,
+        servfail: bool,
+    },
     /// The query's [`HashBudget`] ran out.
     BudgetExhausted,
 }

@@ -228,7 +228,7 @@ pub(super) fn prove(
         // RFC 9276 §3.2: "Validating resolvers MAY return an insecure response to their
         // clients when processing NSEC3 records with iterations larger than 0" and "MAY also
         // return a SERVFAIL response". Checked before any hash is computed.
-        if iterations > limits.max_iterations {
+        if iterations > limits.insecure_above {
             too_high = too_high.max(Some(iterations));
             continue;
         }
@@ -241,9 +241,15 @@ pub(super) fn prove(
         }
     }
     if let Some(iterations) = too_high {
-        let servfail = iterations > limits.servfail_iterations;
+        let servfail = iterations > limits.bogus_above;
+        let limit = if servfail {
+            limits.bogus_above
+        } else {
+            limits.insecure_above
+        };
         return DenialVerdict::IterationsTooHigh {
             iterations,
+            limit,
             servfail,
         };
     }

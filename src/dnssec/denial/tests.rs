@@ -461,27 +461,45 @@ fn nsec3_no_ds_matching_and_opt_out() {
 
 #[test]
 fn nsec3_iterations_checked_before_hashing() {
-    let limits = DenialLimits::default();
-    for (iterations, servfail) in [(200, false), (2500, true)] {
+    let defaults = DenialLimits::default();
+    let refusing = DenialLimits {
+        insecure_above: 150,
+        bogus_above: 500,
+        ..DenialLimits::default()
+    };
+    // (limits, iterations, the threshold exceeded, SERVFAIL?)
+    let cases = [
+        (&defaults, 51, 50, false),
+        (&defaults, 2500, 50, false),
+        (&defaults, u16::MAX, 50, false),
+        (&refusing, 200, 150, false),
+        (&refusing, 500, 150, false),
+        (&refusing, 501, 500, true),
+        (&refusing, 2500, 500, true),
+    ];
+    for (limits, iterations, limit, servfail) in cases {
         let mut budget = limits.budget();
         let chain = chain_with(iterations, b"\xab\xcd", false);
         let verdict = prove_nxdomain(
             &name("nx.nsec3.lab."),
             &name(NSEC3_ZONE),
             &chain,
-            &limits,
+            limits,
             &mut budget,
         );
         assert_eq!(
             verdict,
             DenialVerdict::IterationsTooHigh {
                 iterations,
+                limit,
                 servfail
-            }
+            },
+            "{iterations} iterations"
         );
         assert_eq!(budget.remaining(), limits.max_hashes, "no hash computed");
     }
-    let chain = chain_with(150, b"\xab\xcd", false);
+    // At the limit the proof is computed.
+    let chain = chain_with(50, b"\xab\xcd", false);
     assert_verdict(
         nodata("a.nsec3.lab.", TXT, NSEC3_ZONE, &chain),
         "nsec3",

@@ -1,5 +1,5 @@
 //! Diagnoses of failed resolutions: unreachable or lame authorities, missing addresses,
-//! circular dependencies, limits and alias loops.
+//! circular dependencies, limits and alias loops (and, handed on, the root key sentinel).
 
 use std::net::SocketAddr;
 
@@ -146,6 +146,9 @@ pub(super) fn diagnose_failure(r: &Resolution, failure: &Failure, names: &Names)
                 .map(|n| vec![format!("dig +norec {n} CNAME")])
                 .unwrap_or_default(),
         ),
+        Failure::RootKeySentinel { kind, tag, trusted } => {
+            super::sentinel::diagnose_sentinel(r, *kind, *tag, trusted)
+        }
         Failure::Overloaded => diagnosis(
             Cause::Overloaded,
             "This resolver had too many queries in flight and answered without resolving".into(),

@@ -153,10 +153,14 @@ pub(super) fn diagnose_bogus(r: &Resolution, reason: &BogusReason, names: &Names
                 .into(),
             vec![cd_check(r), server_check(r, name, &r.rtype)],
         ),
-        BogusReason::Nsec3IterationsRefused { zone, iterations } => diagnosis(
+        BogusReason::Nsec3IterationsRefused {
+            zone,
+            iterations,
+            limit,
+        } => diagnosis(
             Cause::Nsec3IterationsRefused,
             format!(
-                "NSEC3 in {zone} uses {iterations} iterations, so many that the answer is refused as too costly to check (RFC 9276 §3.2)"
+                "NSEC3 in {zone} uses {iterations} iterations, above this resolver's limit of {limit} (dnssec.nsec3_bogus_above): the answer is refused as too costly to check (RFC 9276 §3.2)"
             ),
             ev,
             format!("Re-sign {zone} with NSEC3 iterations 0 and an empty salt (RFC 9276 §3.1)."),
@@ -226,10 +230,14 @@ pub(super) fn diagnose_insecure(
             ),
             vec![format!("dig +norec {zone} DS {}", names.at(&names.parent(zone)))],
         ),
-        InsecureReason::Nsec3Iterations { zone, iterations } => diagnosis(
+        InsecureReason::Nsec3Iterations {
+            zone,
+            iterations,
+            limit,
+        } => diagnosis(
             Cause::Nsec3IterationsHigh,
             format!(
-                "NSEC3 in {zone} uses {iterations} iterations, above the limit: the denial is treated as insecure (RFC 9276 §3.2)"
+                "NSEC3 in {zone} uses {iterations} iterations, above this resolver's limit of {limit} (dnssec.nsec3_insecure_above): the denial is not checked and is treated as insecure (RFC 9276 §3.2)"
             ),
             ev,
             format!("Re-sign {zone} with NSEC3 iterations 0 and an empty salt (RFC 9276 §3.1)."),

@@ -14,6 +14,7 @@ use std::net::{IpAddr, SocketAddr};
 
 mod delegation;
 mod dnssec;
+mod sentinel;
 
 use super::{Outcome, Resolution};
 use crate::dnssec::{InsecureReason, Security};
