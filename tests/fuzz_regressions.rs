@@ -150,6 +150,14 @@ fn lab_scenario() {
     replay("lab_scenario", fuzz::lab_scenario);
 }
 
+/// A signature time `now+1Ў`: the lab's duration reader split the spec one byte before its
+/// end, inside the two-byte character, and panicked (src/lab/time.rs). Found by a 10-minute
+/// run. The unit is now the last character, and relative times wrap as RRSIG serials.
+#[test]
+fn lab_scenario_time_unit_not_ascii() {
+    replay_one("lab_scenario", "time-unit-not-ascii", fuzz::lab_scenario);
+}
+
 #[test]
 fn rrl() {
     replay("rrl", fuzz::rrl);

@@ -20,7 +20,9 @@ pub fn resolve(spec: &str, now: u64) -> Result<u32, String> {
         let seconds = parse_duration(amount).ok_or_else(|| {
             format!("bad relative time {spec:?}: expected a number with unit s, m, h or d")
         })?;
-        return Ok((now as i64 + sign * seconds as i64) as u32);
+        // RRSIG times are serial numbers: wrap modulo 2^32 (in i128, so no spec overflows).
+        let at = i128::from(now) + i128::from(sign) * i128::from(seconds);
+        return Ok(at.rem_euclid(1 << 32) as u32);
     }
     parse_rfc3339(spec)
         .map(|t| t as u32)
@@ -28,7 +30,8 @@ pub fn resolve(spec: &str, now: u64) -> Result<u32, String> {
 }
 
 fn parse_duration(text: &str) -> Option<u64> {
-    let (digits, unit) = text.split_at(text.len().checked_sub(1)?);
+    // The unit is the last character, which need not be ASCII in a broken file.
+    let (digits, unit) = text.split_at(text.char_indices().last()?.0);
     let n: u64 = digits.parse().ok()?;
     let scale = match unit {
         "s" => 1,
@@ -74,6 +77,16 @@ pub fn format_rfc3339(t: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_unit_that_is_not_ascii_or_a_huge_amount_is_an_error_or_wraps_not_a_panic() {
+        // Found by fuzzing (fuzz/regressions/lab_scenario/time-unit-not-ascii).
+        assert!(resolve("now+1\u{40e}", 1000).is_err());
+        assert!(resolve("now+\u{40e}", 1000).is_err());
+        let far = resolve("now+18446744073709551615s", 0).unwrap();
+        assert_eq!(far, u32::MAX);
+        assert_eq!(resolve("now-1s", 0).unwrap(), u32::MAX);
+    }
 
     #[test]
     fn absolute_and_relative_times() {
