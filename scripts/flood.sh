@@ -39,11 +39,20 @@ packets_mib = 16
 [explain]
 max_mib = 64
 CONF
-$BIN serve --config "$WORK/whydns.toml" --listen "127.0.0.1:$PORT" \
+CONTROL=${CONTROL:-5393}
+$BIN serve --config "$WORK/whydns.toml" --listen "127.0.0.1:$PORT" --control "127.0.0.1:$CONTROL" \
   --root-hints "$WORK/lab/lab-root.hints" --trust-anchor "$WORK/lab/lab-root.ds" \
   --upstream-port "$LAB_PORT" >"$WORK/whydns.log" 2>&1 &
 WHYDNS=$!; pids+=($WHYDNS); sleep 1
 
+# What each cache holds (whydns_cache_bytes), in MiB, from the control API's /metrics.
+held() {
+  curl -s "http://127.0.0.1:$CONTROL/metrics" | awk '
+    /^whydns_cache_bytes\{/ { match($0, /cache="[a-z]+"/); c = substr($0, RSTART + 7, RLENGTH - 8);
+                              printf "%s %.1f MiB, ", c, $2 / 1048576 }
+    /^whydns_explanations_bytes / { printf "explanations %.1f MiB", $2 / 1048576 }'
+  echo
+}
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 hwm_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 run() { # file extra-args... -> "sent completed lost"
@@ -69,6 +78,7 @@ read -r sent done lost < <(run "$WORK/distinct.txt" -n 1)
 t1=$(date +%s.%N)
 echo "sent $sent, answered $done, lost $lost in $(python3 -c "print(f'{$t1-$t0:.1f}')") s"
 echo "RSS after: $(rss_kib $WHYDNS) KiB, peak $(hwm_kib $WHYDNS) KiB"
+echo "held: $(held)"
 
 head -1000 "$WORK/distinct.txt" >"$WORK/burst.txt"
 echo "== burst: $BURST_QPS qps offered for ${BURST_SECONDS}s over 1,000 cached names"
