@@ -449,6 +449,9 @@ impl Trace {
         };
         let bytes = json_bytes(&entry);
         if self.bytes.saturating_add(bytes) > self.max_bytes {
+            // Full from here on, as for the count bound: the trace is the story's start,
+            // never a selection of small events.
+            self.max_entries = self.entries.len();
             self.dropped += 1;
             return;
         }
@@ -484,5 +487,9 @@ mod tests {
         assert!(trace.bytes() <= 500);
         assert!(!trace.entries.is_empty());
         assert_eq!(trace.entries.len() as u64 + trace.dropped, 100);
+        // Once full, a smaller event does not squeeze in: what is kept is the story's start.
+        let kept = trace.entries.len();
+        trace.record(0, Event::RootPrimed { servers: 1 });
+        assert_eq!(trace.entries.len(), kept);
     }
 }

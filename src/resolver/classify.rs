@@ -99,6 +99,18 @@ pub fn classify(qname: &Name, qtype: RecordType, zone: &Name, response: &Message
 
     // Walk the answer section from qname through any CNAME/DNAME chain (in-bailiwick only).
     let (chain, current, rrset) = follow_chain(qname, qtype, zone, &answers);
+    if !aa && !(rrset.is_empty() && chain.is_empty()) {
+        // A server that offers recursion and answers without authority is an open
+        // resolver standing in for the zone: its data is from its own cache. Lame.
+        if response.metadata.recursion_available {
+            return Classified::Unusable(ServerFailure::NotAuthoritative);
+        }
+        // Data beside a referral to a cut below the zone is the parent's copy (glue sent
+        // in the answer section): the referral is what this server can vouch for.
+        if let Some(referral) = referral_below(qname, zone, &authorities, response) {
+            return referral;
+        }
+    }
     if !rrset.is_empty() {
         return Classified::Answer { chain, rrset };
     }
@@ -153,18 +165,12 @@ pub fn classify(qname: &Name, qtype: RecordType, zone: &Name, response: &Message
             },
         };
     }
-    if let Some(first) = ns.first() {
-        let cut = first.name.to_lowercase();
-        let strictly_below = within(zone, &cut) && cut != *zone;
-        if !aa && strictly_below && within(&cut, qname) {
-            let ns: Vec<Record> = ns.into_iter().filter(|r| r.name == cut).collect();
-            let glue = glue_for(zone, &ns, &in_class(&response.additionals));
-            return Classified::Referral { cut, ns, glue };
+    if !ns.is_empty() && !aa {
+        if let Some(referral) = referral_below(qname, zone, &authorities, response) {
+            return referral;
         }
-        if !aa {
-            // NS for the zone itself, an ancestor, or a name off the query's path.
-            return Classified::Unusable(ServerFailure::UpwardReferral);
-        }
+        // NS for the zone itself, an ancestor, or a name off the query's path.
+        return Classified::Unusable(ServerFailure::UpwardReferral);
     }
     if aa || soa_ok(&soa) {
         return Classified::NoData {
@@ -173,6 +179,30 @@ pub fn classify(qname: &Name, qtype: RecordType, zone: &Name, response: &Message
         };
     }
     Classified::Unusable(ServerFailure::NotAuthoritative)
+}
+
+/// A referral: NS records (the first one's owner is the cut) for a cut strictly below `zone`
+/// and at or above `qname`, with the glue the zone may give for them.
+fn referral_below(
+    qname: &Name,
+    zone: &Name,
+    authorities: &[Record],
+    response: &Message,
+) -> Option<Classified> {
+    let first = authorities
+        .iter()
+        .find(|r| r.record_type() == RecordType::NS)?;
+    let cut = first.name.to_lowercase();
+    if !(within(zone, &cut) && cut != *zone && within(&cut, qname)) {
+        return None;
+    }
+    let ns: Vec<Record> = authorities
+        .iter()
+        .filter(|r| r.record_type() == RecordType::NS && r.name == cut)
+        .cloned()
+        .collect();
+    let glue = glue_for(zone, &ns, &in_class(&response.additionals));
+    Some(Classified::Referral { cut, ns, glue })
 }
 
 /// Follows CNAMEs (and DNAME-synthesised CNAMEs) from `qname` through the answer section while
@@ -431,6 +461,39 @@ mod tests {
         let empty = response(false, ResponseCode::NoError);
         assert_eq!(
             classify(&name("x.lab."), RecordType::A, &name("x.lab."), &empty),
+            Classified::Unusable(ServerFailure::NotAuthoritative)
+        );
+    }
+
+    #[test]
+    fn data_without_aa_beside_a_referral_or_from_a_recursor_is_not_an_answer() {
+        // A parent's server sends the child's glue in the answer section with the
+        // referral: the referral is followed, the glue is not the answer.
+        let mut m = response(false, ResponseCode::NoError);
+        m.add_answer(Record::from_rdata(
+            name("ns1.x.lab."),
+            60,
+            RData::A(A::new(192, 0, 2, 1)),
+        ));
+        m.add_authority(Record::from_rdata(
+            name("x.lab."),
+            60,
+            RData::NS(NS(name("ns1.x.lab."))),
+        ));
+        assert!(matches!(
+            classify(&name("ns1.x.lab."), RecordType::A, &name("lab."), &m),
+            Classified::Referral { .. }
+        ));
+        // RA=1 without AA: an open resolver answering for the zone from its cache.
+        let mut open = response(false, ResponseCode::NoError);
+        open.metadata.recursion_available = true;
+        open.add_answer(Record::from_rdata(
+            name("www.x.lab."),
+            60,
+            RData::A(A::new(192, 0, 2, 1)),
+        ));
+        assert_eq!(
+            classify(&name("www.x.lab."), RecordType::A, &name("x.lab."), &open),
             Classified::Unusable(ServerFailure::NotAuthoritative)
         );
     }

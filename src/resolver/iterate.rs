@@ -299,9 +299,19 @@ impl Iterator {
                 }
                 out.collect_dnssec(&lookup, &evidence);
                 match lookup {
-                    Lookup::Answer { chain, rrset } => {
+                    Lookup::Answer { mut chain, rrset } => {
+                        // Data past a DNAME loop is what the DNAME hides: not the answer.
+                        let looped = cut_dname_loop(&mut chain);
+                        if let Some((owner, target)) = &looped {
+                            ctx.record(Event::DnameLoop {
+                                owner: owner.to_string(),
+                                target: target.to_string(),
+                            });
+                        }
                         out.answers.extend(chain);
-                        out.answers.extend(rrset);
+                        if looped.is_none() {
+                            out.answers.extend(rrset);
+                        }
                         out.outcome = Outcome::Answer;
                         return out;
                     }
@@ -483,6 +493,7 @@ impl Iterator {
         let zone = &delegation.zone;
         let mut search = AddressSearch::default();
         let mut addresses = self.addresses_for(ctx, delegation, &mut search).await?;
+        let mut tried = addresses.clone();
         let full = label_count(qname);
         let mut labels = if self.config.qname_minimisation && qtype != RecordType::DS {
             (label_count(zone) + 1).min(full)
@@ -510,15 +521,17 @@ impl Iterator {
             {
                 Ok(reply) => reply,
                 Err(failure @ Failure::NoReachableAuthority { .. }) => {
-                    // Every address known failed: the zone's other NS names, if any.
+                    // Every address known failed: the zone's other NS names, if any. Only
+                    // the new addresses are asked from here on: the others had their rounds.
                     let more = self
-                        .more_addresses(ctx, delegation, &addresses, &mut search)
+                        .more_addresses(ctx, delegation, &tried, &mut search)
                         .await?;
                     if more.is_empty() {
                         record_unreachable(ctx, &failure);
                         return Err(failure);
                     }
-                    addresses.extend(more);
+                    tried.extend(more.iter().copied());
+                    addresses = more;
                     continue;
                 }
                 Err(failure) => return Err(failure),
