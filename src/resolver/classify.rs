@@ -99,7 +99,8 @@ pub fn classify(qname: &Name, qtype: RecordType, zone: &Name, response: &Message
 
     // Walk the answer section from qname through any CNAME/DNAME chain (in-bailiwick only).
     let (chain, current, rrset) = follow_chain(qname, qtype, zone, &answers);
-    if !aa && !(rrset.is_empty() && chain.is_empty()) {
+    let has_data = !rrset.is_empty() || !chain.is_empty();
+    if !aa && has_data {
         // A server that offers recursion and answers without authority is an open
         // resolver standing in for the zone: its data is from its own cache. Lame.
         if response.metadata.recursion_available {
