@@ -5,7 +5,12 @@
 //! for the client and the [`Trace`]. Negative answers are outcomes, not errors; `Failed`
 //! carries the typed reason that picks the RCODE and EDE.
 //!
-//! Limitations: no DNSSEC validation yet (the validator sits after iteration); class IN only.
+//! Every answer, denial and referral chain is validated against the trust anchors
+//! (`validate`, `chain`) unless the client set CD or validation is off; the verdict and its
+//! reason travel with the resolution and pick AD and EDE.
+//!
+//! Limitations: class IN only; an unsigned child served by its signed parent's servers
+//! without a referral is bogus, not insecure (no DS walk between the cut and the owner).
 
 mod addresses;
 mod answers;
