@@ -186,23 +186,6 @@ fn check_explanation(scenario: &whydns::lab::Scenario, id: &str, codes: &[u16]) 
     );
 }
 
-/// What a client sees: RCODE, AD, EDE codes, and the answer section without RRSIGs.
-fn seen(reply: &Message) -> (String, bool, Vec<u16>, Vec<String>) {
-    let mut records: Vec<String> = reply
-        .answers
-        .iter()
-        .filter(|r| r.record_type() != RecordType::RRSIG)
-        .map(|r| format!("{} {} {}", r.name, r.record_type(), r.data))
-        .collect();
-    records.sort();
-    (
-        whydns::explain::event::rcode_name(reply.metadata.response_code),
-        reply.metadata.authentic_data,
-        common::ede(reply).iter().map(|(code, _)| *code).collect(),
-        records,
-    )
-}
-
 /// How many explanations the log holds for `name`.
 fn logged(name: &str) -> usize {
     let list: serde_json::Value = serde_json::from_str(&http_get(&format!(
@@ -243,12 +226,12 @@ fn assert_never(what: &str, reply: &Message, never: &[String]) {
 fn assert_repeats(id: &str, name: &str, rtype: RecordType, first: &Message, asks: &[(bool, bool)]) {
     let lab = common::lab();
     let queries = lab.running.scenario_queries(id);
-    let expected = seen(first);
+    let expected = common::seen(first);
     for &(checking_disabled, dnssec_ok) in asks {
         let what = format!("{id}: {name} {rtype} again (CD={checking_disabled}, DO={dnssec_ok})");
         let explained = logged(name);
         let again = ask_as(name, rtype, checking_disabled, dnssec_ok);
-        let got = seen(&again);
+        let got = common::seen(&again);
         assert_eq!(
             lab.running.scenario_queries(id),
             queries,
@@ -346,7 +329,7 @@ fn run_scenario(id: &str) {
         let rtype: RecordType = step.query.rtype.parse().unwrap();
         let what = format!("{id}, then {} {rtype}", step.query.name);
         let next = ask(&step.query.name, rtype, false);
-        let (rcode, ad, codes, _) = seen(&next);
+        let (rcode, ad, codes, _) = common::seen(&next);
         assert_eq!(rcode, step.expect.rcode, "{what}: RCODE\n{next}");
         assert_eq!(ad, step.expect.ad, "{what}: AD\n{next}");
         common::assert_ede(&what, &codes, &step.expect.ede, &next.to_string());
