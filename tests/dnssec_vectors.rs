@@ -10,9 +10,8 @@ use hickory_proto::dnssec::rdata::{DNSSECRData, SigInput, DNSKEY, DS, RRSIG};
 use hickory_proto::dnssec::{Algorithm, DigestType, PublicKeyBuf};
 use hickory_proto::rr::rdata::{A, MX};
 use hickory_proto::rr::{Name, RData, Record, RecordType, SerialNumber};
-use whydns::dnssec::{
-    check_signatures, ds_matches, key_tag, DsMatch, SignatureCheck, VerificationBudget,
-};
+use whydns::dnssec::{check_signatures, ds_matches, key_tag, DsMatch, VerificationBudget};
+use whydns::explain::verdict::SignatureCheck;
 
 fn name(text: &str) -> Name {
     Name::from_ascii(text).unwrap()

@@ -10,8 +10,9 @@ use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RecordType};
 use serde_json::Value;
 use whydns::config::Config;
+use whydns::explain::outcome::Resolution;
 use whydns::lab::{Lab, RunningLab, ServerFault, StartOptions};
-use whydns::resolver::{Resolution, Resolver};
+use whydns::resolver::Resolver;
 
 /// A lab whose root servers clear AA on every answer, the priming reply included; started
 /// once for this binary, on its own port.

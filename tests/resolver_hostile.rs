@@ -13,7 +13,8 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use whydns::clock::SystemClock;
 use whydns::config::Config;
 use whydns::explain::event::{Event, Limit};
-use whydns::resolver::{Failure, Outcome, Resolution, Resolver};
+use whydns::explain::outcome::{Failure, Outcome, Resolution};
+use whydns::resolver::Resolver;
 
 type Handler = Arc<dyn Fn(&Message) -> Vec<Message> + Send + Sync>;
 

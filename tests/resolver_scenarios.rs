@@ -14,8 +14,9 @@ use hickory_proto::rr::{Name, RecordType};
 use whydns::clock::SystemClock;
 use whydns::config::Config;
 use whydns::explain::event::Event;
+use whydns::explain::outcome::Resolution;
 use whydns::lab::Expectation;
-use whydns::resolver::{Resolution, Resolver};
+use whydns::resolver::Resolver;
 
 include!(concat!(env!("OUT_DIR"), "/resolver_scenario_tests.rs"));
 

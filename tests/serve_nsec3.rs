@@ -11,7 +11,7 @@ mod common;
 use common::{ask_recursive, seen};
 use hickory_proto::rr::{Name, RecordType};
 use whydns::config::{Config, DnssecConfig};
-use whydns::dnssec::{BogusReason, InsecureReason, Security};
+use whydns::explain::verdict::{BogusReason, InsecureReason, Security};
 use whydns::resolver::Resolver;
 
 /// What an answer should be: RCODE, AD, EDE codes, and the threshold the verdict names

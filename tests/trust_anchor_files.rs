@@ -14,7 +14,8 @@ use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RecordType};
 use whydns::clock::SystemClock;
 use whydns::dnssec::{AnchorError, AnchorFormat, AnchorWarning, SkipReason, TrustAnchors};
-use whydns::resolver::{Resolution, Resolver, ResolverError};
+use whydns::explain::outcome::Resolution;
+use whydns::resolver::{Resolver, ResolverError};
 
 /// A file of its own for each call: tests run in parallel.
 fn anchor_file(text: &str) -> PathBuf {

@@ -14,7 +14,8 @@ use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RData, RecordType};
 use whydns::clock::{Clock, FixedClock, SystemClock};
 use whydns::config::Config;
-use whydns::resolver::{Resolution, Resolver};
+use whydns::explain::outcome::Resolution;
+use whydns::resolver::Resolver;
 
 fn config(extra_anchor: Option<std::path::PathBuf>) -> Config {
     let lab = common::lab();

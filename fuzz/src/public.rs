@@ -15,8 +15,9 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use ipnet::IpNet;
 use whydns::dnssec::{self, DenialLimits, TrustAnchors, VerificationBudget};
 use whydns::explain::event::{Limit, ServerFailure};
+use whydns::explain::outcome::{Failure, Outcome, Resolution};
+use whydns::explain::verdict::{BogusReason, InsecureReason, Security};
 use whydns::explain::{Ede, EdeCode, Trace};
-use whydns::resolver::{Failure, Outcome, Resolution};
 use whydns::server::respond::{self, Screened, Transport};
 
 /// The allow list of the fuzzed server: loopback, as whydns's default.
@@ -453,33 +454,37 @@ pub fn ede(data: &[u8]) {
                 8 => Failure::AliasLoop {
                     chain: names.clone(),
                 },
-                _ => Failure::Overloaded,
+                _ => Failure::RootKeySentinel {
+                    kind: whydns::explain::event::SentinelKind::IsTa,
+                    tag: u16::from(choices[2]),
+                    trusted: vec![20326],
+                },
             },
         },
     };
     let security = match choices[1] % 6 {
-        0 => dnssec::Security::Secure,
-        1 => dnssec::Security::Insecure {
-            reason: dnssec::InsecureReason::NoTrustAnchor,
+        0 => Security::Secure,
+        1 => Security::Insecure {
+            reason: InsecureReason::NoTrustAnchor,
         },
-        2 => dnssec::Security::Insecure {
-            reason: dnssec::InsecureReason::NoDs {
+        2 => Security::Insecure {
+            reason: InsecureReason::NoDs {
                 zone: name(choices[2]),
             },
         },
-        3 => dnssec::Security::Bogus {
-            reason: dnssec::BogusReason::RrsigsMissing {
+        3 => Security::Bogus {
+            reason: BogusReason::RrsigsMissing {
                 owner: name(choices[2]),
                 rtype: request.rtype.to_string(),
             },
         },
-        4 => dnssec::Security::Bogus {
-            reason: dnssec::BogusReason::DenialFailed {
+        4 => Security::Bogus {
+            reason: BogusReason::DenialFailed {
                 name: name(choices[2]),
                 detail: names.join(" "),
             },
         },
-        _ => dnssec::Security::Indeterminate {
+        _ => Security::Indeterminate {
             detail: names.join(", "),
         },
     };

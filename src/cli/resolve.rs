@@ -17,8 +17,9 @@ use serde_json::json;
 
 use super::options::{parse_name, parse_rtype, ResolverOptions};
 use crate::clock::SystemClock;
+use crate::explain::outcome::Resolution;
 use crate::explain::render::{rcode_mnemonic, render_tree};
-use crate::resolver::{Resolution, Resolver};
+use crate::resolver::Resolver;
 
 #[derive(clap::Args, Debug)]
 pub struct ResolveArgs {

@@ -18,11 +18,11 @@
 //! - Checking stops at the first valid signature (one is enough, RFC 4035 §5.3.3); the RRSIGs
 //!   after it are counted as `unchecked`.
 
+use crate::explain::verdict::{SignatureCheck, SignatureDetail, SignatureVerdict};
 use hickory_proto::dnssec::rdata::{DNSSECRData, SigInput, DNSKEY, RRSIG};
 use hickory_proto::dnssec::PublicKey;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder, NameEncoding};
-use serde::Serialize;
 
 use super::crypto::{algorithm_supported, verify_signature, CryptoFailure};
 use super::ds::{canonical_name_wire, key_tag, push_label};
@@ -85,118 +85,6 @@ const REVOKE_FLAG: u16 = 0x0080;
 
 /// Signature verifications still allowed for one client query, shared by every check it makes.
 pub type VerificationBudget = super::budget::WorkBudget;
-
-/// What became of one RRSIG.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SignatureVerdict {
-    Valid,
-    /// Owner name or class differ from the RRset's.
-    WrongOwner,
-    /// The signer is not the zone the RRset belongs to.
-    WrongSigner,
-    /// The RRSIG covers another type.
-    WrongTypeCovered,
-    /// The Labels field exceeds the owner name's label count.
-    BadLabels,
-    /// The algorithm is not one whydns validates (RFC 8624).
-    UnsupportedAlgorithm,
-    /// The expiration lies before the inception.
-    ExpiredBeforeValid,
-    Expired,
-    NotYetValid,
-    /// No DNSKEY has the RRSIG's key tag and algorithm.
-    NoMatchingKey,
-    /// The only matching DNSKEYs lack the Zone Key flag.
-    NoZoneKeyBit,
-    /// The only matching zone keys carry the REVOKE flag.
-    RevokedKey,
-    /// The matching DNSKEYs' public keys cannot be keys of their algorithm.
-    MalformedKey,
-    /// A matching key was tried and the signature did not verify.
-    BadCrypto,
-    /// The query's verification budget ran out before this RRSIG was verified.
-    BudgetExhausted,
-}
-
-/// One RRSIG as the trace carries it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SignatureDetail {
-    pub key_tag: u16,
-    pub algorithm: u8,
-    pub signer: Name,
-    pub labels: u8,
-    pub inception: u32,
-    pub expiration: u32,
-    /// Keys tried (each one a verification paid from the budget).
-    pub keys_tried: u8,
-    pub verdict: SignatureVerdict,
-}
-
-/// The checks of every RRSIG over one RRset.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct SignatureCheck {
-    pub matched: u16,
-    pub wrong_owner: u16,
-    pub wrong_signer: u16,
-    pub wrong_type_covered: u16,
-    pub bad_labels: u16,
-    pub unsupported_algorithm: u16,
-    pub expired_before_valid: u16,
-    pub expired: u16,
-    pub not_yet_valid: u16,
-    pub no_matching_key: u16,
-    pub no_zone_key_bit: u16,
-    pub revoked_key: u16,
-    pub malformed_key: u16,
-    pub bad_crypto: u16,
-    /// RRSIGs left alone because an earlier one already validated the RRset.
-    pub unchecked: u16,
-    /// RRSIGs with more candidate keys than [`MAX_KEYS_PER_SIGNATURE`].
-    pub key_tries_capped: u16,
-    /// RRSIGs beyond [`MAX_SIGNATURES_PER_RRSET`], not looked at.
-    pub signatures_capped: u16,
-    /// The verification budget ran out; the check stopped there.
-    pub budget_exhausted: bool,
-    /// What ran out was the resolver's allowance (this many checks per second), not the
-    /// query's own budget.
-    pub allowance_spent: Option<u32>,
-    /// The validating signature's Labels field showed a wildcard expansion: the name it was
-    /// expanded from (`*.` + the rightmost labels), which the caller must prove by denial.
-    pub wildcard: Option<Name>,
-    pub signatures: Vec<SignatureDetail>,
-}
-
-impl SignatureCheck {
-    /// At least one RRSIG validated the RRset.
-    pub fn is_valid(&self) -> bool {
-        self.matched > 0
-    }
-
-    fn count(&mut self, verdict: SignatureVerdict) {
-        let counter = match verdict {
-            SignatureVerdict::Valid => &mut self.matched,
-            SignatureVerdict::WrongOwner => &mut self.wrong_owner,
-            SignatureVerdict::WrongSigner => &mut self.wrong_signer,
-            SignatureVerdict::WrongTypeCovered => &mut self.wrong_type_covered,
-            SignatureVerdict::BadLabels => &mut self.bad_labels,
-            SignatureVerdict::UnsupportedAlgorithm => &mut self.unsupported_algorithm,
-            SignatureVerdict::ExpiredBeforeValid => &mut self.expired_before_valid,
-            SignatureVerdict::Expired => &mut self.expired,
-            SignatureVerdict::NotYetValid => &mut self.not_yet_valid,
-            SignatureVerdict::NoMatchingKey => &mut self.no_matching_key,
-            SignatureVerdict::NoZoneKeyBit => &mut self.no_zone_key_bit,
-            SignatureVerdict::RevokedKey => &mut self.revoked_key,
-            SignatureVerdict::MalformedKey => &mut self.malformed_key,
-            SignatureVerdict::BadCrypto => &mut self.bad_crypto,
-            SignatureVerdict::BudgetExhausted => {
-                self.budget_exhausted = true;
-                return;
-            }
-        };
-        *counter = counter.saturating_add(1);
-    }
-}
 
 /// Checks every RRSIG in `rrsigs` (other records are ignored) over `rrset` (records of one
 /// owner, class and type) against the DNSKEY records of `zone` in `dnskeys`, at time `now`

@@ -1,16 +1,23 @@
-//! Extended DNS Errors (RFC 8914): the codes whydns emits and their wire form (EDNS option 15:
-//! a 16-bit INFO-CODE, then EXTRA-TEXT in UTF-8).
+//! Extended DNS Errors (RFC 8914): the codes whydns emits, their wire form (EDNS option 15:
+//! a 16-bit INFO-CODE, then EXTRA-TEXT in UTF-8), and the one place they are chosen.
 //!
-//! The mapping from a failed resolution to codes lives in [`crate::resolver::Failure::ede`],
-//! one exhaustive match; docs/ede.md lists every code emitted.
+//! [`derive`] turns a finished resolution (outcome, DNSSEC verdict, trace) into its codes,
+//! with the precedence written once; [`refusal`] gives the code of a query the server
+//! answers without resolving. No other code in the crate builds an [`Ede`] from a reason;
+//! docs/ede.md lists every code these can reach, and `tests/ede_doc.rs` checks the two agree.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use super::diagnose::{edns_fallbacks, failed_over};
+use super::event::{key_tag_list, Limit, SentinelKind, ServerFailure, Trace};
+use super::outcome::{Failure, Outcome};
+use super::verdict::{number_list, BogusReason, InsecureReason, Security, SignatureFailure};
 
 /// EDNS option code of Extended DNS Errors.
 pub const EDE_OPTION: u16 = 15;
 
 /// The INFO-CODEs whydns emits (IANA registry, RFC 8914 §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[repr(u16)]
 pub enum EdeCode {
     OtherError = 0,
@@ -102,20 +109,574 @@ impl Ede {
     }
 }
 
+/// The EDE options of a finished resolution, most specific first.
+///
+/// Precedence: a failed resolution speaks of its failure alone; otherwise the DNSSEC
+/// verdict's code; otherwise, on an answer that carries no code, the noteworthy success of a
+/// failover (a server on the path failed and another answered), then of an EDNS fallback.
+/// Every EXTRA-TEXT ends with the trace id, so the full story can be looked up.
+pub fn derive(outcome: &Outcome, security: &Security, trace: &Trace) -> Vec<Ede> {
+    let tag = format!(" [trace {}]", trace.id);
+    let with_tag = |list: Vec<(EdeCode, String)>| -> Vec<Ede> {
+        list.into_iter()
+            .map(|(code, text)| Ede::new(code, format!("{text}{tag}")))
+            .collect()
+    };
+    if let Outcome::Failed { failure } = outcome {
+        return with_tag(failure_codes(failure));
+    }
+    if let Some(code) = security_code(security) {
+        return with_tag(vec![code]);
+    }
+    with_tag(success_note(trace).into_iter().collect())
+}
+
+/// Why the server answered a query without resolving it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The client is outside `allow` (REFUSED). No EXTRA-TEXT: the answer must stay no larger
+    /// than the query, so the server cannot amplify a forged-source flood.
+    NotAllowed,
+    /// RD=0 outside `explain.whydns.`: whydns is authoritative for no zone (REFUSED).
+    RecursionNotDesired,
+    /// Too many queries are being resolved already (SERVFAIL). No resolution, and so no
+    /// trace id, exists for a query that was never started.
+    Overloaded { in_flight: usize },
+    /// An explanation asked for by name over DNS: only ids are served there.
+    ExplanationByIdOnly,
+}
+
+/// The EDE option of a query the server answers without resolving.
+pub fn refusal(refusal: Refusal) -> Ede {
+    match refusal {
+        Refusal::NotAllowed => Ede::new(EdeCode::Prohibited, ""),
+        Refusal::RecursionNotDesired => Ede::new(
+            EdeCode::NotAuthoritative,
+            "recursion not desired (RD=0) and whydns is authoritative for no zone",
+        ),
+        Refusal::Overloaded { in_flight } => Ede::new(
+            EdeCode::OtherError,
+            format!("resolver overloaded: {in_flight} queries already being resolved"),
+        ),
+        Refusal::ExplanationByIdOnly => Ede::new(
+            EdeCode::OtherError,
+            "over DNS explanations are looked up by id only (<id>.explain.whydns.); the latest ones and searches by name are on the control API (GET /api/explanations, whydns explain)",
+        ),
+    }
+}
+
+/// The note on an answer that needed a failover or an EDNS fallback (EDE 0): nothing failed
+/// for the client, but the operator of the zone on the path wants to know.
+fn success_note(trace: &Trace) -> Option<(EdeCode, String)> {
+    let failed = failed_over(trace);
+    if let Some(first) = failed.first() {
+        let more = match failed.len() {
+            1 => String::new(),
+            n => format!(" (and {} more)", n - 1),
+        };
+        return Some((
+            EdeCode::OtherError,
+            format!(
+                "answered after failover: {} {} for {}{more}",
+                first.server.ip(),
+                first.failure.describe(),
+                first.zone,
+            ),
+        ));
+    }
+    edns_fallbacks(trace).first().map(|server| {
+        (
+            EdeCode::OtherError,
+            format!(
+                "answered without EDNS: {} rejects EDNS queries",
+                server.ip()
+            ),
+        )
+    })
+}
+
+/// The codes of a failed resolution, most specific first. One exhaustive match: a new
+/// failure does not compile until it has a code.
+fn failure_codes(failure: &Failure) -> Vec<(EdeCode, String)> {
+    match failure {
+        Failure::NoReachableAuthority { zone, servers } => unreachable_codes(zone, servers),
+        Failure::NoServerAddress { zone, ns } => vec![(
+            EdeCode::NoReachableAuthority,
+            format!("no address for any nameserver of {zone} ({})", ns.join(", ")),
+        )],
+        Failure::CircularDependency { path } => vec![(
+            EdeCode::NoReachableAuthority,
+            format!("circular dependency: {}", path.join(" -> ")),
+        )],
+        Failure::LimitReached { limit } => vec![(
+            EdeCode::OtherError,
+            format!("resolution stopped: {} limit reached", limit_name(*limit)),
+        )],
+        Failure::AliasLoop { chain } => vec![(
+            EdeCode::OtherError,
+            format!("CNAME/DNAME loop: {}", chain.join(" -> ")),
+        )],
+        // EDE 0, not a DNSSEC code: the answer validated, nothing in the zone is wrong,
+        // and a code such as 6 or 9 would send its operator looking for a fault.
+        Failure::RootKeySentinel { kind, tag, trusted } => vec![(
+            EdeCode::OtherError,
+            format!(
+                "root key sentinel (RFC 8509): {}: key {tag} {} a root trust anchor of this resolver, which trusts {}",
+                kind.label(*tag),
+                SentinelKind::trust_words(trusted.contains(tag)),
+                key_tag_list(trusted)
+            ),
+        )],
+    }
+}
+
+fn unreachable_codes(
+    zone: &str,
+    servers: &[(std::net::SocketAddr, ServerFailure)],
+) -> Vec<(EdeCode, String)> {
+    let detail: Vec<String> = servers
+        .iter()
+        .take(4)
+        .map(|(addr, f)| format!("{} {}", addr.ip(), f.describe()))
+        .collect();
+    let mut out = Vec::new();
+    // RFC 8914 §4.24: a network error reaching the authority is worth its own code.
+    if let Some((addr, _)) = servers
+        .iter()
+        .find(|(_, f)| *f == ServerFailure::TruncatedNoTcp)
+    {
+        out.push((
+            EdeCode::NetworkError,
+            format!(
+                "{} truncated over UDP and refused TCP for {zone}",
+                addr.ip()
+            ),
+        ));
+    }
+    out.push((
+        EdeCode::NoReachableAuthority,
+        format!("no reachable authority for {zone}: {}", detail.join("; ")),
+    ));
+    out
+}
+
+/// The words a limit goes by in EXTRA-TEXT.
+pub fn limit_name(limit: Limit) -> &'static str {
+    match limit {
+        Limit::UpstreamQueries => "upstream query",
+        Limit::ReferralDepth => "referral depth",
+        Limit::NsNamesPerDelegation => "NS names per delegation",
+        Limit::CnameChain => "CNAME chain",
+        Limit::SubResolutionDepth => "sub-resolution depth",
+        Limit::Deadline => "deadline",
+        Limit::SignatureChecks => "signature check",
+        Limit::Nsec3Hashes => "NSEC3 hash",
+        Limit::ValidationAllowance => "validation allowance",
+    }
+}
+
+/// The code of a DNSSEC verdict, if it carries one. One exhaustive match per reason kind:
+/// a new reason does not compile until it has a code (or says why it has none).
+fn security_code(security: &Security) -> Option<(EdeCode, String)> {
+    match security {
+        Security::Secure => None,
+        Security::Indeterminate { detail } => Some((EdeCode::DnssecIndeterminate, detail.clone())),
+        Security::Insecure { reason } => insecure_code(reason),
+        Security::Bogus { reason } => Some(bogus_code(reason)),
+    }
+}
+
+fn insecure_code(reason: &InsecureReason) -> Option<(EdeCode, String)> {
+    match reason {
+        // Nothing is wrong and nothing unsupported: an unsigned zone carries no code.
+        InsecureReason::NoTrustAnchor
+        | InsecureReason::NoDs { .. }
+        | InsecureReason::ValidationDisabled
+        | InsecureReason::RrsigsNotSigned => None,
+        InsecureReason::UnsupportedAlgorithm { zone, algorithms } => Some((
+            EdeCode::UnsupportedDnskeyAlgorithm,
+            format!("{zone} is signed only with algorithm(s) {}, not validated (RFC 8624): treated as insecure", number_list(algorithms)),
+        )),
+        InsecureReason::UnsupportedDigest { zone, digest_types } => Some((
+            EdeCode::UnsupportedDsDigestType,
+            format!("the DS of {zone} uses only digest type(s) {}: treated as insecure", number_list(digest_types)),
+        )),
+        InsecureReason::Nsec3Iterations { zone, iterations, limit } => Some((
+            EdeCode::UnsupportedNsec3Iterations,
+            format!("NSEC3 in {zone} uses {iterations} iterations, above this resolver's limit of {limit}: not checked, treated as insecure (RFC 9276)"),
+        )),
+    }
+}
+
+fn bogus_code(reason: &BogusReason) -> (EdeCode, String) {
+    match reason {
+        BogusReason::RrsigsMissing { owner, rtype } => {
+            (EdeCode::RrsigsMissing, format!("no RRSIG over {owner} {rtype}"))
+        }
+        BogusReason::SignerMismatch { owner, rtype, signer, zone } => (
+            EdeCode::DnssecBogus,
+            format!("RRSIG over {owner} {rtype} is signed by {signer}, not by the zone {zone}"),
+        ),
+        BogusReason::SignatureFailed { owner, rtype, failure, detail } => {
+            let (code, what) = signature_failure_code(*failure);
+            (code, format!("RRSIG over {owner} {rtype} {what} ({detail})"))
+        }
+        BogusReason::DnskeyMissing { zone, detail } => {
+            (EdeCode::DnskeyMissing, format!("no DNSKEY of {zone} matches its DS: {detail}"))
+        }
+        BogusReason::DsDigestMismatch { zone, key_tag } => (
+            EdeCode::DnssecBogus,
+            format!("DS digest for key {key_tag} of {zone} does not match the DNSKEY"),
+        ),
+        BogusReason::NsecMissing { name, detail } => {
+            (EdeCode::NsecMissing, format!("no NSEC/NSEC3 proves the denial of {name}: {detail}"))
+        }
+        BogusReason::DenialFailed { name, detail } => {
+            (EdeCode::DnssecBogus, format!("denial of {name} does not hold: {detail}"))
+        }
+        BogusReason::Nsec3IterationsRefused { zone, iterations, limit } => (
+            EdeCode::UnsupportedNsec3Iterations,
+            format!("NSEC3 in {zone} uses {iterations} iterations, above this resolver's limit of {limit} for refusing: SERVFAIL (RFC 9276)"),
+        ),
+        BogusReason::BudgetExhausted { detail } => {
+            (EdeCode::OtherError, format!("validation work limit reached: {detail}"))
+        }
+        BogusReason::AllowanceSpent { per_second, detail } => (
+            EdeCode::OtherError,
+            format!("resolver busy: its allowance of {per_second} signature checks per second is spent ({detail})"),
+        ),
+    }
+}
+
+/// The code of each way every signature over an RRset failed, and its words.
+fn signature_failure_code(failure: SignatureFailure) -> (EdeCode, &'static str) {
+    match failure {
+        SignatureFailure::ExpiredBeforeValid => (
+            EdeCode::SignatureExpiredBeforeValid,
+            "expires before it is valid",
+        ),
+        SignatureFailure::Expired => (EdeCode::SignatureExpired, "expired"),
+        SignatureFailure::NotYetValid => (EdeCode::SignatureNotYetValid, "not yet valid"),
+        SignatureFailure::NoZoneKeyBit => (
+            EdeCode::NoZoneKeyBitSet,
+            "made by a key without the zone-key bit",
+        ),
+        SignatureFailure::NoMatchingKey => (
+            EdeCode::DnskeyMissing,
+            "made by a key that is not published",
+        ),
+        SignatureFailure::UnsupportedAlgorithm => (
+            EdeCode::DnssecBogus,
+            "uses an algorithm whydns does not validate, though the zone is secure through another",
+        ),
+        SignatureFailure::BadSignature => (EdeCode::DnssecBogus, "does not verify"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::explain::verdict::{SignatureCheck, SignatureDetail, SignatureVerdict};
 
-    /// `ALL` must hold every variant once: `name` is an exhaustive match, so a new variant
-    /// fails to compile until it is named, and then this count fails until `ALL` has it.
+    fn check_with(verdicts: &[SignatureVerdict]) -> SignatureCheck {
+        let mut check = SignatureCheck::default();
+        for v in verdicts {
+            check.signatures.push(SignatureDetail {
+                key_tag: 31337,
+                algorithm: 13,
+                signer: hickory_proto::rr::Name::from_ascii("x.lab.").unwrap(),
+                labels: 2,
+                inception: 1_733_011_200,
+                expiration: 1_735_689_600,
+                keys_tried: 1,
+                verdict: *v,
+            });
+            match v {
+                SignatureVerdict::Expired => check.expired += 1,
+                SignatureVerdict::ExpiredBeforeValid => check.expired_before_valid += 1,
+                SignatureVerdict::NotYetValid => check.not_yet_valid += 1,
+                SignatureVerdict::NoMatchingKey => check.no_matching_key += 1,
+                SignatureVerdict::NoZoneKeyBit => check.no_zone_key_bit += 1,
+                _ => check.bad_crypto += 1,
+            }
+        }
+        check
+    }
+
+    fn code(reason: BogusReason) -> u16 {
+        bogus_code(&reason).0 as u16
+    }
+
+    fn trace(id: &str) -> Trace {
+        Trace::new(id.into(), 100)
+    }
+
+    fn security_ede(security: Security) -> Vec<Ede> {
+        derive(&Outcome::Answer, &security, &trace("t"))
+    }
+
     #[test]
-    fn all_lists_every_variant_once() {
-        let mut names: Vec<&str> = EdeCode::ALL.iter().map(|c| c.name()).collect();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), EdeCode::ALL.len());
-        let distinct_codes: std::collections::BTreeSet<u16> =
+    fn counters_pick_the_most_specific_code() {
+        let cases = [
+            (vec![], 10),
+            (vec![SignatureVerdict::Expired], 7),
+            (
+                vec![SignatureVerdict::BadCrypto, SignatureVerdict::Expired],
+                7,
+            ),
+            (vec![SignatureVerdict::NotYetValid], 8),
+            (
+                vec![
+                    SignatureVerdict::ExpiredBeforeValid,
+                    SignatureVerdict::Expired,
+                ],
+                25,
+            ),
+            (vec![SignatureVerdict::NoZoneKeyBit], 11),
+            (vec![SignatureVerdict::NoMatchingKey], 9),
+            (vec![SignatureVerdict::BadCrypto], 6),
+        ];
+        for (verdicts, expected) in cases {
+            let reason = BogusReason::from_check("x.lab.", "A", &check_with(&verdicts));
+            assert_eq!(code(reason), expected, "{verdicts:?}");
+        }
+    }
+
+    #[test]
+    fn expired_text_names_key_and_times() {
+        let reason =
+            BogusReason::from_check("www.x.lab.", "A", &check_with(&[SignatureVerdict::Expired]));
+        let ede = derive(
+            &Outcome::NoData,
+            &Security::Bogus { reason },
+            &trace("abc123"),
+        );
+        assert_eq!(
+            ede[0].text,
+            "RRSIG over www.x.lab. A expired (key 31337 alg 13 valid 2024-12-01T00:00:00Z..2025-01-01T00:00:00Z) [trace abc123]"
+        );
+    }
+
+    #[test]
+    fn insecure_answers_carry_a_code_only_when_something_is_unsupported() {
+        let none = Security::Insecure {
+            reason: InsecureReason::NoDs {
+                zone: "u.lab.".into(),
+            },
+        };
+        assert!(security_ede(none).is_empty());
+        let alg = Security::Insecure {
+            reason: InsecureReason::UnsupportedAlgorithm {
+                zone: "dsa.lab.".into(),
+                algorithms: vec![3],
+            },
+        };
+        assert_eq!(security_ede(alg)[0].code as u16, 1);
+        let digest = Security::Insecure {
+            reason: InsecureReason::UnsupportedDigest {
+                zone: "d.lab.".into(),
+                digest_types: vec![100],
+            },
+        };
+        assert_eq!(security_ede(digest)[0].code as u16, 2);
+        let iterations = Security::Insecure {
+            reason: InsecureReason::Nsec3Iterations {
+                zone: "n.lab.".into(),
+                iterations: 200,
+                limit: 50,
+            },
+        };
+        assert_eq!(security_ede(iterations)[0].code as u16, 27);
+    }
+
+    /// One sample of every reason `derive` and `refusal` read. Each `match` below has no
+    /// `_ =>` arm, so a new variant does not compile until it has a sample here.
+    fn samples() -> (Vec<Failure>, Vec<Security>, Vec<Refusal>) {
+        let zone = || "z.lab.".to_string();
+        let failures = vec![
+            Failure::NoReachableAuthority {
+                zone: zone(),
+                servers: vec![("127.0.0.1:53".parse().unwrap(), ServerFailure::Timeout)],
+            },
+            Failure::NoReachableAuthority {
+                zone: zone(),
+                servers: vec![(
+                    "127.0.0.1:53".parse().unwrap(),
+                    ServerFailure::TruncatedNoTcp,
+                )],
+            },
+            Failure::NoServerAddress {
+                zone: zone(),
+                ns: vec!["ns.z.lab.".into()],
+            },
+            Failure::CircularDependency {
+                path: vec![zone(), "ns.z.lab.".into()],
+            },
+            Failure::LimitReached {
+                limit: Limit::CnameChain,
+            },
+            Failure::AliasLoop {
+                chain: vec![zone()],
+            },
+            Failure::RootKeySentinel {
+                kind: SentinelKind::IsTa,
+                tag: 1,
+                trusted: vec![20326],
+            },
+        ];
+        for f in &failures {
+            match f {
+                Failure::NoReachableAuthority { .. }
+                | Failure::NoServerAddress { .. }
+                | Failure::CircularDependency { .. }
+                | Failure::LimitReached { .. }
+                | Failure::AliasLoop { .. }
+                | Failure::RootKeySentinel { .. } => {}
+            }
+        }
+        let insecure = [
+            InsecureReason::NoTrustAnchor,
+            InsecureReason::NoDs { zone: zone() },
+            InsecureReason::UnsupportedAlgorithm {
+                zone: zone(),
+                algorithms: vec![3],
+            },
+            InsecureReason::UnsupportedDigest {
+                zone: zone(),
+                digest_types: vec![3],
+            },
+            InsecureReason::Nsec3Iterations {
+                zone: zone(),
+                iterations: 200,
+                limit: 50,
+            },
+            InsecureReason::ValidationDisabled,
+            InsecureReason::RrsigsNotSigned,
+        ];
+        let failure_kinds = [
+            SignatureFailure::ExpiredBeforeValid,
+            SignatureFailure::Expired,
+            SignatureFailure::NotYetValid,
+            SignatureFailure::NoZoneKeyBit,
+            SignatureFailure::NoMatchingKey,
+            SignatureFailure::UnsupportedAlgorithm,
+            SignatureFailure::BadSignature,
+        ];
+        let owner = || "a.z.lab.".to_string();
+        let rtype = || "A".to_string();
+        let detail = || "d".to_string();
+        let mut bogus = vec![
+            BogusReason::RrsigsMissing {
+                owner: owner(),
+                rtype: rtype(),
+            },
+            BogusReason::SignerMismatch {
+                owner: owner(),
+                rtype: rtype(),
+                signer: zone(),
+                zone: zone(),
+            },
+            BogusReason::DnskeyMissing {
+                zone: zone(),
+                detail: detail(),
+            },
+            BogusReason::DsDigestMismatch {
+                zone: zone(),
+                key_tag: 1,
+            },
+            BogusReason::NsecMissing {
+                name: owner(),
+                detail: detail(),
+            },
+            BogusReason::DenialFailed {
+                name: owner(),
+                detail: detail(),
+            },
+            BogusReason::Nsec3IterationsRefused {
+                zone: zone(),
+                iterations: 3000,
+                limit: 2500,
+            },
+            BogusReason::BudgetExhausted { detail: detail() },
+            BogusReason::AllowanceSpent {
+                per_second: 1,
+                detail: detail(),
+            },
+        ];
+        bogus.extend(
+            failure_kinds
+                .iter()
+                .map(|&failure| BogusReason::SignatureFailed {
+                    owner: owner(),
+                    rtype: rtype(),
+                    failure,
+                    detail: detail(),
+                }),
+        );
+        let mut security = vec![
+            Security::Secure,
+            Security::Indeterminate { detail: detail() },
+        ];
+        security.extend(
+            insecure
+                .into_iter()
+                .map(|reason| Security::Insecure { reason }),
+        );
+        security.extend(bogus.into_iter().map(|reason| Security::Bogus { reason }));
+        let refusals = vec![
+            Refusal::NotAllowed,
+            Refusal::RecursionNotDesired,
+            Refusal::Overloaded { in_flight: 1 },
+            Refusal::ExplanationByIdOnly,
+        ];
+        (failures, security, refusals)
+    }
+
+    /// Every code in `EdeCode::ALL` (and so in docs/ede.md, see `tests/ede_doc.rs`) is one
+    /// that `derive` or `refusal` can give, and every code they give is in `ALL`.
+    #[test]
+    fn derive_reaches_exactly_the_codes_whydns_lists() {
+        let (failures, security, refusals) = samples();
+        let mut reached = std::collections::BTreeSet::new();
+        let t = trace("t");
+        for failure in failures {
+            let outcome = Outcome::Failed { failure };
+            reached.extend(
+                derive(&outcome, &Security::Secure, &t)
+                    .iter()
+                    .map(|e| e.code as u16),
+            );
+        }
+        for s in security {
+            reached.extend(
+                derive(&Outcome::Answer, &s, &t)
+                    .iter()
+                    .map(|e| e.code as u16),
+            );
+        }
+        reached.extend(refusals.into_iter().map(|r| refusal(r).code as u16));
+        let listed: std::collections::BTreeSet<u16> =
             EdeCode::ALL.iter().map(|c| *c as u16).collect();
-        assert_eq!(distinct_codes.len(), 17);
+        assert_eq!(reached, listed);
+    }
+
+    #[test]
+    fn a_failure_speaks_alone_and_every_text_carries_the_trace_id() {
+        let outcome = Outcome::Failed {
+            failure: Failure::AliasLoop {
+                chain: vec!["a.".into(), "b.".into()],
+            },
+        };
+        let bogus = Security::Bogus {
+            reason: BogusReason::RrsigsMissing {
+                owner: "a.".into(),
+                rtype: "A".into(),
+            },
+        };
+        let ede = derive(&outcome, &bogus, &trace("id7"));
+        assert_eq!(ede.len(), 1);
+        assert_eq!(ede[0].code, EdeCode::OtherError);
+        assert!(ede[0].text.ends_with(" [trace id7]"));
+        assert!(derive(&Outcome::Answer, &Security::Secure, &trace("x")).is_empty());
     }
 }

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The RCODE mnemonic as operators and dig write it (RFC 6895 §2.3).
 pub fn rcode_name(rcode: hickory_proto::op::ResponseCode) -> String {
@@ -30,7 +30,7 @@ pub fn rcode_name(rcode: hickory_proto::op::ResponseCode) -> String {
 }
 
 /// Why a server's answer could not be used for a zone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ServerFailure {
     /// No answer within the timeout.
@@ -87,7 +87,7 @@ impl ServerFailure {
 }
 
 /// How a response was classified before the resolver acted on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ResponseKind {
     Answer,
@@ -101,7 +101,7 @@ pub enum ResponseKind {
 }
 
 /// Why glue was not used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum GlueRejection {
     /// The address record's owner is outside the zone that sent it (RFC 2181 §5.4.1).
@@ -113,7 +113,7 @@ pub enum GlueRejection {
 }
 
 /// The limits that bound the work of one client query.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Limit {
     UpstreamQueries,
@@ -131,7 +131,7 @@ pub enum Limit {
 }
 
 /// The two questions of an RFC 8509 root key sentinel (§2: the label that starts the QNAME).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SentinelKind {
     /// `root-key-sentinel-is-ta-<tag>`: answered only if `tag` is a root trust anchor.

@@ -1,12 +1,23 @@
-//! The product's voice: the vocabulary of recursion ([`event`]), the mapping from an
-//! outcome to Extended DNS Errors ([`ede`]), and the trace as text ([`render`]). Depends on
-//! nothing else in the crate.
+//! The product's voice and its vocabulary: every type a resolution's story is told in.
+//! [`event`] the steps, [`outcome`] how a resolution ended, [`verdict`] what the validator
+//! concluded, [`ede`] the one derivation of Extended DNS Errors, [`diagnose`] the root cause
+//! and remedy, [`render`] the text for people, [`log`] the bounded explanation store.
+//! Depends on nothing else in the crate but `clock`: `resolver` and `dnssec` produce these
+//! types, `server` and `cli` read them.
 
+pub mod diagnose;
 pub mod diagnosis;
 pub mod ede;
 pub mod event;
 pub mod log;
+pub mod outcome;
 pub mod render;
+pub mod verdict;
 
 pub use ede::{Ede, EdeCode};
 pub use event::{Event, Trace, TraceEntry};
+pub use outcome::{Failure, Outcome, Resolution};
+pub use verdict::{
+    BogusReason, DenialHow, DenialVerdict, InsecureReason, Security, SignatureCheck,
+    SignatureDetail, SignatureFailure, SignatureVerdict,
+};

@@ -13,8 +13,8 @@ use hickory_proto::rr::{Name, RData, RecordType};
 use super::budget::Ctx;
 use super::delegation::{Delegation, NsServer};
 use super::iterate::{addresses_in, Chained, Iterator};
-use super::{Failure, Outcome};
 use crate::explain::event::{Event, Limit};
+use crate::explain::outcome::{Failure, Outcome};
 
 /// What one visit of a zone has done to find its servers' addresses.
 #[derive(Debug, Default)]

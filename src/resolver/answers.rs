@@ -17,8 +17,8 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::bounded::{records_bytes, BytesLru, ENTRY_OVERHEAD};
 use super::cache::BOGUS_TTL;
-use super::{Failure, Outcome, Resolution};
 use crate::explain::event::Event;
+use crate::explain::outcome::{Failure, Outcome, Resolution};
 
 /// How long a failed resolution is remembered: long enough that a stub's retries and a
 /// client's burst meet it, short enough that a server coming back is noticed soon.
@@ -129,7 +129,6 @@ fn records(r: &Resolution) -> impl std::iter::Iterator<Item = &Record> {
 fn lifetime(r: &Resolution) -> u64 {
     if let Outcome::Failed { failure } = &r.outcome {
         match failure {
-            Failure::Overloaded => return 0,
             // A sentinel's SERVFAIL stands for a secure answer: it lives as that answer would.
             Failure::RootKeySentinel { .. } => {}
             _ => return FAILURE_TTL,
@@ -164,7 +163,7 @@ fn size_of(r: &Resolution) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dnssec::{BogusReason, Security};
+    use crate::explain::verdict::{BogusReason, Security};
     use crate::explain::Trace;
     use hickory_proto::rr::rdata::{A, SOA};
 
@@ -210,13 +209,6 @@ mod tests {
         assert_eq!(
             lifetime(&resolution(failed, Vec::new(), Security::Secure)),
             FAILURE_TTL
-        );
-        let overloaded = Outcome::Failed {
-            failure: Failure::Overloaded,
-        };
-        assert_eq!(
-            lifetime(&resolution(overloaded, Vec::new(), Security::Secure)),
-            0
         );
         let sentinel = Outcome::Failed {
             failure: Failure::RootKeySentinel {

@@ -11,8 +11,8 @@ use hickory_proto::rr::{Name, RecordType};
 use super::budget::Ctx;
 use super::classify::{classify, Classified};
 use super::iterate::{Iterator, EDNS_PAYLOAD};
-use super::Failure;
 use crate::explain::event::{rcode_name, Event, ServerFailure};
+use crate::explain::outcome::Failure;
 use crate::transport::{Request, TransportError};
 
 impl Iterator {

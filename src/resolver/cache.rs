@@ -21,7 +21,7 @@ use std::sync::Mutex;
 use super::bounded::{records_bytes, BytesLru, ENTRY_OVERHEAD};
 use super::delegation::Delegation;
 use crate::config::{CacheConfig, Config};
-use crate::dnssec::Security;
+use crate::explain::verdict::Security;
 use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 

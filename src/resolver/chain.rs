@@ -23,10 +23,10 @@ use super::iterate::{Iterator, Lookup};
 use super::validate::{bogus, insecure, record_exhaustion, signature_expiry, to_json};
 use crate::dnssec::{
     algorithm_supported, check_signatures_with, denial, digest_supported, ds_matches,
-    strongest_digests, Anchor, BogusReason, DsMatch, InsecureReason, KeySet, Security,
-    VerificationBudget,
+    strongest_digests, Anchor, DsMatch, KeySet, VerificationBudget,
 };
 use crate::explain::event::Event;
+use crate::explain::verdict::{BogusReason, InsecureReason, Security};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -222,8 +222,8 @@ impl Iterator {
         if !referred
             && matches!(
                 verdict,
-                denial::DenialVerdict::OptOut { .. }
-                    | denial::DenialVerdict::IterationsTooHigh { .. }
+                crate::explain::verdict::DenialVerdict::OptOut { .. }
+                    | crate::explain::verdict::DenialVerdict::IterationsTooHigh { .. }
             )
         {
             self.judge_denial(ctx, zone, "no DS", &parent, proofs.is_empty(), &verdict);
@@ -403,7 +403,7 @@ fn trusted_keys(
     })
 }
 
-fn failure_text(failure: &super::Failure) -> String {
+fn failure_text(failure: &crate::explain::outcome::Failure) -> String {
     serde_json::to_value(failure)
         .ok()
         .and_then(|v| v.get("failure").and_then(|f| f.as_str()).map(String::from))

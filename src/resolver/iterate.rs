@@ -21,11 +21,12 @@ use super::chain::KeyVerdict;
 use super::classify::Classified;
 use super::delegation::{Delegation, NsServer, RootHint};
 use super::servers::ServerHealth;
-use super::{Failure, Outcome, Resolution};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::dnssec::{InsecureReason, Security, TrustAnchors};
+use crate::dnssec::TrustAnchors;
 use crate::explain::event::{Event, Limit};
+use crate::explain::outcome::{Failure, Outcome, Resolution};
+use crate::explain::verdict::{InsecureReason, Security};
 use crate::explain::Trace;
 use crate::transport;
 

@@ -15,9 +15,9 @@
 
 use hickory_proto::rr::{Name, RecordType};
 
-use super::{Failure, Outcome, Resolution};
 use crate::dnssec::TrustAnchors;
 use crate::explain::event::{Event, SentinelKind};
+use crate::explain::outcome::{Failure, Outcome, Resolution};
 
 /// RFC 8509 §2: the label prefixes, then the key tag in five decimal digits, zero-filled.
 const IS_TA: &[u8] = b"root-key-sentinel-is-ta-";

@@ -24,11 +24,11 @@ use super::budget::Ctx;
 use super::cache::{rrsets, Denied, Evidence, NegativeKind, BOGUS_TTL};
 use super::chain::KeyVerdict;
 use super::iterate::{Iterator, Lookup};
-use crate::dnssec::{
-    check_signatures_with, denial, BogusReason, InsecureReason, KeySet, Security, SignatureCheck,
-    SignatureVerdict,
-};
+use crate::dnssec::{check_signatures_with, denial, KeySet};
 use crate::explain::event::{Event, Limit};
+use crate::explain::verdict::{
+    BogusReason, InsecureReason, Security, SignatureCheck, SignatureVerdict,
+};
 
 /// At most this many distinct signers are tried for one RRset.
 const MAX_SIGNERS: usize = 2;
@@ -525,7 +525,7 @@ impl Iterator {
         claim: &str,
         zone: &Name,
         no_records: bool,
-        verdict: &denial::DenialVerdict,
+        verdict: &crate::explain::verdict::DenialVerdict,
     ) -> Security {
         ctx.record(Event::DenialChecked {
             name: name.to_string(),
@@ -534,11 +534,13 @@ impl Iterator {
         });
         let name = name.to_string();
         match verdict {
-            denial::DenialVerdict::Proven { .. } => Security::Secure,
-            denial::DenialVerdict::OptOut { .. } => insecure(InsecureReason::NoDs {
-                zone: zone.to_string(),
-            }),
-            denial::DenialVerdict::IterationsTooHigh {
+            crate::explain::verdict::DenialVerdict::Proven { .. } => Security::Secure,
+            crate::explain::verdict::DenialVerdict::OptOut { .. } => {
+                insecure(InsecureReason::NoDs {
+                    zone: zone.to_string(),
+                })
+            }
+            crate::explain::verdict::DenialVerdict::IterationsTooHigh {
                 iterations,
                 limit,
                 servfail: false,
@@ -547,7 +549,7 @@ impl Iterator {
                 iterations: *iterations,
                 limit: *limit,
             }),
-            denial::DenialVerdict::IterationsTooHigh {
+            crate::explain::verdict::DenialVerdict::IterationsTooHigh {
                 iterations,
                 limit,
                 servfail: true,
@@ -557,19 +559,20 @@ impl Iterator {
                 limit: *limit,
             }),
             // No NSEC/NSEC3 at all is "missing" (EDE 12); records that fail to prove it are bogus.
-            denial::DenialVerdict::Missing { detail } if no_records => {
+            crate::explain::verdict::DenialVerdict::Missing { detail } if no_records => {
                 bogus(BogusReason::NsecMissing {
                     name,
                     detail: detail.clone(),
                 })
             }
-            denial::DenialVerdict::Missing { detail } | denial::DenialVerdict::Bogus { detail } => {
+            crate::explain::verdict::DenialVerdict::Missing { detail }
+            | crate::explain::verdict::DenialVerdict::Bogus { detail } => {
                 bogus(BogusReason::DenialFailed {
                     name,
                     detail: detail.clone(),
                 })
             }
-            denial::DenialVerdict::BudgetExhausted => {
+            crate::explain::verdict::DenialVerdict::BudgetExhausted => {
                 ctx.hit(
                     Limit::Nsec3Hashes,
                     u64::from(self.config.limits.nsec3_hashes),

@@ -23,8 +23,8 @@ use hickory_proto::rr::rdata::TXT;
 use hickory_proto::rr::{DNSClass, Name, RData, Record};
 
 use super::respond::{Reply, Request};
+use crate::explain::ede::{self, Refusal};
 use crate::explain::log::{Explanation, ExplanationLog};
-use crate::explain::{Ede, EdeCode};
 
 /// The suffix every explanation query ends in.
 pub fn suffix() -> Name {
@@ -68,10 +68,7 @@ pub fn answer(
     let found: Vec<std::sync::Arc<Explanation>> = match wanted(&request.name) {
         Some(Wanted::Id(id)) => log.get(&id).into_iter().filter(|e| may_read(e)).collect(),
         Some(Wanted::Moved) => {
-            reply.add_ede(Ede::new(
-                EdeCode::OtherError,
-                "over DNS explanations are looked up by id only (<id>.explain.whydns.); the latest ones and searches by name are on the control API (GET /api/explanations, whydns explain)",
-            ));
+            reply.add_ede(ede::refusal(Refusal::ExplanationByIdOnly));
             Vec::new()
         }
         None => Vec::new(),

@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use crate::explain::event::{Event, ServerFailure};
+use crate::explain::outcome::Resolution;
 use crate::explain::EdeCode;
-use crate::resolver::Resolution;
 
 /// Distinct zones tracked per per-zone counter.
 pub const MAX_ZONES: usize = 1_000;

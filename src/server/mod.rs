@@ -44,8 +44,9 @@ use tokio::task::JoinHandle;
 
 use crate::config::{CacheConfig, Config};
 use crate::explain::log::{Explanation, ExplanationLog};
+use crate::explain::outcome::{Outcome, Resolution};
 use crate::explain::render::rcode_mnemonic;
-use crate::resolver::{Outcome, Resolution, Resolver};
+use crate::resolver::Resolver;
 use respond::{Screened, Transport};
 
 /// How long shutdown waits for in-flight answers before giving up on them.

@@ -18,9 +18,9 @@ use hickory_proto::rr::rdata::opt::EdnsOption;
 use hickory_proto::rr::{DNSClass, Name, RecordType};
 use ipnet::IpNet;
 
-use crate::explain::ede::EDE_OPTION;
-use crate::explain::{Ede, EdeCode};
-use crate::resolver::Resolution;
+use crate::explain::ede::{self, Refusal, EDE_OPTION};
+use crate::explain::outcome::Resolution;
+use crate::explain::Ede;
 
 /// The payload size whydns advertises and the most it sends over UDP (RFC 9715, DNS flag
 /// day 2020): larger answers would risk IP fragmentation, so they go over TCP instead.
@@ -123,7 +123,7 @@ fn screen_query(packet: &[u8], client: IpAddr, allowed: bool) -> Screened {
         // RA=0: recursion is not available to this client. No EXTRA-TEXT: the code says it
         // all, and the answer must stay no larger than the query (see `screen`).
         reply.message.metadata.recursion_available = false;
-        reply.add_ede(Ede::new(EdeCode::Prohibited, ""));
+        reply.add_ede(ede::refusal(Refusal::NotAllowed));
         return Screened::Reply(reply.with_rcode(ResponseCode::Refused));
     }
     let question = &query.queries[0];
@@ -143,10 +143,7 @@ fn screen_query(packet: &[u8], client: IpAddr, allowed: bool) -> Screened {
     if !query.metadata.recursion_desired {
         // Beyond explain.whydns., whydns is authoritative for nothing: without RD there is
         // nothing it can answer.
-        reply.add_ede(Ede::new(
-            EdeCode::NotAuthoritative,
-            "recursion not desired (RD=0) and whydns is authoritative for no zone",
-        ));
+        reply.add_ede(ede::refusal(Refusal::RecursionNotDesired));
         return Screened::Reply(reply.with_rcode(ResponseCode::Refused));
     }
     if question.query_class() != DNSClass::IN
@@ -210,12 +207,7 @@ pub fn answer(request: &Request, resolution: &Resolution, ede: &[Ede]) -> Reply 
 /// SERVFAIL for a query turned away because too many are being resolved already.
 pub fn overloaded(request: &Request, limit: usize) -> Reply {
     let mut reply = Reply::to(&request.query);
-    // Built here rather than through `Failure::Overloaded` because no resolution (and so no
-    // trace id) exists for a query that was never started.
-    reply.add_ede(Ede::new(
-        EdeCode::OtherError,
-        format!("resolver overloaded: {limit} queries already being resolved"),
-    ));
+    reply.add_ede(ede::refusal(Refusal::Overloaded { in_flight: limit }));
     reply.with_rcode(ResponseCode::ServFail)
 }
 
@@ -513,7 +505,10 @@ mod tests {
             )
         };
         reply.message.answers = vec![txt(300)];
-        reply.add_ede(Ede::new(EdeCode::OtherError, "y".repeat(200)));
+        reply.add_ede(Ede::new(
+            crate::explain::EdeCode::OtherError,
+            "y".repeat(200),
+        ));
         // Fits without the text: the code survives.
         let small = Message::from_vec(&reply.encode(Transport::Udp).unwrap()).unwrap();
         assert_eq!(ede_codes(&small), vec![0]);

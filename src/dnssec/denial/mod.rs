@@ -24,6 +24,7 @@
 //! - An opt-out span over the next closer name gives [`DenialVerdict::OptOut`] for every kind
 //!   of proof (as unbound does), not only for DS; the caller decides it means insecure.
 
+use crate::explain::verdict::{DenialHow, DenialVerdict};
 use hickory_proto::rr::{Name, Record, RecordType, RecordTypeSet};
 use serde::Serialize;
 
@@ -74,39 +75,6 @@ impl DenialLimits {
     pub fn budget(&self) -> HashBudget {
         HashBudget::new(self.max_hashes)
     }
-}
-
-/// Which kind of record made the proof.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DenialHow {
-    Nsec,
-    Nsec3,
-}
-
-/// What the records prove. `detail` is short and names the records and names involved.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DenialVerdict {
-    /// The denial holds.
-    Proven { how: DenialHow, detail: String },
-    /// An NSEC3 opt-out span covers the next closer name: an unsigned delegation may exist
-    /// there, so the answer can be at best insecure.
-    OptOut { detail: String },
-    /// A record the proof needs is absent (EDE 12).
-    Missing { detail: String },
-    /// The records present contradict the denial or may not be used for it (EDE 6).
-    Bogus { detail: String },
-    /// The NSEC3 iterations exceed [`DenialLimits::insecure_above`] (EDE 27): insecure, or
-    /// SERVFAIL when `servfail` (above [`DenialLimits::bogus_above`]); `limit` is the
-    /// threshold exceeded, for the explanation.
-    IterationsTooHigh {
-        iterations: u16,
-        limit: u16,
-        servfail: bool,
-    },
-    /// The query's [`HashBudget`] ran out.
-    BudgetExhausted,
 }
 
 /// Proves that `qname` does not exist in `zone` (NXDOMAIN).

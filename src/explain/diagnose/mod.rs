@@ -16,11 +16,11 @@ mod delegation;
 mod dnssec;
 mod sentinel;
 
-use super::{Outcome, Resolution};
-use crate::dnssec::{InsecureReason, Security};
+use super::outcome::{Outcome, Resolution};
 use crate::explain::diagnosis::{Cause, Diagnosis, Evidence};
 use crate::explain::event::{Event, Limit, ResponseKind, ServerFailure, Trace, TraceEntry};
 use crate::explain::render::render_line;
+use crate::explain::verdict::{InsecureReason, Security};
 use delegation::diagnose_failure;
 use dnssec::{diagnose_bogus, diagnose_insecure};
 

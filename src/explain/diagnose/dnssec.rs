@@ -4,9 +4,9 @@
 use super::{
     cd_check, diagnose_answer, diagnosis, evidence, is_dnssec_trouble, server_check, Names,
 };
-use crate::dnssec::{number_list, BogusReason, InsecureReason, SignatureFailure};
 use crate::explain::diagnosis::{Cause, Diagnosis};
-use crate::resolver::Resolution;
+use crate::explain::outcome::Resolution;
+use crate::explain::verdict::{number_list, BogusReason, InsecureReason, SignatureFailure};
 
 pub(super) fn diagnose_bogus(r: &Resolution, reason: &BogusReason, names: &Names) -> Diagnosis {
     let ev = evidence(&r.trace, is_dnssec_trouble);

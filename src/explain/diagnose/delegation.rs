@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use super::{diagnosis, evidence, Names};
 use crate::explain::diagnosis::{Cause, Diagnosis};
 use crate::explain::event::{Event, Limit, ServerFailure};
-use crate::resolver::{Failure, Resolution};
+use crate::explain::outcome::{Failure, Resolution};
 
 pub(super) fn diagnose_failure(r: &Resolution, failure: &Failure, names: &Names) -> Diagnosis {
     let trace = &r.trace;
@@ -149,15 +149,6 @@ pub(super) fn diagnose_failure(r: &Resolution, failure: &Failure, names: &Names)
         Failure::RootKeySentinel { kind, tag, trusted } => {
             super::sentinel::diagnose_sentinel(r, *kind, *tag, trusted)
         }
-        Failure::Overloaded => diagnosis(
-            Cause::Overloaded,
-            "This resolver had too many queries in flight and answered without resolving".into(),
-            Vec::new(),
-            "Raise limits.concurrent_queries, add resolver capacity, or find the client \
-             sending the flood."
-                .into(),
-            Vec::new(),
-        ),
     }
 }
 

@@ -4,7 +4,7 @@
 use super::{diagnosis, evidence};
 use crate::explain::diagnosis::{Cause, Diagnosis};
 use crate::explain::event::{key_tag_list, Event, SentinelKind};
-use crate::resolver::Resolution;
+use crate::explain::outcome::Resolution;
 
 pub(super) fn diagnose_sentinel(
     r: &Resolution,
