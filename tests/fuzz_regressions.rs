@@ -273,7 +273,7 @@ fn upstream_update_opcode_answer_is_not_believed() {
     else {
         panic!("the query is resolved");
     };
-    let reply = whydns::server::respond::answer(&request, &resolution, &resolution.ede());
+    let reply = whydns::server::respond::answer(&request, &resolution, &resolution.finish());
     let wire = reply
         .encode(whydns::server::respond::Transport::Udp)
         .unwrap();

@@ -526,7 +526,9 @@ pub fn ede(data: &[u8]) {
         assert_eq!(&bytes[2..], e.text.as_bytes());
         assert_eq!(e.to_option_bytes(false).len(), 2);
     }
-    let reply = respond::answer(&request, &resolution, &edes);
+    let mut finished = resolution.finish();
+    finished.ede = edes;
+    let reply = respond::answer(&request, &resolution, &finished);
     check_reply(
         &reply,
         request.query.metadata.id,

@@ -74,7 +74,26 @@ pub struct Resolution {
     pub trace: Trace,
 }
 
+/// The facts every reader of a finished resolution needs (the answer, the metrics, the log,
+/// the explanation), computed once when it is finished.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finished {
+    pub rcode: ResponseCode,
+    pub ede: Vec<Ede>,
+    /// The AD bit may be set (RFC 4035 §3.2.3).
+    pub authenticated: bool,
+}
+
 impl Resolution {
+    /// The RCODE, EDE and AD of this resolution, computed once.
+    pub fn finish(&self) -> Finished {
+        Finished {
+            rcode: self.rcode(),
+            ede: self.ede(),
+            authenticated: self.authenticated(),
+        }
+    }
+
     pub fn rcode(&self) -> ResponseCode {
         // RFC 4035 §5.5: bogus data is not returned (unless the client asked with CD).
         if self.security.is_failure() && !self.checking_disabled {
@@ -94,15 +113,15 @@ impl Resolution {
 
     /// The explanation of this resolution as the log keeps it (EDE and diagnosis computed).
     pub fn explanation(&self, client: Option<std::net::IpAddr>, time: u64) -> Explanation {
-        self.explanation_with(client, time, self.ede(), self.diagnose())
+        self.explanation_with(client, time, &self.finish(), self.diagnose())
     }
 
-    /// As [`Resolution::explanation`], with the EDE and diagnosis already computed.
+    /// As [`Resolution::explanation`], with the finished facts and diagnosis already computed.
     pub fn explanation_with(
         &self,
         client: Option<std::net::IpAddr>,
         time: u64,
-        ede: Vec<Ede>,
+        finished: &Finished,
         diagnosis: crate::explain::diagnosis::Diagnosis,
     ) -> Explanation {
         Explanation {
@@ -111,8 +130,12 @@ impl Resolution {
             client,
             name: self.name.clone(),
             rtype: self.rtype.clone(),
-            rcode: crate::explain::event::rcode_name(self.rcode()),
-            ede: ede.into_iter().map(|e| (e.code as u16, e.text)).collect(),
+            rcode: crate::explain::event::rcode_name(finished.rcode),
+            ede: finished
+                .ede
+                .iter()
+                .map(|e| (e.code as u16, e.text.clone()))
+                .collect(),
             duration_ms: self.trace.elapsed_ms(),
             diagnosis,
             trace: self.trace.clone(),

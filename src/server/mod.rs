@@ -44,7 +44,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{CacheConfig, Config};
 use crate::explain::log::{Explanation, ExplanationLog};
-use crate::explain::outcome::{Outcome, Resolution};
+use crate::explain::outcome::{Finished, Outcome, Resolution};
 use crate::explain::render::rcode_mnemonic;
 use crate::resolver::Resolver;
 use respond::{Screened, Transport};
@@ -400,63 +400,81 @@ impl Shared {
         }
     }
 
-    /// Resolves an admitted question and encodes the answer for `transport`.
+    /// Resolves an admitted question and encodes the answer for `transport`. What is left to
+    /// record (metrics, log, explanation) comes back with it, for [`Shared::record`] once the
+    /// answer is on its way: the client never waits for a diagnosis.
     async fn resolve(
         &self,
         request: &respond::Request,
         transport: Transport,
         key: Option<Vec<u8>>,
-    ) -> Option<Vec<u8>> {
+    ) -> (Option<Vec<u8>>, Recording) {
         let checking_disabled = request.query.metadata.checking_disabled;
         let resolution = self
             .resolver
             .resolve_with(&request.name, request.rtype, checking_disabled)
             .await;
-        let ede = resolution.ede();
+        let finished = resolution.finish();
+        let reply =
+            self.counted(respond::answer(request, &resolution, &finished).encode(transport));
+        if let (Some(key), Some(reply)) = (key, &reply) {
+            self.packets.store(key, reply, self.resolver.now());
+        }
+        let recording = Recording {
+            resolution,
+            finished,
+            client: request.client,
+        };
+        (reply, recording)
+    }
+
+    /// Records a resolution once its answer has been sent: metrics, the failure log line and,
+    /// when worth keeping, the explanation with its diagnosis.
+    fn record(&self, recording: Recording) {
+        let Recording {
+            resolution,
+            finished,
+            client,
+        } = recording;
         // A repeat from the answer cache took no time and was explained when it was resolved.
         let elapsed_ms = if resolution.cached {
             0
         } else {
             resolution.trace.elapsed_ms()
         };
-        self.metrics.resolved(
-            &resolution,
-            &ede.iter().map(|e| e.code).collect::<Vec<_>>(),
-            elapsed_ms,
-        );
-        let plain =
-            resolution.rcode() == hickory_proto::op::ResponseCode::NoError && ede.is_empty();
+        let codes: Vec<_> = finished.ede.iter().map(|e| e.code).collect();
+        self.metrics.resolved(&resolution, &codes, elapsed_ms);
+        let plain = finished.rcode == hickory_proto::op::ResponseCode::NoError && codes.is_empty();
         let keep = (!plain || self.keep_all) && !resolution.cached;
-        if resolution.cached && !ede.is_empty() {
+        if resolution.cached && !codes.is_empty() {
             // The EDE text carries the id of the resolution that filled the cache, maybe
             // another client's: this client may now read that explanation too.
             self.recipients
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .put(
-                    (resolution.trace.id.clone(), request.client.to_canonical()),
-                    (),
-                );
+                .put((resolution.trace.id.clone(), client.to_canonical()), ());
         }
         // The diagnosis costs a walk of the trace: only for what is kept or logged.
         if keep || (!resolution.cached && tracing::enabled!(tracing::Level::DEBUG)) {
             let diagnosis = resolution.diagnose();
-            log_resolution(&resolution, &ede, &diagnosis, &self.log_limit);
+            log_resolution(&resolution, &finished, &diagnosis, &self.log_limit);
             if keep {
                 self.explanations.push(resolution.explanation_with(
-                    Some(request.client),
+                    Some(client),
                     self.resolver.now(),
-                    ede.clone(),
+                    &finished,
                     diagnosis,
                 ));
             }
         }
-        let reply = self.counted(respond::answer(request, &resolution, &ede).encode(transport))?;
-        if let Some(key) = key {
-            self.packets.store(key, &reply, self.resolver.now());
-        }
-        Some(reply)
     }
+}
+
+/// A resolution whose answer is built, waiting to be recorded after it is sent.
+struct Recording {
+    resolution: Resolution,
+    finished: Finished,
+    client: IpAddr,
 }
 
 impl Shared {
@@ -478,22 +496,26 @@ fn wire_rcode(message: &[u8]) -> u8 {
 /// find the whole story.
 fn log_resolution(
     resolution: &Resolution,
-    ede: &[crate::explain::Ede],
+    finished: &Finished,
     diagnosis: &crate::explain::diagnosis::Diagnosis,
     limit: &log_limit::LogLimiter,
 ) {
     let question = format!("{} {}", resolution.name, resolution.rtype);
     let failed = matches!(resolution.outcome, Outcome::Failed { .. })
-        || resolution.rcode() == hickory_proto::op::ResponseCode::ServFail;
+        || finished.rcode == hickory_proto::op::ResponseCode::ServFail;
     if failed {
         if !limit.allow(log_limit::Kind::ResolutionFailed) {
             return;
         }
-        let codes: Vec<String> = ede.iter().map(|e| (e.code as u16).to_string()).collect();
+        let codes: Vec<String> = finished
+            .ede
+            .iter()
+            .map(|e| (e.code as u16).to_string())
+            .collect();
         tracing::info!(
             trace = %resolution.trace.id,
             %question,
-            rcode = %rcode_mnemonic(resolution.rcode()),
+            rcode = %rcode_mnemonic(finished.rcode),
             ede = %codes.join(","),
             cause = %diagnosis.cause.token(),
             diagnosis = %diagnosis.summary,
@@ -504,7 +526,7 @@ fn log_resolution(
         tracing::debug!(
             trace = %resolution.trace.id,
             %question,
-            rcode = %rcode_mnemonic(resolution.rcode()),
+            rcode = %rcode_mnemonic(finished.rcode),
             answers = resolution.answers.len(),
             cause = %diagnosis.cause.token(),
             "resolved"

@@ -19,7 +19,7 @@ use hickory_proto::rr::{DNSClass, Name, RecordType};
 use ipnet::IpNet;
 
 use crate::explain::ede::{self, Refusal, EDE_OPTION};
-use crate::explain::outcome::Resolution;
+use crate::explain::outcome::{Finished, Resolution};
 use crate::explain::Ede;
 
 /// The payload size whydns advertises and the most it sends over UDP (RFC 9715, DNS flag
@@ -168,10 +168,10 @@ pub fn is_allowed(client: IpAddr, allow: &[IpNet]) -> bool {
 
 /// The answer to `request`: question and id echoed, RA=1, AA=0, RD and CD copied, the
 /// RCODE and records of the resolution, and its EDE options if the client sent OPT.
-/// `ede` is `resolution.ede()`, computed once by the caller.
-pub fn answer(request: &Request, resolution: &Resolution, ede: &[Ede]) -> Reply {
+/// `finished` is `resolution.finish()`, computed once by the caller.
+pub fn answer(request: &Request, resolution: &Resolution, finished: &Finished) -> Reply {
     let mut reply = Reply::to(&request.query);
-    let rcode = resolution.rcode();
+    let rcode = finished.rcode;
     reply.message.metadata.response_code = rcode;
     // RFC 4035 §3.2.1: without DO, DNSSEC records are left out unless explicitly asked for.
     let dnssec_ok = request
@@ -196,9 +196,9 @@ pub fn answer(request: &Request, resolution: &Resolution, ede: &[Ede]) -> Reply 
         // RFC 6840 §5.7-5.8: AD only for authenticated data, and only to a client that
         // signalled it understands it (DO or AD in the query).
         reply.message.metadata.authentic_data =
-            resolution.authenticated() && (dnssec_ok || request.query.metadata.authentic_data);
+            finished.authenticated && (dnssec_ok || request.query.metadata.authentic_data);
     }
-    for ede in ede.iter().cloned() {
+    for ede in finished.ede.iter().cloned() {
         reply.add_ede(ede);
     }
     reply

@@ -221,13 +221,15 @@ async fn connection(
             Admission::Resolve(request, permit, _) => {
                 let (shared, answers) = (shared.clone(), answers.clone());
                 tokio::spawn(async move {
-                    let reply = shared.resolve(&request, Transport::Tcp, None).await;
+                    let (reply, recording) = shared.resolve(&request, Transport::Tcp, None).await;
                     // The resolution slot is free once resolved: a client slow to read its
                     // answers holds only its own connection's slots, not the resolver's.
                     drop(permit);
                     if let Some(reply) = reply {
                         let _ = answers.send(reply).await;
                     }
+                    // After the hand-off to the writer, within the connection's slot.
+                    shared.record(recording);
                     drop(slot);
                 });
             }

@@ -150,9 +150,12 @@ fn handle(
         Admission::Resolve(request, permit, key) => {
             let (shared, socket) = (shared.clone(), socket.clone());
             tokio::spawn(async move {
-                let reply = shared.resolve(&request, Transport::Udp, key).await;
-                drop(permit);
+                let (reply, recording) = shared.resolve(&request, Transport::Udp, key).await;
                 send(&shared, &socket, reply, peer).await;
+                // Recorded after the answer left, still holding the slot: recording is part
+                // of the work one query may cause, and bounded with it.
+                shared.record(recording);
+                drop(permit);
             });
             None
         }
