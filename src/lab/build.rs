@@ -13,7 +13,7 @@ use hickory_proto::rr::{Name, RData, RecordType};
 use super::forge::{ForeignKey, Forgery, Rewrite, Selection};
 use super::keys::{self, SigningKey};
 use super::signer::{self, DsFields, ZoneKeys};
-use super::spec::{Expectation, KeyRole, LabSpec, QuerySpec, ServerFault, ZoneSpec};
+use super::spec::{Expectation, KeyRole, LabSpec, QuerySpec, ServerFault, ServerSpec, ZoneSpec};
 use super::zone::{label_count, Zone};
 use super::LabError;
 
@@ -277,62 +277,12 @@ fn build_servers(
     let mut servers = Vec::new();
     for (sspec, file) in spec.servers() {
         let name = parse_name(&sspec.name, &file)?;
-        // The network rule: the lab only ever listens on, and points resolvers at, loopback.
-        if !sspec.address.is_loopback() {
-            return Err(LabError::invalid(
-                &file,
-                format!(
-                    "server {name}: {} is not a loopback address (127.0.0.0/8 or ::1)",
-                    sspec.address
-                ),
-            ));
-        }
-        if let Some(other) = seen.insert(sspec.address, file.clone()) {
-            return Err(LabError::invalid(
-                &file,
-                format!(
-                    "server {name}: address {} is already used in {}",
-                    sspec.address,
-                    other.display()
-                ),
-            ));
-        }
-        if !names.insert(name.clone()) {
-            return Err(LabError::invalid(
-                &file,
-                format!("server {name} is declared twice"),
-            ));
-        }
-        let mut served = Vec::new();
-        for zname in &sspec.zones {
-            let apex = parse_name(zname, &file)?;
-            let zone = zones.get(&apex).ok_or_else(|| {
-                LabError::invalid(
-                    &file,
-                    format!("server {name} serves {apex}, which no file declares"),
-                )
-            })?;
-            served.push(zone.clone());
-        }
+        check_server_unique(sspec, &name, &file, &mut seen, &mut names)?;
+        let mut served = served_zones(sspec, &name, zones, &file)?;
         for fault in &sspec.faults {
             if let ServerFault::StaleZone { zone, file: zfile } = fault {
-                let apex = parse_name(zone, &file)?;
-                let d = declared.get(&apex).ok_or_else(|| {
-                    LabError::invalid(
-                        &file,
-                        format!("stale-zone names {apex}, which no file declares"),
-                    )
-                })?;
-                let mut stale = Zone::read(&apex, &spec.dir.join(zfile))?;
-                if let (Some(signing), Some(keys)) = (&d.spec.signing, keyring.get(&apex)) {
-                    signer::sign_zone(&mut stale, signing, keys, &d.spec.faults, now).map_err(
-                        |message| LabError::Signing {
-                            zone: apex.to_string(),
-                            message,
-                        },
-                    )?;
-                }
-                served.retain(|z| z.apex != apex);
+                let stale = stale_zone(spec, declared, keyring, zone, zfile, &file, now)?;
+                served.retain(|z| z.apex != stale.apex);
                 served.push(Arc::new(stale));
             }
         }
@@ -354,6 +304,94 @@ fn build_servers(
         });
     }
     Ok(servers)
+}
+
+/// A server's address is loopback and its own, and its name is declared once.
+fn check_server_unique(
+    sspec: &ServerSpec,
+    name: &Name,
+    file: &Path,
+    seen: &mut BTreeMap<IpAddr, PathBuf>,
+    names: &mut BTreeSet<Name>,
+) -> Result<(), LabError> {
+    // The network rule: the lab only ever listens on, and points resolvers at, loopback.
+    if !sspec.address.is_loopback() {
+        return Err(LabError::invalid(
+            file,
+            format!(
+                "server {name}: {} is not a loopback address (127.0.0.0/8 or ::1)",
+                sspec.address
+            ),
+        ));
+    }
+    if let Some(other) = seen.insert(sspec.address, file.to_path_buf()) {
+        return Err(LabError::invalid(
+            file,
+            format!(
+                "server {name}: address {} is already used in {}",
+                sspec.address,
+                other.display()
+            ),
+        ));
+    }
+    if !names.insert(name.clone()) {
+        return Err(LabError::invalid(
+            file,
+            format!("server {name} is declared twice"),
+        ));
+    }
+    Ok(())
+}
+
+/// The zones a server's spec names, each declared by some file.
+fn served_zones(
+    sspec: &ServerSpec,
+    name: &Name,
+    zones: &BTreeMap<Name, Arc<Zone>>,
+    file: &Path,
+) -> Result<Vec<Arc<Zone>>, LabError> {
+    sspec
+        .zones
+        .iter()
+        .map(|zname| {
+            let apex = parse_name(zname, file)?;
+            zones.get(&apex).cloned().ok_or_else(|| {
+                LabError::invalid(
+                    file,
+                    format!("server {name} serves {apex}, which no file declares"),
+                )
+            })
+        })
+        .collect()
+}
+
+/// The old copy of `zone` a `stale-zone` fault serves instead, signed as the zone is.
+fn stale_zone(
+    spec: &LabSpec,
+    declared: &BTreeMap<Name, Declared<'_>>,
+    keyring: &BTreeMap<Name, ZoneKeys>,
+    zone: &str,
+    zfile: &Path,
+    file: &Path,
+    now: u64,
+) -> Result<Zone, LabError> {
+    let apex = parse_name(zone, file)?;
+    let d = declared.get(&apex).ok_or_else(|| {
+        LabError::invalid(
+            file,
+            format!("stale-zone names {apex}, which no file declares"),
+        )
+    })?;
+    let mut stale = Zone::read(&apex, &spec.dir.join(zfile))?;
+    if let (Some(signing), Some(keys)) = (&d.spec.signing, keyring.get(&apex)) {
+        signer::sign_zone(&mut stale, signing, keys, &d.spec.faults, now).map_err(|message| {
+            LabError::Signing {
+                zone: apex.to_string(),
+                message,
+            }
+        })?;
+    }
+    Ok(stale)
 }
 
 /// An error about a value in `file`, pointing at the first line that holds `value`.

@@ -105,14 +105,17 @@ impl Metrics {
         explanations: (usize, usize, u64),
     ) -> String {
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "# HELP whydns_cache_bytes Bytes each cache holds (as counted against its configured MiB).\n# TYPE whydns_cache_bytes gauge"
-        );
-        for (name, bytes) in cache_bytes {
-            let _ = writeln!(out, "whydns_cache_bytes{{cache=\"{name}\"}} {bytes}");
-        }
-        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        render_cache_bytes(&mut out, cache_bytes);
+        self.render_answers(&mut out);
+        self.render_cache_hits(&mut out, cache);
+        self.render_zones(&mut out);
+        self.render_latency(&mut out);
+        self.render_limits_and_log(&mut out, explanations);
+        out
+    }
+
+    /// Answers by RCODE and EDE by code.
+    fn render_answers(&self, out: &mut String) {
         let _ = writeln!(
             out,
             "# HELP whydns_answers_total Answers sent to clients, by RCODE.\n# TYPE whydns_answers_total counter"
@@ -139,6 +142,9 @@ impl Metrics {
                 self.ede.get(code as usize).map(load).unwrap_or(0)
             );
         }
+    }
+
+    fn render_cache_hits(&self, out: &mut String, cache: (u64, u64)) {
         let (hits, misses) = cache;
         let packet = load(&self.packet_cache_hits);
         let _ = writeln!(
@@ -160,6 +166,10 @@ impl Metrics {
             out,
             "# HELP whydns_cache_hit_ratio Record-cache hits over lookups since start (for a rate, use the _total counters).\n# TYPE whydns_cache_hit_ratio gauge\nwhydns_cache_hit_ratio {ratio:.4}"
         );
+    }
+
+    /// Upstream timeouts and lame servers, by zone.
+    fn render_zones(&self, out: &mut String) {
         for (name, help, map) in [
             (
                 "whydns_upstream_timeouts_total",
@@ -178,6 +188,9 @@ impl Metrics {
                 let _ = writeln!(out, "{name}{{zone=\"{}\"}} {count}", escape(zone));
             }
         }
+    }
+
+    fn render_latency(&self, out: &mut String) {
         let _ = writeln!(
             out,
             "# HELP whydns_resolution_duration_seconds Time to resolve a client query (packet-cache hits excluded).\n# TYPE whydns_resolution_duration_seconds histogram"
@@ -202,6 +215,10 @@ impl Metrics {
         );
         // The count is the +Inf bucket itself, so a scrape never sees the two disagree.
         let _ = writeln!(out, "whydns_resolution_duration_seconds_count {cumulative}");
+    }
+
+    /// The rate limiter's slips and drops, and the explanation log's size.
+    fn render_limits_and_log(&self, out: &mut String, explanations: (usize, usize, u64)) {
         let _ = writeln!(
             out,
             "# HELP whydns_rate_limited_total Error answers over UDP over their client prefix's rate: sent as a TC=1 slip, or dropped.\n# TYPE whydns_rate_limited_total counter\nwhydns_rate_limited_total{{action=\"slip\"}} {}\nwhydns_rate_limited_total{{action=\"drop\"}} {}",
@@ -213,8 +230,22 @@ impl Metrics {
             out,
             "# HELP whydns_explanations Explanations held in memory.\n# TYPE whydns_explanations gauge\nwhydns_explanations {entries}\n# HELP whydns_explanations_bytes Serialised size of the explanations held.\n# TYPE whydns_explanations_bytes gauge\nwhydns_explanations_bytes {bytes}\n# HELP whydns_explanation_file_dropped_total Explanations not written to the JSON-lines file because its queue was full.\n# TYPE whydns_explanation_file_dropped_total counter\nwhydns_explanation_file_dropped_total {file_dropped}"
         );
-        out
     }
+}
+
+fn render_cache_bytes(out: &mut String, cache_bytes: &[(&str, usize)]) {
+    let _ = writeln!(
+            out,
+            "# HELP whydns_cache_bytes Bytes each cache holds (as counted against its configured MiB).\n# TYPE whydns_cache_bytes gauge"
+        );
+    for (name, bytes) in cache_bytes {
+        let _ = writeln!(out, "whydns_cache_bytes{{cache=\"{name}\"}} {bytes}");
+    }
+}
+
+/// A counter's value; relaxed, as every counter here is read on its own.
+fn load(counter: &AtomicU64) -> u64 {
+    counter.load(Ordering::Relaxed)
 }
 
 /// Label values escape backslash, quote and newline (exposition format).
