@@ -60,12 +60,31 @@ fn u16_at(wire: &[u8], at: usize) -> Option<u16> {
 
 /// The cache key of a query that may be served from the cache, or None.
 pub fn query_key(packet: &[u8]) -> Option<Vec<u8>> {
+    let has_opt = cacheable_header(packet)?;
+    let mut key = Vec::with_capacity(64);
+    let mut pos = push_lowercase_name(packet, 12, &mut key)?;
+    key.extend(packet.get(pos..pos + 4)?); // QTYPE, QCLASS
+    pos += 4;
+    key.push(packet[3] & 0x30); // AD and CD change the answer (RFC 6840 §5.7, §5.9)
+    if has_opt {
+        push_opt(packet, pos, &mut key)?;
+    } else {
+        if pos != packet.len() {
+            return None;
+        }
+        key.push(0);
+    }
+    Some(key)
+}
+
+/// A query (QR=0), opcode QUERY, not truncated, RD set; one question and nothing else but
+/// an optional OPT record. Some(whether the OPT is there).
+#[inline]
+fn cacheable_header(packet: &[u8]) -> Option<bool> {
     if packet.len() < 12 {
         return None;
     }
-    let (b2, b3) = (packet[2], packet[3]);
-    // A query (QR=0), opcode QUERY, not truncated, RD set; one question and nothing else
-    // but an optional OPT record.
+    let b2 = packet[2];
     if b2 & 0x80 != 0 || (b2 >> 3) & 0x0f != 0 || b2 & 0x02 != 0 || b2 & 0x01 == 0 {
         return None;
     }
@@ -78,8 +97,12 @@ pub fn query_key(packet: &[u8]) -> Option<Vec<u8>> {
     if counts.0 != 1 || counts.1 != 0 || counts.2 != 0 || counts.3 > 1 {
         return None;
     }
-    let mut key = Vec::with_capacity(64);
-    let mut pos = 12;
+    Some(counts.3 == 1)
+}
+
+/// Appends the uncompressed QNAME at `pos`, lowercased, to `key`; the position after it.
+#[inline]
+fn push_lowercase_name(packet: &[u8], mut pos: usize, key: &mut Vec<u8>) -> Option<usize> {
     loop {
         let len = *packet.get(pos)? as usize;
         if len & 0xc0 != 0 {
@@ -103,34 +126,28 @@ pub fn query_key(packet: &[u8]) -> Option<Vec<u8>> {
     }
     // RFC 1035 §2.3.4: 255 octets at most, the root label included (the loop above let a
     // 255-octet name through before its root label).
-    if key.len() > 255 {
+    (key.len() <= 255).then_some(pos)
+}
+
+/// Appends what of the OPT record at `pos` changes the answer: DO and the payload size.
+/// Only a bare version-0 OPT that ends the packet is cacheable.
+#[inline]
+fn push_opt(packet: &[u8], pos: usize, key: &mut Vec<u8>) -> Option<()> {
+    // OPT: root name, type 41, class = payload, TTL = ext-RCODE, version, flags.
+    if packet.get(pos) != Some(&0) || u16_at(packet, pos + 1)? != 41 {
         return None;
     }
-    key.extend(packet.get(pos..pos + 4)?); // QTYPE, QCLASS
-    pos += 4;
-    key.push(b3 & 0x30); // AD and CD change the answer (RFC 6840 §5.7, §5.9)
-    if counts.3 == 1 {
-        // OPT: root name, type 41, class = payload, TTL = ext-RCODE, version, flags.
-        if packet.get(pos) != Some(&0) || u16_at(packet, pos + 1)? != 41 {
-            return None;
-        }
-        let payload = u16_at(packet, pos + 3)?;
-        let version = *packet.get(pos + 6)?;
-        let dnssec_ok = packet.get(pos + 7)? & 0x80;
-        let rdlen = u16_at(packet, pos + 9)? as usize;
-        if version != 0 || rdlen != 0 || pos + 11 != packet.len() {
-            return None;
-        }
-        key.push(1);
-        key.push(dnssec_ok);
-        key.extend(payload.max(512).to_be_bytes());
-    } else {
-        if pos != packet.len() {
-            return None;
-        }
-        key.push(0);
+    let payload = u16_at(packet, pos + 3)?;
+    let version = *packet.get(pos + 6)?;
+    let dnssec_ok = packet.get(pos + 7)? & 0x80;
+    let rdlen = u16_at(packet, pos + 9)? as usize;
+    if version != 0 || rdlen != 0 || pos + 11 != packet.len() {
+        return None;
     }
-    Some(key)
+    key.push(1);
+    key.push(dnssec_ok);
+    key.extend(payload.max(512).to_be_bytes());
+    Some(())
 }
 
 fn skip_name(wire: &[u8], mut pos: usize) -> Option<usize> {

@@ -12,6 +12,7 @@
 //! Limitations: class IN only (CHAOS is refused, bar `explain.whydns.` CH TXT).
 
 use std::net::IpAddr;
+use std::ops::ControlFlow;
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::rdata::opt::EdnsOption;
@@ -89,16 +90,25 @@ pub fn screen(packet: &[u8], client: IpAddr, allow: &[IpNet]) -> Screened {
 }
 
 fn screen_query(packet: &[u8], client: IpAddr, allowed: bool) -> Screened {
+    match screen_message(packet) {
+        ControlFlow::Continue((query, reply)) => screen_question(query, reply, client, allowed),
+        ControlFlow::Break(screened) => screened,
+    }
+}
+
+/// The message-level checks: a query, parsed, opcode QUERY, one question, EDNS version 0.
+/// `Break` is what to do instead of looking at the question.
+fn screen_message(packet: &[u8]) -> ControlFlow<Screened, (Message, Reply)> {
     // RFC 1035 §4.1.1: QR is the top bit of the third octet.
     if packet.len() < 12 || packet[2] & 0x80 != 0 {
-        return Screened::Drop;
+        return ControlFlow::Break(Screened::Drop);
     }
     let query = match Message::from_vec(packet) {
         Ok(query) => query,
-        Err(_) => return Screened::Reply(format_error(packet)),
+        Err(_) => return ControlFlow::Break(Screened::Reply(format_error(packet))),
     };
     if query.metadata.message_type != MessageType::Query {
-        return Screened::Drop;
+        return ControlFlow::Break(Screened::Drop);
     }
     let mut reply = Reply::to(&query);
     if query.metadata.op_code != OpCode::Query {
@@ -107,18 +117,23 @@ fn screen_query(packet: &[u8], client: IpAddr, allowed: bool) -> Screened {
         if query.queries.len() > 1 {
             reply.message.queries.clear();
         }
-        return Screened::Reply(reply.with_rcode(ResponseCode::NotImp));
+        return ControlFlow::Break(Screened::Reply(reply.with_rcode(ResponseCode::NotImp)));
     }
     if query.queries.len() != 1 {
         // Echoing zero or several questions helps nobody: FORMERR with an empty question.
         reply.message.queries.clear();
-        return Screened::Reply(reply.with_rcode(ResponseCode::FormErr));
+        return ControlFlow::Break(Screened::Reply(reply.with_rcode(ResponseCode::FormErr)));
     }
     // RFC 6891 §6.1.3: "If a responder does not implement the VERSION level of the request,
     // then it MUST respond with RCODE=BADVERS." The reply's OPT carries version 0.
     if query.edns.as_ref().is_some_and(|e| e.version() > 0) {
-        return Screened::Reply(reply.with_rcode(ResponseCode::BADVERS));
+        return ControlFlow::Break(Screened::Reply(reply.with_rcode(ResponseCode::BADVERS)));
     }
+    ControlFlow::Continue((query, reply))
+}
+
+/// Who may ask what: the ACL, `explain.whydns.`, RD and the class and type asked.
+fn screen_question(query: Message, mut reply: Reply, client: IpAddr, allowed: bool) -> Screened {
     if !allowed {
         // RA=0: recursion is not available to this client. No EXTRA-TEXT: the code says it
         // all, and the answer must stay no larger than the query (see `screen`).

@@ -29,7 +29,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 
 use super::respond::{self, Transport};
 use super::{Admission, Shared};
@@ -182,72 +182,95 @@ async fn connection(
             _ = stopping.wait_for(|stop| *stop) => break,
         };
         let Ok(slot) = slot else { break };
-        // Under pressure, idle connections make room sooner.
-        let crowded = (shared.connections.available_permits() as u32) < shared.tcp.connections / 2;
-        let idle = if crowded {
-            shared.tcp.idle.min(shared.tcp.read)
-        } else {
-            shared.tcp.idle
+        let Some(frame) = next_frame(&shared, &mut reader, &mut stopping, peer).await else {
+            break;
         };
-        // Cancelling a read mid-frame loses framing, but every path that cancels also stops
-        // reading for good, so that never matters.
-        let frame = tokio::select! {
-            frame = read_frame(&mut reader, idle, shared.tcp.read) => frame,
-            _ = stopping.wait_for(|stop| *stop) => break,
-        };
-        let frame = match frame {
-            Frame::Message(frame) => frame,
-            Frame::Closed => break,
-            Frame::Idle => {
-                tracing::debug!(%peer, "TCP connection idle; closing");
-                break;
-            }
-            Frame::Slow => {
-                tracing::debug!(%peer, "TCP message not complete within the read timeout; closing");
-                break;
-            }
-            Frame::Failed(e) => {
-                tracing::debug!(%peer, error = %e, "TCP read error");
-                break;
-            }
-        };
-        match shared.admit(&frame, peer.ip(), Transport::Tcp) {
-            Admission::Immediate(None) => {}
-            Admission::Immediate(Some(reply)) => {
-                if answers.send(reply).await.is_err() {
-                    break;
-                }
-            }
-            Admission::Resolve(request, permit, _) => {
-                let (shared, answers) = (shared.clone(), answers.clone());
-                tokio::spawn(async move {
-                    let (reply, recording) = shared.resolve(&request, Transport::Tcp, None).await;
-                    // The resolution slot is free once resolved: a client slow to read its
-                    // answers holds only its own connection's slots, not the resolver's.
-                    drop(permit);
-                    if let Some(reply) = reply {
-                        let _ = answers.send(reply).await;
-                    }
-                    // After the hand-off to the writer, within the connection's slot.
-                    shared.record(recording);
-                    drop(slot);
-                });
-            }
-            Admission::Explain(work, permit) => {
-                let (request, reply) = *work;
-                let reply = shared.explain(&request, reply, Transport::Tcp);
-                drop(permit);
-                if let Some(reply) = reply {
-                    if answers.send(reply).await.is_err() {
-                        break;
-                    }
-                }
-            }
+        if !handle(&shared, &frame, peer, &answers, slot).await {
+            break;
         }
     }
     // The writer ends once every in-flight task has sent its answer and dropped its sender.
     drop(answers);
     let _ = written.await;
+}
+
+/// The next message of a connection, or `None` when it is to be closed: shutdown, the
+/// client closed it, idle too long, too slow to send a whole message, or a read error.
+async fn next_frame(
+    shared: &Shared,
+    reader: &mut OwnedReadHalf,
+    stopping: &mut watch::Receiver<bool>,
+    peer: SocketAddr,
+) -> Option<Vec<u8>> {
+    // Under pressure, idle connections make room sooner.
+    let crowded = (shared.connections.available_permits() as u32) < shared.tcp.connections / 2;
+    let idle = if crowded {
+        shared.tcp.idle.min(shared.tcp.read)
+    } else {
+        shared.tcp.idle
+    };
+    // Cancelling a read mid-frame loses framing, but every path that cancels also stops
+    // reading for good, so that never matters.
+    let frame = tokio::select! {
+        frame = read_frame(reader, idle, shared.tcp.read) => frame,
+        _ = stopping.wait_for(|stop| *stop) => return None,
+    };
+    match frame {
+        Frame::Message(frame) => Some(frame),
+        Frame::Closed => None,
+        Frame::Idle => {
+            tracing::debug!(%peer, "TCP connection idle; closing");
+            None
+        }
+        Frame::Slow => {
+            tracing::debug!(%peer, "TCP message not complete within the read timeout; closing");
+            None
+        }
+        Frame::Failed(e) => {
+            tracing::debug!(%peer, error = %e, "TCP read error");
+            None
+        }
+    }
+}
+
+/// Answers one message of a connection, holding `slot` (one of the connection's in-flight
+/// answers) until its answer is handed to the writer. False when the writer is gone.
+async fn handle(
+    shared: &Arc<Shared>,
+    frame: &[u8],
+    peer: SocketAddr,
+    answers: &mpsc::Sender<Vec<u8>>,
+    slot: OwnedSemaphorePermit,
+) -> bool {
+    match shared.admit(frame, peer.ip(), Transport::Tcp) {
+        Admission::Immediate(None) => true,
+        Admission::Immediate(Some(reply)) => answers.send(reply).await.is_ok(),
+        Admission::Resolve(request, permit, _) => {
+            let (shared, answers) = (shared.clone(), answers.clone());
+            tokio::spawn(async move {
+                let (reply, recording) = shared.resolve(&request, Transport::Tcp, None).await;
+                // The resolution slot is free once resolved: a client slow to read its
+                // answers holds only its own connection's slots, not the resolver's.
+                drop(permit);
+                if let Some(reply) = reply {
+                    let _ = answers.send(reply).await;
+                }
+                // After the hand-off to the writer, within the connection's slot.
+                shared.record(recording);
+                drop(slot);
+            });
+            true
+        }
+        Admission::Explain(work, permit) => {
+            let (request, reply) = *work;
+            let reply = shared.explain(&request, reply, Transport::Tcp);
+            drop(permit);
+            match reply {
+                Some(reply) => answers.send(reply).await.is_ok(),
+                None => true,
+            }
+        }
+    }
 }
 
 /// What reading one message gave.
