@@ -77,21 +77,10 @@ fn within(zone: &Name, name: &Name) -> bool {
 
 /// Classifies `response` to the question (`qname`, `qtype`) sent to a server of `zone`.
 pub fn classify(qname: &Name, qtype: RecordType, zone: &Name, response: &Message) -> Classified {
-    // RFC 1035 §4.1.1: a response copies the query's opcode. whydns asks QUERY only; any
-    // other opcode (UPDATE's sections mean prerequisites and updates, with zero-length
-    // RDATA) says nothing about the question.
-    if response.metadata.op_code != OpCode::Query {
-        return Classified::Unusable(ServerFailure::Malformed);
+    if let Some(unusable) = unusable_header(response) {
+        return unusable;
     }
     let rcode = response.metadata.response_code;
-    match rcode {
-        ResponseCode::NoError | ResponseCode::NXDomain => {}
-        ResponseCode::Refused => return Classified::Unusable(ServerFailure::Refused),
-        ResponseCode::ServFail => return Classified::Unusable(ServerFailure::ServFail),
-        ResponseCode::FormErr => return Classified::FormErr(ServerFailure::FormErr),
-        ResponseCode::NotImp => return Classified::FormErr(ServerFailure::NotImp),
-        _ => return Classified::Unusable(ServerFailure::BadRcode),
-    }
     let aa = response.metadata.authoritative;
     // Records of another class than the question's (IN) are not data about it.
     let answers = in_class(&response.answers);
@@ -125,61 +114,103 @@ pub fn classify(qname: &Name, qtype: RecordType, zone: &Name, response: &Message
         }
     }
 
-    let soa = authorities
-        .iter()
-        .find(|r| r.record_type() == RecordType::SOA)
-        .cloned();
-    let soa_ok = |soa: &Option<Record>| {
-        soa.as_ref()
-            .is_some_and(|s| within(zone, &s.name) && within(&s.name, &current))
+    let without_data = WithoutData {
+        qname,
+        zone,
+        aa,
+        response,
+        authorities: &authorities,
     };
-
-    let credible_soa = if soa_ok(&soa) { soa.clone() } else { None };
     if rcode == ResponseCode::NXDomain {
-        // RFC 2308 §2.1: an authoritative name error, with the SOA of the zone that denies.
-        if aa || soa_ok(&soa) {
-            return Classified::NxDomain {
-                chain,
-                soa: credible_soa.clone(),
+        return without_data.name_error(chain, &current);
+    }
+    without_data.no_error(chain, current)
+}
+
+/// The header checks: an opcode other than QUERY, or an RCODE other than NOERROR and
+/// NXDOMAIN, makes the response unusable whatever it holds.
+fn unusable_header(response: &Message) -> Option<Classified> {
+    // RFC 1035 §4.1.1: a response copies the query's opcode. whydns asks QUERY only; any
+    // other opcode (UPDATE's sections mean prerequisites and updates, with zero-length
+    // RDATA) says nothing about the question.
+    if response.metadata.op_code != OpCode::Query {
+        return Some(Classified::Unusable(ServerFailure::Malformed));
+    }
+    match response.metadata.response_code {
+        ResponseCode::NoError | ResponseCode::NXDomain => None,
+        ResponseCode::Refused => Some(Classified::Unusable(ServerFailure::Refused)),
+        ResponseCode::ServFail => Some(Classified::Unusable(ServerFailure::ServFail)),
+        ResponseCode::FormErr => Some(Classified::FormErr(ServerFailure::FormErr)),
+        ResponseCode::NotImp => Some(Classified::FormErr(ServerFailure::NotImp)),
+        _ => Some(Classified::Unusable(ServerFailure::BadRcode)),
+    }
+}
+
+/// A response that did not carry the data asked for (a chain may lead to the name it
+/// ends at, `current`): a denial, a referral, or lame.
+struct WithoutData<'a> {
+    qname: &'a Name,
+    zone: &'a Name,
+    aa: bool,
+    response: &'a Message,
+    authorities: &'a [Record],
+}
+
+impl WithoutData<'_> {
+    /// The zone's own SOA, owning `current` or one of its ancestors, if the response has it.
+    fn credible_soa(&self, current: &Name) -> Option<Record> {
+        self.authorities
+            .iter()
+            .find(|r| r.record_type() == RecordType::SOA)
+            .filter(|s| within(self.zone, &s.name) && within(&s.name, current))
+            .cloned()
+    }
+
+    /// RFC 2308 §2.1: an authoritative name error, with the SOA of the zone that denies.
+    fn name_error(&self, chain: Vec<Record>, current: &Name) -> Classified {
+        let soa = self.credible_soa(current);
+        if self.aa || soa.is_some() {
+            return Classified::NxDomain { chain, soa };
+        }
+        Classified::Unusable(ServerFailure::OutOfZoneNegative)
+    }
+
+    /// NOERROR without the data: a referral, NODATA, or lame.
+    fn no_error(&self, chain: Vec<Record>, current: Name) -> Classified {
+        let soa = self.credible_soa(&current);
+        if !chain.is_empty() {
+            // The chain ends inside the zone without the data: NODATA only when the server
+            // says so with the zone's SOA; otherwise it simply did not chase, so the target
+            // is asked.
+            return match soa {
+                Some(soa) => Classified::NoData {
+                    chain,
+                    soa: Some(soa),
+                },
+                None => Classified::Alias {
+                    chain,
+                    target: current,
+                },
             };
         }
-        return Classified::Unusable(ServerFailure::OutOfZoneNegative);
-    }
-
-    // NOERROR without the data: a referral, NODATA, or lame.
-    let ns: Vec<Record> = authorities
-        .iter()
-        .filter(|r| r.record_type() == RecordType::NS)
-        .cloned()
-        .collect();
-    if !chain.is_empty() {
-        // The chain ends inside the zone without the data: NODATA only when the server says
-        // so with the zone's SOA; otherwise it simply did not chase, so the target is asked.
-        return match credible_soa {
-            Some(soa) => Classified::NoData {
-                chain,
-                soa: Some(soa),
-            },
-            None => Classified::Alias {
-                chain,
-                target: current,
-            },
-        };
-    }
-    if !ns.is_empty() && !aa {
-        if let Some(referral) = referral_below(qname, zone, &authorities, response) {
-            return referral;
+        let has_ns = self
+            .authorities
+            .iter()
+            .any(|r| r.record_type() == RecordType::NS);
+        if has_ns && !self.aa {
+            if let Some(referral) =
+                referral_below(self.qname, self.zone, self.authorities, self.response)
+            {
+                return referral;
+            }
+            // NS for the zone itself, an ancestor, or a name off the query's path.
+            return Classified::Unusable(ServerFailure::UpwardReferral);
         }
-        // NS for the zone itself, an ancestor, or a name off the query's path.
-        return Classified::Unusable(ServerFailure::UpwardReferral);
+        if self.aa || soa.is_some() {
+            return Classified::NoData { chain, soa };
+        }
+        Classified::Unusable(ServerFailure::NotAuthoritative)
     }
-    if aa || soa_ok(&soa) {
-        return Classified::NoData {
-            chain,
-            soa: credible_soa.clone(),
-        };
-    }
-    Classified::Unusable(ServerFailure::NotAuthoritative)
 }
 
 /// A referral: NS records (the first one's owner is the cut) for a cut strictly below `zone`
