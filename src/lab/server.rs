@@ -328,45 +328,11 @@ fn respond(behaviour: &Behaviour, packet: &[u8], tcp: bool) -> Option<Vec<u8>> {
         behaviour.has(|f| matches!(f, ServerFault::RecursionAvailable));
     response.add_queries(query.queries.iter().cloned());
 
-    if behaviour.has(|f| matches!(f, ServerFault::FormerrOnEdns)) && query.edns.is_some() {
-        // An old middlebox or server that does not know OPT: FORMERR, no OPT in the reply.
-        response.metadata.response_code = ResponseCode::FormErr;
-        return response.to_vec().ok();
-    }
-    let client_payload = query.edns.as_ref().map(|e| e.max_payload().max(512));
     let dnssec_ok = query.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
-    if let Some(edns) = &query.edns {
-        let mut reply_edns = Edns::new();
-        reply_edns.set_max_payload(ADVERTISED_PAYLOAD);
-        reply_edns.set_dnssec_ok(dnssec_ok);
-        response.set_edns(reply_edns);
-        if edns.version() > 0 {
-            response.metadata.response_code = ResponseCode::BADVERS;
-            return response.to_vec().ok();
-        }
-    }
-    response.metadata.response_code = if query.metadata.op_code != OpCode::Query {
-        ResponseCode::NotImp
-    } else if query.queries.len() != 1 {
-        ResponseCode::FormErr
-    } else if behaviour.has(|f| matches!(f, ServerFault::Refuse)) {
-        ResponseCode::Refused
-    } else if behaviour.has(|f| matches!(f, ServerFault::Servfail)) {
-        ResponseCode::ServFail
-    } else {
-        ResponseCode::NoError
-    };
-    if response.metadata.response_code != ResponseCode::NoError {
+    if !screen(behaviour, &query, &mut response, dnssec_ok) {
         return response.to_vec().ok();
     }
     let question = &query.queries[0];
-    if question.query_class() != DNSClass::IN
-        || matches!(question.query_type(), RecordType::AXFR | RecordType::IXFR)
-    {
-        response.metadata.response_code = ResponseCode::Refused;
-        return response.to_vec().ok();
-    }
-
     let mut reply = behaviour
         .view
         .answer(question.name(), question.query_type(), dnssec_ok);
@@ -381,6 +347,60 @@ fn respond(behaviour: &Behaviour, packet: &[u8], tcp: bool) -> Option<Vec<u8>> {
     response.add_authorities(reply.authorities.into_iter().filter(keep));
     response.add_additionals(reply.additionals.into_iter().filter(keep));
 
+    let client_payload = query.edns.as_ref().map(|e| e.max_payload().max(512));
+    fit(behaviour, response, client_payload, tcp)
+}
+
+/// The checks before the question is looked up, with the faults that act there: the reply's
+/// OPT and the RCODE. False when `response` is already the whole answer.
+fn screen(behaviour: &Behaviour, query: &Message, response: &mut Message, dnssec_ok: bool) -> bool {
+    if behaviour.has(|f| matches!(f, ServerFault::FormerrOnEdns)) && query.edns.is_some() {
+        // An old middlebox or server that does not know OPT: FORMERR, no OPT in the reply.
+        response.metadata.response_code = ResponseCode::FormErr;
+        return false;
+    }
+    if let Some(edns) = &query.edns {
+        let mut reply_edns = Edns::new();
+        reply_edns.set_max_payload(ADVERTISED_PAYLOAD);
+        reply_edns.set_dnssec_ok(dnssec_ok);
+        response.set_edns(reply_edns);
+        if edns.version() > 0 {
+            response.metadata.response_code = ResponseCode::BADVERS;
+            return false;
+        }
+    }
+    response.metadata.response_code = if query.metadata.op_code != OpCode::Query {
+        ResponseCode::NotImp
+    } else if query.queries.len() != 1 {
+        ResponseCode::FormErr
+    } else if behaviour.has(|f| matches!(f, ServerFault::Refuse)) {
+        ResponseCode::Refused
+    } else if behaviour.has(|f| matches!(f, ServerFault::Servfail)) {
+        ResponseCode::ServFail
+    } else {
+        ResponseCode::NoError
+    };
+    if response.metadata.response_code != ResponseCode::NoError {
+        return false;
+    }
+    let question = &query.queries[0];
+    if question.query_class() != DNSClass::IN
+        || matches!(question.query_type(), RecordType::AXFR | RecordType::IXFR)
+    {
+        response.metadata.response_code = ResponseCode::Refused;
+        return false;
+    }
+    true
+}
+
+/// Fits the answer to the transport: whole over TCP; over UDP within the client's payload,
+/// the additional section dropped first, then TC.
+fn fit(
+    behaviour: &Behaviour,
+    mut response: Message,
+    client_payload: Option<u16>,
+    tcp: bool,
+) -> Option<Vec<u8>> {
     if tcp {
         return response.to_vec().ok();
     }
