@@ -510,6 +510,32 @@ faults = [
         assert!(error.contains(".toml:8:"), "{error}");
     }
 
+    #[test]
+    fn trace_items_parse_as_tables_and_one_without_its_event_names_its_line() {
+        let with_trace = SCENARIO.replacen(
+            "ad = false\n",
+            "ad = false\ntrace = [\n    { event = \"signatures-checked\", rtype = \"A\", check = { expired = 1 } },\n]\n",
+            1,
+        );
+        let s = parse(&with_trace).unwrap();
+        assert_eq!(s.expect.trace.len(), 1);
+        assert_eq!(s.expect.trace[0].event(), "signatures-checked");
+        assert!(s.then.iter().all(|t| t.expect.trace.is_empty()));
+        let untagged = with_trace.replace("event = \"signatures-checked\", ", "");
+        let error = parse(&untagged).unwrap_err().to_string();
+        // The line of the list; the message quotes the item.
+        let line = untagged
+            .lines()
+            .position(|l| l.starts_with("trace"))
+            .unwrap()
+            + 1;
+        assert!(error.contains(&format!(".toml:{line}:")), "{error}");
+        assert!(
+            error.contains(r#"{"check":{"expired":1},"rtype":"A"}"#),
+            "{error}"
+        );
+    }
+
     /// The error names the file and the line of the culprit.
     fn error_of(from: &str, to: &str) -> (String, usize) {
         assert!(SCENARIO.contains(from), "{from}");
