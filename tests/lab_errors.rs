@@ -261,8 +261,9 @@ fn forge_resign_with_an_unsigned_signer_names_file_and_line() {
     let (error, line) = load_error_after(
         "forge-signer",
         "rrsig-foreign-key",
-        "signer = \"valid.lab.\"",
-        "signer = \"unsigned.lab.\"",
+        // With the brace: the fault's signer, not the one `expect.trace` names.
+        "signer = \"valid.lab.\" }",
+        "signer = \"unsigned.lab.\" }",
     );
     assert!(
         error.contains(&format!("scenarios/rrsig-foreign-key.toml:{line}")),
@@ -304,8 +305,8 @@ fn unknown_field_in_a_server_fault_names_file_and_line() {
     let (error, line) = load_error_after(
         "forge-field",
         "ds-signer-relabelled",
-        "signer = \"unsigned.lab.\"",
-        "signer = \"unsigned.lab.\", colour = \"blue\"",
+        "signer = \"unsigned.lab.\" }",
+        "signer = \"unsigned.lab.\", colour = \"blue\" }",
     );
     assert!(
         error.contains(&format!("scenarios/ds-signer-relabelled.toml:{line}")),

@@ -1,8 +1,9 @@
 //! The resolver against the lab: every scenario is resolved over real sockets, validating
 //! against the lab's trust anchor, and must give the scenario's RCODE, EDE codes, AD bit, an
-//! answer where one is expected, none of the attacker's data (`expect.never`), and the key
+//! answer where one is expected, none of the attacker's data (`expect.never`), and the typed
 //! events its file lists under `expect.trace`; then its follow-up questions (`[[then]]`).
-//! Every question is asked twice: the repeat must be the same answer, from the answer cache.
+//! Every question is asked twice: the repeat must be the same answer, from the answer cache,
+//! whose trace is the first one's and so holds the same events.
 //! A second resolver without the answer cache checks that the record cache alone repeats
 //! the control answers (wildcard, DNAME, CNAME, ANY, denials) identically, with no query.
 
@@ -13,8 +14,9 @@ use std::sync::{Arc, OnceLock};
 use hickory_proto::rr::{Name, RecordType};
 use whydns::clock::SystemClock;
 use whydns::config::Config;
-use whydns::explain::event::Event;
+use whydns::explain::event::{Event, Limit};
 use whydns::explain::outcome::Resolution;
+use whydns::lab::spec::{check_trace, TraceItem};
 use whydns::lab::Expectation;
 use whydns::resolver::Resolver;
 
@@ -107,8 +109,9 @@ fn queries_sent(r: &Resolution) -> usize {
         .count()
 }
 
-/// Asks again: the same answer, served whole from the answer cache.
-fn assert_repeated(id: &str, first: &Resolution, rtype: RecordType) {
+/// Asks again: the same answer, served whole from the answer cache, with the first
+/// resolution's story (and so its expected events).
+fn assert_repeated(id: &str, first: &Resolution, rtype: RecordType, expect: &Expectation) {
     let again = resolve(&first.name, rtype);
     assert!(
         again.cached,
@@ -124,6 +127,7 @@ fn assert_repeated(id: &str, first: &Resolution, rtype: RecordType) {
         again.trace.id, first.trace.id,
         "{id}: the repeat has another id"
     );
+    assert_trace(&format!("{id}, from the cache"), &again, &expect.trace);
 }
 
 /// RFC 4035 §5.3.3: no record outlives the signature that validated it.
@@ -157,13 +161,11 @@ fn assert_never(id: &str, r: &Resolution, expect: &Expectation) {
     }
 }
 
-/// True when the trace holds an event with this tag whose fields contain `detail`.
-fn trace_has(resolution: &Resolution, wanted: &str) -> bool {
-    let (tag, detail) = wanted.split_once(':').unwrap_or((wanted, ""));
-    resolution.trace.entries.iter().any(|entry| {
-        let json = serde_json::to_value(entry).unwrap();
-        json["event"] == tag && (detail.is_empty() || json.to_string().contains(detail))
-    })
+/// The trace holds an event matching each of `items` (`expect.trace`).
+fn assert_trace(what: &str, r: &Resolution, items: &[TraceItem]) {
+    if let Err(message) = check_trace(items, &r.trace.entries) {
+        panic!("{what}: {message}");
+    }
 }
 
 fn run_scenario(id: &str) {
@@ -233,17 +235,12 @@ fn run_scenario(id: &str) {
             unchecked.ede()
         );
     }
-    for wanted in &scenario.expect.trace {
-        assert!(
-            trace_has(&resolution, wanted),
-            "{id}: trace lacks {wanted:?}:\n{story}"
-        );
-    }
+    assert_trace(id, &resolution, &scenario.expect.trace);
     assert_never(id, &resolution, &scenario.expect);
     assert_max_ttl(id, &resolution, &scenario.expect);
     let diagnosis = resolution.diagnose();
     common::assert_diagnosis(id, &diagnosis, &scenario.expect, &diagnosis.render());
-    assert_repeated(id, &resolution, rtype);
+    assert_repeated(id, &resolution, rtype, &scenario.expect);
     for step in &scenario.then {
         let rtype: RecordType = step.query.rtype.parse().unwrap();
         let next = resolve(&step.query.name, rtype);
@@ -269,7 +266,8 @@ fn run_scenario(id: &str) {
         }
         assert_never(&what, &next, &step.expect);
         assert_max_ttl(&what, &next, &step.expect);
-        assert_repeated(&what, &next, rtype);
+        assert_trace(&what, &next, &step.expect.trace);
+        assert_repeated(&what, &next, rtype, &step.expect);
     }
     // A failure asked again meets the resolver's memory (cached delegation, servers marked
     // lame or dead) instead of the wire: the diagnosis must not get vaguer.
@@ -396,7 +394,13 @@ fn a_spent_resolver_allowance_fails_fast_and_briefly() {
     assert_eq!(ede.len(), 1, "{ede:?}");
     assert_eq!(ede[0].code as u16, 0);
     assert!(
-        trace_has(&r, "limit-reached:validation-allowance"),
+        r.trace.events().any(|e| matches!(
+            e,
+            Event::LimitReached {
+                limit: Limit::ValidationAllowance,
+                ..
+            }
+        )),
         "no allowance event:\n{story}"
     );
     assert_eq!(r.diagnose().cause.token(), "overloaded");

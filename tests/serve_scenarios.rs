@@ -5,7 +5,8 @@
 //! Then the explanation: the id at the end of every EXTRA-TEXT (or, for an answer without
 //! EDE, the log's entry for the name) is fetched over DNS (CH TXT), over HTTP (the control
 //! API, JSON and text) and with the `whydns explain` CLI. The three texts must be the same,
-//! and the diagnosis must give the scenario's cause and name what its file blames.
+//! the diagnosis must give the scenario's cause and name what its file blames, and the JSON
+//! trace must hold the events the file lists under `expect.trace`.
 //!
 //! Every question is then asked again, and the repeat must be the first answer (RCODE, AD,
 //! EDE codes, answer records) served from the caches: no new explanation in the log and no
@@ -167,6 +168,10 @@ fn check_explanation(scenario: &whydns::lab::Scenario, id: &str, codes: &[u16]) 
         .map(|pair| pair[0].as_u64().unwrap() as u16)
         .collect();
     assert_eq!(logged, codes, "{sid}: the log holds the EDE the client got");
+    let entries = json["trace"]["entries"].as_array().unwrap();
+    if let Err(message) = whydns::lab::spec::check_trace(&scenario.expect.trace, entries) {
+        panic!("{sid}: the explanation's trace: {message}");
+    }
     let diagnosis: whydns::explain::diagnosis::Diagnosis =
         serde_json::from_value(json["diagnosis"].clone()).unwrap();
     let text = http_get(&format!("/api/explanations/{id}.txt"));

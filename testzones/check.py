@@ -120,6 +120,10 @@ def check_expect(rel, where, expect):
     if max_ttl is not None and (isinstance(max_ttl, bool) or not isinstance(max_ttl, int)
                                 or not 0 <= max_ttl < 2**32):
         bad(f"{rel}: {where}expect.max_ttl must be a number of seconds (0 to 2^32-1)")
+    trace = expect.get("trace", [])
+    if not isinstance(trace, list) or not all(
+            isinstance(t, dict) and isinstance(t.get("event"), str) and t["event"] for t in trace):
+        bad(f"{rel}: {where}expect.trace must be a list of tables, each with event = \"<tag>\"")
 
 
 def check_questions(rel, doc):

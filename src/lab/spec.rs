@@ -10,6 +10,10 @@ use serde::Deserialize;
 
 use super::LabError;
 
+mod expect;
+
+pub use expect::{check_trace, Expectation, FollowUp, TraceItem};
+
 /// `testzones/lab.toml`: the zones and servers every scenario builds on.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -72,40 +76,6 @@ pub struct QuerySpec {
     pub name: String,
     #[serde(rename = "type")]
     pub rtype: String,
-}
-
-/// What an ideal validating resolver answers for the scenario's query.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Expectation {
-    pub rcode: String,
-    #[serde(default)]
-    pub ede: Vec<u16>,
-    pub ad: bool,
-    /// Key events the resolver's trace must hold: an event tag ("cycle-detected"), or a tag
-    /// and a text its serialised fields contain ("server-failed:refused").
-    #[serde(default)]
-    pub trace: Vec<String>,
-    /// The root cause whydns's diagnosis must give (a `Cause` token: "lame-delegation").
-    pub cause: Option<String>,
-    /// Texts the diagnosis summary must contain: the failing server, zone or record.
-    #[serde(default)]
-    pub blame: Vec<String>,
-    /// Texts that must never appear in the RDATA of any answer record: the attacker's data.
-    #[serde(default)]
-    pub never: Vec<String>,
-    /// No record in the answer may carry a TTL above this (seconds): for instance the time
-    /// left until the RRSIG over it expires (RFC 4035 §5.3.3).
-    #[serde(default)]
-    pub max_ttl: Option<u32>,
-}
-
-/// A question asked after the scenario's main query (`[[then]]`), with its own expectation.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FollowUp {
-    pub query: QuerySpec,
-    pub expect: Expectation,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -538,6 +508,32 @@ faults = [
         let negative = text.replace("max_ttl = 600", "max_ttl = -1");
         let error = parse(&negative).unwrap_err().to_string();
         assert!(error.contains(".toml:8:"), "{error}");
+    }
+
+    #[test]
+    fn trace_items_parse_as_tables_and_one_without_its_event_names_its_line() {
+        let with_trace = SCENARIO.replacen(
+            "ad = false\n",
+            "ad = false\ntrace = [\n    { event = \"signatures-checked\", rtype = \"A\", check = { expired = 1 } },\n]\n",
+            1,
+        );
+        let s = parse(&with_trace).unwrap();
+        assert_eq!(s.expect.trace.len(), 1);
+        assert_eq!(s.expect.trace[0].event(), "signatures-checked");
+        assert!(s.then.iter().all(|t| t.expect.trace.is_empty()));
+        let untagged = with_trace.replace("event = \"signatures-checked\", ", "");
+        let error = parse(&untagged).unwrap_err().to_string();
+        // The line of the list; the message quotes the item.
+        let line = untagged
+            .lines()
+            .position(|l| l.starts_with("trace"))
+            .unwrap()
+            + 1;
+        assert!(error.contains(&format!(".toml:{line}:")), "{error}");
+        assert!(
+            error.contains(r#"{"check":{"expired":1},"rtype":"A"}"#),
+            "{error}"
+        );
     }
 
     /// The error names the file and the line of the culprit.
