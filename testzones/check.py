@@ -36,6 +36,7 @@ SERVER_FAULTS = {
     "delay": ({"ms"}, set()),
     "not-auth": ({"answer"}, set()),
     "recursion-available": (set(), set()),
+    "no-aa": (set(), set()),
     "down": (set(), set()),
     "stale-zone": ({"zone", "file"}, set()),
     "forge-resign": ({"types", "data", "signer"}, {"names"}),
