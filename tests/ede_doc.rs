@@ -1,4 +1,6 @@
 //! docs/ede.md and the code agree: the page's table lists exactly the codes whydns emits.
+//! `EdeCode::ALL` is itself checked against the codes `explain::ede::derive` and `refusal`
+//! can reach (`explain::ede::tests::derive_reaches_exactly_the_codes_whydns_lists`).
 
 use std::collections::BTreeSet;
 

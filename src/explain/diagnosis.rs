@@ -3,7 +3,7 @@
 //! troubleshooting runbook, built in.
 //!
 //! This module holds the data and its text form; the reasoning that produces it from a
-//! resolution lives in `resolver::diagnose`, next to the outcome types it reads.
+//! resolution lives in [`super::diagnose`].
 
 use std::fmt::Write as _;
 
