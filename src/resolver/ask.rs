@@ -10,12 +10,12 @@ use hickory_proto::rr::{Name, RecordType};
 
 use super::budget::Ctx;
 use super::classify::{classify, Classified};
-use super::iterate::{Iterator, EDNS_PAYLOAD};
+use super::iterate::{Recursor, EDNS_PAYLOAD};
 use crate::explain::event::{rcode_name, Event, ServerFailure};
 use crate::explain::outcome::Failure;
 use crate::transport::{Request, TransportError};
 
-impl Iterator {
+impl Recursor {
     /// Sends the question to the zone's servers in order of smoothed RTT, for a bounded
     /// number of rounds (the timeout doubling each round), until one gives a usable answer.
     /// When none does, the caller records `zone-unreachable` (it may first find more

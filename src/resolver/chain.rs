@@ -19,7 +19,7 @@ use hickory_proto::dnssec::PublicKey;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::budget::Ctx;
-use super::iterate::{Iterator, Lookup};
+use super::iterate::{Recursor, Lookup};
 use super::validate::{bogus, insecure, record_exhaustion, signature_expiry, to_json};
 use crate::dnssec::{
     algorithm_supported, check_signatures_with, denial, digest_supported, ds_matches,
@@ -46,7 +46,7 @@ pub(super) enum KeyVerdict {
     NotSecure(Security),
 }
 
-impl Iterator {
+impl Recursor {
     /// The authenticated DNSKEY RRset of `zone`, or why there is none (cached either way).
     pub(super) fn zone_keys<'a>(
         &'a self,

@@ -127,7 +127,7 @@ enum ZoneStep {
     Referral(Delegation),
 }
 
-pub(super) struct Iterator {
+pub(super) struct Recursor {
     pub(super) config: Config,
     pub(super) hints: Vec<RootHint>,
     pub(super) cache: Cache,
@@ -167,14 +167,14 @@ fn trace_id() -> String {
     format!("{:08x}", value & 0xffff_ffff)
 }
 
-impl Iterator {
+impl Recursor {
     pub fn new(
         config: Config,
         hints: Vec<RootHint>,
         anchors: TrustAnchors,
         clock: Arc<dyn Clock>,
-    ) -> Iterator {
-        Iterator {
+    ) -> Recursor {
+        Recursor {
             allowance: crate::dnssec::Allowance::new(config.limits.validations_per_second),
             inflight: super::upstream::InFlight::default(),
             anchors,

@@ -96,7 +96,7 @@ pub enum ResolverError {
 /// A recursive resolver; cheap to clone, shared by every client task.
 #[derive(Clone)]
 pub struct Resolver {
-    inner: Arc<iterate::Iterator>,
+    inner: Arc<iterate::Recursor>,
     answers: Option<Arc<answers::AnswerCache>>,
 }
 
@@ -137,7 +137,7 @@ impl Resolver {
         .map(Arc::new);
         Ok(Resolver {
             answers,
-            inner: Arc::new(iterate::Iterator::new(
+            inner: Arc::new(iterate::Recursor::new(
                 config.clone(),
                 hints,
                 anchors,

@@ -23,7 +23,7 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use super::budget::Ctx;
 use super::cache::{rrsets, Denied, Evidence, NegativeKind, BOGUS_TTL};
 use super::chain::KeyVerdict;
-use super::iterate::{Iterator, Lookup};
+use super::iterate::{Recursor, Lookup};
 use crate::dnssec::{check_signatures_with, denial, KeySet};
 use crate::explain::event::{Event, Limit};
 use crate::explain::verdict::{
@@ -125,7 +125,7 @@ fn synthesised_cname(set: &[Record], records: &[Record]) -> bool {
             .any(|s| s.data == cname.data)
 }
 
-impl Iterator {
+impl Recursor {
     /// Validates what one lookup returned. None for a failed lookup (its failure speaks).
     pub(super) async fn validate(
         &self,
