@@ -5,9 +5,7 @@
 //! relaxed: an NXDOMAIN for a minimised name is re-asked with the full name), RFC 6891 §7
 //! (retry without EDNS after FORMERR/NOTIMP), RFC 7766 (TCP after TC).
 
-use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -17,13 +15,13 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use super::addresses::AddressSearch;
 use super::budget::Ctx;
 use super::cache::{is_wildcard_expansion, Cache, Evidence};
-use super::chain::KeyVerdict;
 use super::classify::Classified;
 use super::delegation::{Delegation, NsServer, RootHint};
 use super::servers::ServerHealth;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::dnssec::TrustAnchors;
+use crate::dnssec::fetch::BoxFuture;
+use crate::dnssec::{TrustAnchors, Validator, ValidatorLimits};
 use crate::explain::event::{Event, Limit};
 use crate::explain::outcome::{Failure, Outcome, Resolution};
 use crate::explain::verdict::{InsecureReason, Security};
@@ -33,28 +31,7 @@ use crate::transport;
 /// EDNS payload advertised upstream (DNS flag day 2020).
 pub(super) const EDNS_PAYLOAD: u16 = 1232;
 
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// What one name lookup (no alias following) ended with.
-pub(super) enum Lookup {
-    Answer {
-        chain: Vec<Record>,
-        rrset: Vec<Record>,
-    },
-    Alias {
-        chain: Vec<Record>,
-        target: Name,
-    },
-    NoData {
-        chain: Vec<Record>,
-        soa: Option<Record>,
-    },
-    NxDomain {
-        chain: Vec<Record>,
-        soa: Option<Record>,
-    },
-    Failed(Failure),
-}
+pub(super) use crate::dnssec::Lookup;
 
 /// What a resolution collected along its alias chain.
 pub(super) struct Chained {
@@ -133,13 +110,26 @@ pub(super) struct Recursor {
     pub(super) cache: Cache,
     pub(super) servers: ServerHealth,
     pub(super) clock: Arc<dyn Clock>,
-    pub(super) anchors: TrustAnchors,
-    /// Key verdicts per zone, with their reason, until they expire.
-    pub(super) keys: std::sync::Mutex<super::bounded::BytesLru<Name, (KeyVerdict, u64)>>,
+    /// The trust anchors, the key verdicts, the chain of trust.
+    pub(super) validator: Validator,
     /// Signature checks the whole resolver may still spend this second.
     pub(super) allowance: Arc<crate::dnssec::Allowance>,
     /// Upstream queries in flight, shared by identical ones.
     pub(super) inflight: super::upstream::InFlight,
+}
+
+/// What the validator may spend, from the configuration.
+fn validator_limits(config: &Config) -> ValidatorLimits {
+    ValidatorLimits {
+        denial: crate::dnssec::DenialLimits {
+            insecure_above: config.dnssec.nsec3_insecure_above,
+            bogus_above: config.dnssec.nsec3_bogus_above,
+            max_hashes: config.limits.nsec3_hashes,
+        },
+        signature_checks: config.limits.signature_checks,
+        chain_depth: config.limits.sub_resolution_depth.saturating_mul(4),
+        key_cache_bytes: crate::config::CacheConfig::bytes(config.cache.keys_mib),
+    }
 }
 
 fn label_count(name: &Name) -> usize {
@@ -177,10 +167,7 @@ impl Recursor {
         Recursor {
             allowance: crate::dnssec::Allowance::new(config.limits.validations_per_second),
             inflight: super::upstream::InFlight::default(),
-            anchors,
-            keys: std::sync::Mutex::new(super::bounded::BytesLru::new(
-                crate::config::CacheConfig::bytes(config.cache.keys_mib),
-            )),
+            validator: Validator::new(anchors, clock.clone(), validator_limits(&config)),
             cache: Cache::new(&config),
             servers: ServerHealth::new(config.cache.servers),
             config,
@@ -257,7 +244,7 @@ impl Recursor {
             trace: ctx.trace,
         };
         // RFC 8509 §3.2, on the client's question, before the answer cache sees it.
-        super::sentinel::apply_sentinel(&mut resolution, &name, rtype, &self.anchors);
+        super::sentinel::apply_sentinel(&mut resolution, &name, rtype, self.validator.anchors());
         let rcode = crate::explain::event::rcode_name(resolution.rcode());
         let elapsed_ms = resolution.trace.elapsed_ms();
         resolution.trace.record(
@@ -289,11 +276,12 @@ impl Recursor {
                 record_chain(ctx, &lookup);
                 if validate {
                     if let Some(step) = self
-                        .validate(ctx, &current, rtype, &lookup, &evidence)
+                        .validator
+                        .validate(self, ctx, (&current, rtype), &lookup, &evidence)
                         .await
                     {
                         out.security = Some(match out.security.take() {
-                            Some(so_far) => super::validate::combine(so_far, step),
+                            Some(so_far) => crate::dnssec::combine(so_far, step),
                             None => step,
                         });
                     }

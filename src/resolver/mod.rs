@@ -18,15 +18,14 @@ mod ask;
 mod bounded;
 mod budget;
 mod cache;
-mod chain;
 mod classify;
 mod delegation;
+mod fetch;
 mod iterate;
 mod recall;
 mod sentinel;
 mod servers;
 mod upstream;
-mod validate;
 
 use std::sync::Arc;
 
@@ -188,12 +187,7 @@ impl Resolver {
             records,
             negative,
             delegations,
-            keys: self
-                .inner
-                .keys
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .bytes(),
+            keys: self.inner.validator.key_cache_bytes(),
             answers: self.answers.as_ref().map_or(0, |a| a.size().1),
         }
     }

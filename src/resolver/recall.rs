@@ -10,7 +10,7 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::budget::Ctx;
 use super::cache::{Evidence, NegativeKind};
-use super::iterate::{Recursor, Lookup};
+use super::iterate::{Lookup, Recursor};
 use crate::explain::event::Event;
 
 fn hit(ctx: &mut Ctx, qname: &Name, rtype: RecordType, what: &str) {
