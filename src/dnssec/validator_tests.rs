@@ -119,7 +119,7 @@ fn a_record(owner: &str) -> Vec<Record> {
 /// What the fixture answers for one name and type.
 enum Stored {
     Answer(Vec<Record>),
-    NoData(Option<Record>),
+    NoData(Box<Option<Record>>),
 }
 
 /// Records in memory, by name and type, each with the zone that serves it and the DNSSEC
@@ -181,7 +181,7 @@ impl Fetch for Fixture {
                     },
                     Stored::NoData(soa) => Lookup::NoData {
                         chain: Vec::new(),
-                        soa: soa.clone(),
+                        soa: soa.as_ref().clone(),
                     },
                 };
                 let evidence = Evidence {
@@ -272,7 +272,7 @@ fn world() -> (Fixture, Validator, Zone) {
     // nokeys.example.: a DS at the parent, no DNSKEY RRset at the child.
     fixture.secure_zone(&nokeys, Some(&example));
     let no_keys = (
-        Stored::NoData(Some(nokeys.soa())),
+        Stored::NoData(Box::new(Some(nokeys.soa()))),
         nokeys.apex.clone(),
         Vec::new(),
     );
@@ -292,7 +292,11 @@ fn world() -> (Fixture, Validator, Zone) {
     let mut proof = vec![example.sign(std::slice::from_ref(&soa), EXPIRATION)];
     proof.push(example.sign(&nsec, EXPIRATION));
     proof.extend(nsec);
-    let no_ds = (Stored::NoData(Some(soa)), example.apex.clone(), proof);
+    let no_ds = (
+        Stored::NoData(Box::new(Some(soa))),
+        example.apex.clone(),
+        proof,
+    );
     fixture
         .answers
         .insert((plain.clone(), RecordType::DS), no_ds);

@@ -5,9 +5,10 @@
 //! for the client and the [`Trace`]. Negative answers are outcomes, not errors; `Failed`
 //! carries the typed reason that picks the RCODE and EDE.
 //!
-//! Every answer, denial and referral chain is validated against the trust anchors
-//! (`validate`, `chain`) unless the client set CD or validation is off; the verdict and its
-//! reason travel with the resolution and pick AD and EDE.
+//! Every answer, denial and referral chain is validated by the [`crate::dnssec::Validator`]
+//! the `Recursor` owns, unless the client set CD or validation is off; the validator fetches
+//! DS and DNSKEY through the `Fetch` trait the `Recursor` implements (`fetch.rs`). The
+//! verdict and its reason travel with the resolution and pick AD and EDE.
 //!
 //! Limitations: class IN only; an unsigned child served by its signed parent's servers
 //! without a referral is bogus, not insecure (no DS walk between the cut and the owner).
