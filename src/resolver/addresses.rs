@@ -10,9 +10,10 @@ use std::net::{IpAddr, SocketAddr};
 
 use hickory_proto::rr::{Name, RData, RecordType};
 
+use super::alias::Chained;
 use super::budget::Ctx;
 use super::delegation::{Delegation, NsServer};
-use super::iterate::{addresses_in, Chained, Recursor};
+use super::iterate::{addresses_in, Recursor};
 use crate::explain::event::{Event, Limit};
 use crate::explain::outcome::{Failure, Outcome};
 

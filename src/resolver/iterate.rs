@@ -3,7 +3,8 @@
 //!
 //! RFC 1034 §5.3.3 (the algorithm), RFC 8109 (priming), RFC 9156 (QNAME minimisation,
 //! relaxed: an NXDOMAIN for a minimised name is re-asked with the full name), RFC 6891 §7
-//! (retry without EDNS after FORMERR/NOTIMP), RFC 7766 (TCP after TC).
+//! (retry without EDNS after FORMERR/NOTIMP), RFC 7766 (TCP after TC). Alias chains are
+//! followed in `alias.rs`, each step validated by the `dnssec::Validator` the `Recursor` owns.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::Ordering;
@@ -14,13 +15,12 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::addresses::AddressSearch;
 use super::budget::Ctx;
-use super::cache::{is_wildcard_expansion, Cache, Evidence};
+use super::cache::{Cache, Evidence};
 use super::classify::Classified;
 use super::delegation::{Delegation, NsServer, RootHint};
 use super::servers::ServerHealth;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::dnssec::fetch::BoxFuture;
 use crate::dnssec::{TrustAnchors, Validator, ValidatorLimits};
 use crate::explain::event::{Event, Limit};
 use crate::explain::outcome::{Failure, Outcome, Resolution};
@@ -32,71 +32,6 @@ use crate::transport;
 pub(super) const EDNS_PAYLOAD: u16 = 1232;
 
 pub(super) use crate::dnssec::Lookup;
-
-/// What a resolution collected along its alias chain.
-pub(super) struct Chained {
-    pub(super) outcome: Outcome,
-    pub(super) answers: Vec<Record>,
-    authority: Vec<Record>,
-    /// RRSIGs over the answer records (for DO clients).
-    signatures: Vec<Record>,
-    /// NSEC/NSEC3 proofs and their RRSIGs, and the RRSIG over the SOA (for DO clients).
-    proofs: Vec<Record>,
-    /// None: nothing was validated (validation off, or the lookup failed).
-    security: Option<Security>,
-}
-
-impl Default for Chained {
-    fn default() -> Self {
-        Chained {
-            outcome: Outcome::NoData,
-            answers: Vec::new(),
-            authority: Vec::new(),
-            signatures: Vec::new(),
-            proofs: Vec::new(),
-            security: None,
-        }
-    }
-}
-
-impl Chained {
-    /// Keeps the DNSSEC records a DO client should see with this step's records.
-    fn collect_dnssec(&mut self, lookup: &Lookup, evidence: &Evidence) {
-        let (records, negative): (Vec<&Record>, bool) = match lookup {
-            Lookup::Answer { chain, rrset } => (chain.iter().chain(rrset).collect(), false),
-            Lookup::Alias { chain, .. } => (chain.iter().collect(), false),
-            Lookup::NoData { chain, soa } | Lookup::NxDomain { chain, soa } => {
-                let mut all: Vec<&Record> = chain.iter().collect();
-                all.extend(soa.iter());
-                (all, true)
-            }
-            Lookup::Failed(_) => return,
-        };
-        let mut wildcard = false;
-        for record in records {
-            let sigs = evidence.signatures_over(&record.name, record.record_type());
-            wildcard |= is_wildcard_expansion(&sigs, &record.name);
-            for sig in sigs {
-                let target = if record.record_type() == RecordType::SOA {
-                    &mut self.proofs
-                } else {
-                    &mut self.signatures
-                };
-                if !target.contains(&sig) {
-                    target.push(sig);
-                }
-            }
-        }
-        // A denial, or a wildcard expansion (RFC 4035 §3.1.3.3), travels with its proof.
-        if negative || wildcard {
-            for record in evidence.proofs() {
-                if !self.proofs.contains(record) {
-                    self.proofs.push(record.clone());
-                }
-            }
-        }
-    }
-}
 
 /// What asking one zone's servers ended with.
 enum ZoneStep {
@@ -256,101 +191,6 @@ impl Recursor {
             },
         );
         resolution
-    }
-
-    /// Resolves `name`, following CNAME/DNAME chains (RFC 1034 §3.6.2) with loop detection,
-    /// validating each step when `validate`.
-    pub(super) fn resolve_chain<'a>(
-        &'a self,
-        ctx: &'a mut Ctx,
-        name: Name,
-        rtype: RecordType,
-        validate: bool,
-    ) -> BoxFuture<'a, Chained> {
-        Box::pin(async move {
-            let mut out = Chained::default();
-            let mut current = name;
-            let mut seen = vec![current.clone()];
-            for _ in 0..=ctx.limits.cname_chain {
-                let (lookup, evidence) = self.lookup(ctx, &current, rtype).await;
-                record_chain(ctx, &lookup);
-                if validate {
-                    if let Some(step) = self
-                        .validator
-                        .validate(self, ctx, (&current, rtype), &lookup, &evidence)
-                        .await
-                    {
-                        out.security = Some(match out.security.take() {
-                            Some(so_far) => crate::dnssec::combine(so_far, step),
-                            None => step,
-                        });
-                    }
-                }
-                out.collect_dnssec(&lookup, &evidence);
-                match lookup {
-                    Lookup::Answer { mut chain, rrset } => {
-                        // Data past a DNAME loop is what the DNAME hides: not the answer.
-                        let looped = cut_dname_loop(&mut chain);
-                        if let Some((owner, target)) = &looped {
-                            ctx.record(Event::DnameLoop {
-                                owner: owner.to_string(),
-                                target: target.to_string(),
-                            });
-                        }
-                        out.answers.extend(chain);
-                        if looped.is_none() {
-                            out.answers.extend(rrset);
-                        }
-                        out.outcome = Outcome::Answer;
-                        return out;
-                    }
-                    Lookup::NoData { chain, soa } => {
-                        out.answers.extend(chain);
-                        out.authority.extend(soa);
-                        out.outcome = Outcome::NoData;
-                        return out;
-                    }
-                    Lookup::NxDomain { chain, soa } => {
-                        out.answers.extend(chain);
-                        out.authority.extend(soa);
-                        out.outcome = Outcome::NxDomain;
-                        return out;
-                    }
-                    Lookup::Failed(failure) => {
-                        out.outcome = Outcome::Failed { failure };
-                        return out;
-                    }
-                    Lookup::Alias { mut chain, target } => {
-                        if let Some((owner, looped)) = cut_dname_loop(&mut chain) {
-                            ctx.record(Event::DnameLoop {
-                                owner: owner.to_string(),
-                                target: looped.to_string(),
-                            });
-                            out.answers.extend(chain);
-                            out.outcome = Outcome::Answer;
-                            return out;
-                        }
-                        out.answers.extend(chain);
-                        let target = target.to_lowercase();
-                        if seen.contains(&target) {
-                            seen.push(target);
-                            let chain = seen.iter().map(|n| n.to_string()).collect();
-                            out.outcome = Outcome::Failed {
-                                failure: Failure::AliasLoop { chain },
-                            };
-                            return out;
-                        }
-                        seen.push(target.clone());
-                        current = target;
-                    }
-                }
-            }
-            let limit = ctx.hit(Limit::CnameChain, ctx.limits.cname_chain as u64);
-            out.outcome = Outcome::Failed {
-                failure: Failure::LimitReached { limit },
-            };
-            out
-        })
     }
 
     /// One name, no alias following: from the cache, or by walking down from the closest cut.
@@ -597,23 +437,6 @@ impl Recursor {
     }
 }
 
-/// A DNAME in `chain` whose target is at or below its owner rewrites every name it
-/// synthesises again (RFC 6672 §4): the chain is cut after the first CNAME that follows it.
-/// Returns the DNAME's owner and target when it did so.
-fn cut_dname_loop(chain: &mut Vec<Record>) -> Option<(Name, Name)> {
-    let at = chain.iter().position(|r| {
-        crate::rdata::dname_target(r).is_some_and(|target| r.name.zone_of(&target))
-    })?;
-    let owner = chain[at].name.clone();
-    let target = crate::rdata::dname_target(&chain[at])?;
-    let cname = chain[at + 1..]
-        .iter()
-        .position(|r| r.record_type() == RecordType::CNAME)
-        .map(|i| at + 1 + i)?;
-    chain.truncate(cname + 1);
-    Some((owner, target))
-}
-
 /// Every server of a zone failed: the event that lists them.
 fn record_unreachable(ctx: &mut Ctx, failure: &Failure) {
     if let Failure::NoReachableAuthority { zone, servers } = failure {
@@ -643,32 +466,6 @@ fn record_rejected_cnames(ctx: &mut Ctx, class: &Classified, response: &Message)
             received: target(&received),
             synthesised: target(&synthesised),
         });
-    }
-}
-
-/// Records each alias a lookup went through (CNAMEs, and DNAMEs with their synthesis).
-fn record_chain(ctx: &mut Ctx, lookup: &Lookup) {
-    let chain = match lookup {
-        Lookup::Answer { chain, .. }
-        | Lookup::Alias { chain, .. }
-        | Lookup::NoData { chain, .. }
-        | Lookup::NxDomain { chain, .. } => chain,
-        Lookup::Failed(_) => return,
-    };
-    for record in chain {
-        match &record.data {
-            RData::CNAME(t) => ctx.record(Event::CnameFollowed {
-                from: record.name.to_string(),
-                to: t.0.to_string(),
-            }),
-            _ if record.record_type() == RecordType::DNAME => ctx.record(Event::DnameFollowed {
-                owner: record.name.to_string(),
-                target: crate::rdata::dname_target(record)
-                    .map(|t| t.to_string())
-                    .unwrap_or_else(|| record.data.to_string()),
-            }),
-            _ => {}
-        }
     }
 }
 

@@ -14,6 +14,7 @@
 //! without a referral is bogus, not insecure (no DS walk between the cut and the owner).
 
 mod addresses;
+mod alias;
 mod answers;
 mod ask;
 mod bounded;
