@@ -22,7 +22,7 @@ use super::servers::ServerHealth;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::dnssec::{TrustAnchors, Validator, ValidatorLimits};
-use crate::explain::event::{Event, Limit};
+use crate::explain::event::{Event, GlueEntry, Limit};
 use crate::explain::outcome::{Failure, Outcome, Resolution};
 use crate::explain::verdict::{InsecureReason, Security};
 use crate::explain::Trace;
@@ -374,30 +374,7 @@ impl Recursor {
             record_rejected_cnames(ctx, &class, &response);
             match class {
                 Classified::Referral { cut, ns, glue } => {
-                    let servers: Vec<NsServer> = ns
-                        .iter()
-                        .filter_map(|r| match &r.data {
-                            RData::NS(n) => Some(n.0.to_lowercase()),
-                            _ => None,
-                        })
-                        .map(|name| NsServer {
-                            addresses: glue
-                                .iter()
-                                .filter(|g| g.used && g.ns == name.to_string())
-                                .map(|g| g.address)
-                                .collect(),
-                            name,
-                        })
-                        .collect();
-                    ctx.record(Event::ReferralFollowed {
-                        from_zone: zone.to_string(),
-                        to_zone: cut.to_string(),
-                        ns: servers.iter().map(|s| s.name.to_string()).collect(),
-                        glue,
-                    });
-                    let next = Delegation { zone: cut, servers };
-                    let ttl = ns.iter().map(|r| r.ttl).min().unwrap_or(0);
-                    self.cache.store_delegation(&next, ttl, self.clock.now());
+                    let next = self.follow_referral(ctx, zone, cut, &ns, glue);
                     return Ok(ZoneStep::Referral(next));
                 }
                 Classified::NxDomain { .. } if minimised => {
@@ -405,34 +382,58 @@ impl Recursor {
                     labels = full;
                 }
                 _ if minimised => labels += 1,
-                Classified::Answer { chain, rrset } => {
-                    return Ok(ZoneStep::Done(Box::new((
-                        Lookup::Answer { chain, rrset },
-                        evidence,
-                    ))))
-                }
-                Classified::Alias { chain, target } => {
-                    return Ok(ZoneStep::Done(Box::new((
-                        Lookup::Alias { chain, target },
-                        evidence,
-                    ))))
-                }
-                Classified::NoData { chain, soa } => {
-                    return Ok(ZoneStep::Done(Box::new((
-                        Lookup::NoData { chain, soa },
-                        evidence,
-                    ))))
-                }
-                Classified::NxDomain { chain, soa } => {
-                    return Ok(ZoneStep::Done(Box::new((
-                        Lookup::NxDomain { chain, soa },
-                        evidence,
-                    ))))
-                }
-                Classified::FormErr(_) | Classified::Unusable(_) => {
-                    unreachable!("ask_servers only returns usable classifications")
-                }
+                class => return Ok(ZoneStep::Done(Box::new((lookup_of(class), evidence)))),
             }
+        }
+    }
+
+    /// A referral from `zone` down to `cut`: the delegation to follow, with the glue the
+    /// classifier accepted, recorded and cached.
+    fn follow_referral(
+        &self,
+        ctx: &mut Ctx,
+        zone: &Name,
+        cut: Name,
+        ns: &[Record],
+        glue: Vec<GlueEntry>,
+    ) -> Delegation {
+        let servers: Vec<NsServer> = ns
+            .iter()
+            .filter_map(|r| match &r.data {
+                RData::NS(n) => Some(n.0.to_lowercase()),
+                _ => None,
+            })
+            .map(|name| NsServer {
+                addresses: glue
+                    .iter()
+                    .filter(|g| g.used && g.ns == name.to_string())
+                    .map(|g| g.address)
+                    .collect(),
+                name,
+            })
+            .collect();
+        ctx.record(Event::ReferralFollowed {
+            from_zone: zone.to_string(),
+            to_zone: cut.to_string(),
+            ns: servers.iter().map(|s| s.name.to_string()).collect(),
+            glue,
+        });
+        let next = Delegation { zone: cut, servers };
+        let ttl = ns.iter().map(|r| r.ttl).min().unwrap_or(0);
+        self.cache.store_delegation(&next, ttl, self.clock.now());
+        next
+    }
+}
+
+/// The lookup a final classification ends with.
+fn lookup_of(class: Classified) -> Lookup {
+    match class {
+        Classified::Answer { chain, rrset } => Lookup::Answer { chain, rrset },
+        Classified::Alias { chain, target } => Lookup::Alias { chain, target },
+        Classified::NoData { chain, soa } => Lookup::NoData { chain, soa },
+        Classified::NxDomain { chain, soa } => Lookup::NxDomain { chain, soa },
+        Classified::Referral { .. } | Classified::FormErr(_) | Classified::Unusable(_) => {
+            unreachable!("ask_servers only returns usable classifications; referrals are followed")
         }
     }
 }
