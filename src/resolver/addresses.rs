@@ -10,9 +10,10 @@ use std::net::{IpAddr, SocketAddr};
 
 use hickory_proto::rr::{Name, RData, RecordType};
 
+use super::alias::Chained;
 use super::budget::Ctx;
 use super::delegation::{Delegation, NsServer};
-use super::iterate::{addresses_in, Chained, Iterator};
+use super::iterate::{addresses_in, Recursor};
 use crate::explain::event::{Event, Limit};
 use crate::explain::outcome::{Failure, Outcome};
 
@@ -25,7 +26,7 @@ pub(super) struct AddressSearch {
     cycle: Option<Vec<String>>,
 }
 
-impl Iterator {
+impl Recursor {
     /// Addresses of the zone's servers: glue or cached, else resolved from the NS names
     /// until one is found.
     pub(super) async fn addresses_for(

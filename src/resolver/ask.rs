@@ -10,12 +10,12 @@ use hickory_proto::rr::{Name, RecordType};
 
 use super::budget::Ctx;
 use super::classify::{classify, Classified};
-use super::iterate::{Iterator, EDNS_PAYLOAD};
+use super::iterate::{Recursor, EDNS_PAYLOAD};
 use crate::explain::event::{rcode_name, Event, ServerFailure};
 use crate::explain::outcome::Failure;
 use crate::transport::{Request, TransportError};
 
-impl Iterator {
+impl Recursor {
     /// Sends the question to the zone's servers in order of smoothed RTT, for a bounded
     /// number of rounds (the timeout doubling each round), until one gives a usable answer.
     /// When none does, the caller records `zone-unreachable` (it may first find more
@@ -128,24 +128,12 @@ impl Iterator {
             let exchange = match self.exchange(ctx, server, request).await {
                 Ok(exchange) => exchange,
                 Err(error) => {
-                    let failure = match error {
-                        TransportError::Timeout { discarded } => {
-                            for reason in discarded {
-                                ctx.record(Event::SpoofDiscarded { server, reason });
-                            }
-                            self.servers
-                                .record_timeout(server.ip(), timeout.as_millis() as u32);
-                            ServerFailure::Timeout
-                        }
-                        TransportError::TcpRefused if tcp => ServerFailure::TruncatedNoTcp,
-                        TransportError::Malformed | TransportError::CaseNotEchoed => {
-                            ServerFailure::Malformed
-                        }
-                        TransportError::TcpRefused
-                        | TransportError::Unreachable
-                        | TransportError::Io(_) => ServerFailure::Unreachable,
-                    };
-                    return Ok(Err(failure));
+                    return Ok(Err(self.transport_failure(
+                        ctx,
+                        server,
+                        error,
+                        (tcp, timeout),
+                    )))
                 }
             };
             for reason in &exchange.discarded {
@@ -172,23 +160,12 @@ impl Iterator {
                 continue;
             }
             let class = classify(name, rtype, zone, &response);
-            ctx.record(Event::ResponseReceived {
-                server,
-                rcode: rcode_name(response.metadata.response_code),
-                aa: response.metadata.authoritative,
-                tc: response.metadata.truncation,
-                size: exchange.size,
-                kind: class.kind(),
-                elapsed_ms: exchange.elapsed.as_millis() as u64,
-            });
-            if !response.metadata.authoritative
-                && matches!(class, Classified::Answer { .. } | Classified::Alias { .. })
-            {
-                ctx.record(Event::AnsweredWithoutAa {
-                    server,
-                    zone: zone.to_string(),
-                });
-            }
+            record_response(
+                ctx,
+                (server, zone),
+                (&response, exchange.size, exchange.elapsed),
+                &class,
+            );
             match class {
                 Classified::FormErr(_) if edns.is_some() => {
                     // RFC 6891 §7: a server that does not understand OPT; ask again without it.
@@ -203,5 +180,57 @@ impl Iterator {
             }
         }
         Ok(Err(ServerFailure::Malformed))
+    }
+
+    /// The server failure a transport error stands for; a timeout is also recorded in the
+    /// server's health, with the spoofed replies it discarded.
+    fn transport_failure(
+        &self,
+        ctx: &mut Ctx,
+        server: SocketAddr,
+        error: TransportError,
+        (tcp, timeout): (bool, Duration),
+    ) -> ServerFailure {
+        match error {
+            TransportError::Timeout { discarded } => {
+                for reason in discarded {
+                    ctx.record(Event::SpoofDiscarded { server, reason });
+                }
+                self.servers
+                    .record_timeout(server.ip(), timeout.as_millis() as u32);
+                ServerFailure::Timeout
+            }
+            TransportError::TcpRefused if tcp => ServerFailure::TruncatedNoTcp,
+            TransportError::Malformed | TransportError::CaseNotEchoed => ServerFailure::Malformed,
+            TransportError::TcpRefused | TransportError::Unreachable | TransportError::Io(_) => {
+                ServerFailure::Unreachable
+            }
+        }
+    }
+}
+
+/// Records a response and its class, and an answer given without AA.
+fn record_response(
+    ctx: &mut Ctx,
+    (server, zone): (SocketAddr, &Name),
+    (response, size, elapsed): (&Message, usize, Duration),
+    class: &Classified,
+) {
+    ctx.record(Event::ResponseReceived {
+        server,
+        rcode: rcode_name(response.metadata.response_code),
+        aa: response.metadata.authoritative,
+        tc: response.metadata.truncation,
+        size,
+        kind: class.kind(),
+        elapsed_ms: elapsed.as_millis() as u64,
+    });
+    if !response.metadata.authoritative
+        && matches!(class, Classified::Answer { .. } | Classified::Alias { .. })
+    {
+        ctx.record(Event::AnsweredWithoutAa {
+            server,
+            zone: zone.to_string(),
+        });
     }
 }

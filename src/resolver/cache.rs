@@ -22,18 +22,9 @@ use super::bounded::{records_bytes, BytesLru, ENTRY_OVERHEAD};
 use super::delegation::Delegation;
 use crate::config::{CacheConfig, Config};
 use crate::explain::verdict::Security;
-use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
-/// How long bogus or indeterminate data (and the verdict that says so) is kept: RFC 9520 §3.2
-/// asks for at least 1 second and at most 5 minutes; 60 s is unbound's `val-bogus-ttl`.
-pub const BOGUS_TTL: u64 = 60;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NegativeKind {
-    NxDomain,
-    NoData,
-}
+pub use crate::dnssec::fetch::{is_wildcard_expansion, rrsets, Evidence, NegativeKind, BOGUS_TTL};
 
 /// What a negative entry denies: the whole name, or one type at it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -85,89 +76,6 @@ struct Negative {
     soa: Option<Record>,
     evidence: Evidence,
     expires: u64,
-}
-
-/// Splits records into RRsets (same owner and type), keeping their order.
-pub fn rrsets(records: &[Record]) -> Vec<Vec<Record>> {
-    let mut sets: Vec<Vec<Record>> = Vec::new();
-    for r in records {
-        match sets
-            .iter_mut()
-            .find(|s| s[0].name == r.name && s[0].record_type() == r.record_type())
-        {
-            Some(set) => set.push(r.clone()),
-            None => sets.push(vec![r.clone()]),
-        }
-    }
-    sets
-}
-
-/// What a validator needs besides the records: the zone that served them, the DNSSEC
-/// records that came with them (RRSIGs over them; NSEC/NSEC3 proofs and their RRSIGs), and
-/// the verdicts the cache already holds for them.
-#[derive(Debug, Clone, Default)]
-pub struct Evidence {
-    /// The zone whose servers answered: the cut the data was received under.
-    pub zone: Option<Name>,
-    pub dnssec: Vec<Record>,
-    /// Verdicts of RRsets served from the cache, by owner and type, with when the entry
-    /// expires (the verdict holds no longer).
-    pub settled: Vec<(Name, RecordType, Security, u64)>,
-    /// The verdict on a cached denial.
-    pub denial: Option<Security>,
-    /// The server answered without AA: its data ranks below authoritative data (RFC 2181
-    /// §5.4.1), and never replaces it in the cache.
-    pub non_authoritative: bool,
-}
-
-impl Evidence {
-    /// The RRSIGs over `owner`/`rtype` among the evidence.
-    pub fn signatures_over(&self, owner: &Name, rtype: RecordType) -> Vec<Record> {
-        self.dnssec
-            .iter()
-            .filter(|r| &r.name == owner)
-            .filter(|r| {
-                matches!(&r.data, RData::DNSSEC(DNSSECRData::RRSIG(sig))
-                    if sig.input().type_covered == rtype)
-            })
-            .cloned()
-            .collect()
-    }
-
-    /// The verdict the cache holds for `owner`/`rtype`, if any, and until when.
-    pub fn settled(&self, owner: &Name, rtype: RecordType) -> Option<(&Security, u64)> {
-        self.settled
-            .iter()
-            .find(|(n, t, _, _)| n == owner && *t == rtype)
-            .map(|(_, _, s, until)| (s, *until))
-    }
-
-    /// NSEC/NSEC3 records and the RRSIGs over them.
-    pub fn proofs(&self) -> impl Iterator<Item = &Record> {
-        self.dnssec.iter().filter(|r| is_proof(r))
-    }
-}
-
-/// An NSEC or NSEC3 record, or an RRSIG over one.
-pub fn is_proof(record: &Record) -> bool {
-    match &record.data {
-        RData::DNSSEC(DNSSECRData::RRSIG(sig)) => {
-            matches!(
-                sig.input().type_covered,
-                RecordType::NSEC | RecordType::NSEC3
-            )
-        }
-        _ => matches!(record.record_type(), RecordType::NSEC | RecordType::NSEC3),
-    }
-}
-
-/// Whether an RRSIG among `sigs` shows a wildcard expansion of `owner` (RFC 4035 §5.3.2:
-/// its Labels field is below the owner's label count).
-pub fn is_wildcard_expansion(sigs: &[Record], owner: &Name) -> bool {
-    sigs.iter().any(|r| match &r.data {
-        RData::DNSSEC(DNSSECRData::RRSIG(sig)) => sig.input().num_labels < owner.num_labels(),
-        _ => false,
-    })
 }
 
 pub struct Cache {

@@ -3,11 +3,10 @@
 //!
 //! RFC 1034 §5.3.3 (the algorithm), RFC 8109 (priming), RFC 9156 (QNAME minimisation,
 //! relaxed: an NXDOMAIN for a minimised name is re-asked with the full name), RFC 6891 §7
-//! (retry without EDNS after FORMERR/NOTIMP), RFC 7766 (TCP after TC).
+//! (retry without EDNS after FORMERR/NOTIMP), RFC 7766 (TCP after TC). Alias chains are
+//! followed in `alias.rs`, each step validated by the `dnssec::Validator` the `Recursor` owns.
 
-use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -16,15 +15,14 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::addresses::AddressSearch;
 use super::budget::Ctx;
-use super::cache::{is_wildcard_expansion, Cache, Evidence};
-use super::chain::KeyVerdict;
+use super::cache::{Cache, Evidence};
 use super::classify::Classified;
 use super::delegation::{Delegation, NsServer, RootHint};
 use super::servers::ServerHealth;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::dnssec::TrustAnchors;
-use crate::explain::event::{Event, Limit};
+use crate::dnssec::{TrustAnchors, Validator, ValidatorLimits};
+use crate::explain::event::{Event, GlueEntry, Limit};
 use crate::explain::outcome::{Failure, Outcome, Resolution};
 use crate::explain::verdict::{InsecureReason, Security};
 use crate::explain::Trace;
@@ -33,93 +31,7 @@ use crate::transport;
 /// EDNS payload advertised upstream (DNS flag day 2020).
 pub(super) const EDNS_PAYLOAD: u16 = 1232;
 
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// What one name lookup (no alias following) ended with.
-pub(super) enum Lookup {
-    Answer {
-        chain: Vec<Record>,
-        rrset: Vec<Record>,
-    },
-    Alias {
-        chain: Vec<Record>,
-        target: Name,
-    },
-    NoData {
-        chain: Vec<Record>,
-        soa: Option<Record>,
-    },
-    NxDomain {
-        chain: Vec<Record>,
-        soa: Option<Record>,
-    },
-    Failed(Failure),
-}
-
-/// What a resolution collected along its alias chain.
-pub(super) struct Chained {
-    pub(super) outcome: Outcome,
-    pub(super) answers: Vec<Record>,
-    authority: Vec<Record>,
-    /// RRSIGs over the answer records (for DO clients).
-    signatures: Vec<Record>,
-    /// NSEC/NSEC3 proofs and their RRSIGs, and the RRSIG over the SOA (for DO clients).
-    proofs: Vec<Record>,
-    /// None: nothing was validated (validation off, or the lookup failed).
-    security: Option<Security>,
-}
-
-impl Default for Chained {
-    fn default() -> Self {
-        Chained {
-            outcome: Outcome::NoData,
-            answers: Vec::new(),
-            authority: Vec::new(),
-            signatures: Vec::new(),
-            proofs: Vec::new(),
-            security: None,
-        }
-    }
-}
-
-impl Chained {
-    /// Keeps the DNSSEC records a DO client should see with this step's records.
-    fn collect_dnssec(&mut self, lookup: &Lookup, evidence: &Evidence) {
-        let (records, negative): (Vec<&Record>, bool) = match lookup {
-            Lookup::Answer { chain, rrset } => (chain.iter().chain(rrset).collect(), false),
-            Lookup::Alias { chain, .. } => (chain.iter().collect(), false),
-            Lookup::NoData { chain, soa } | Lookup::NxDomain { chain, soa } => {
-                let mut all: Vec<&Record> = chain.iter().collect();
-                all.extend(soa.iter());
-                (all, true)
-            }
-            Lookup::Failed(_) => return,
-        };
-        let mut wildcard = false;
-        for record in records {
-            let sigs = evidence.signatures_over(&record.name, record.record_type());
-            wildcard |= is_wildcard_expansion(&sigs, &record.name);
-            for sig in sigs {
-                let target = if record.record_type() == RecordType::SOA {
-                    &mut self.proofs
-                } else {
-                    &mut self.signatures
-                };
-                if !target.contains(&sig) {
-                    target.push(sig);
-                }
-            }
-        }
-        // A denial, or a wildcard expansion (RFC 4035 §3.1.3.3), travels with its proof.
-        if negative || wildcard {
-            for record in evidence.proofs() {
-                if !self.proofs.contains(record) {
-                    self.proofs.push(record.clone());
-                }
-            }
-        }
-    }
-}
+pub(super) use crate::dnssec::Lookup;
 
 /// What asking one zone's servers ended with.
 enum ZoneStep {
@@ -127,19 +39,32 @@ enum ZoneStep {
     Referral(Delegation),
 }
 
-pub(super) struct Iterator {
+pub(super) struct Recursor {
     pub(super) config: Config,
     pub(super) hints: Vec<RootHint>,
     pub(super) cache: Cache,
     pub(super) servers: ServerHealth,
     pub(super) clock: Arc<dyn Clock>,
-    pub(super) anchors: TrustAnchors,
-    /// Key verdicts per zone, with their reason, until they expire.
-    pub(super) keys: std::sync::Mutex<super::bounded::BytesLru<Name, (KeyVerdict, u64)>>,
+    /// The trust anchors, the key verdicts, the chain of trust.
+    pub(super) validator: Validator,
     /// Signature checks the whole resolver may still spend this second.
     pub(super) allowance: Arc<crate::dnssec::Allowance>,
     /// Upstream queries in flight, shared by identical ones.
     pub(super) inflight: super::upstream::InFlight,
+}
+
+/// What the validator may spend, from the configuration.
+fn validator_limits(config: &Config) -> ValidatorLimits {
+    ValidatorLimits {
+        denial: crate::dnssec::DenialLimits {
+            insecure_above: config.dnssec.nsec3_insecure_above,
+            bogus_above: config.dnssec.nsec3_bogus_above,
+            max_hashes: config.limits.nsec3_hashes,
+        },
+        signature_checks: config.limits.signature_checks,
+        chain_depth: config.limits.sub_resolution_depth.saturating_mul(4),
+        key_cache_bytes: crate::config::CacheConfig::bytes(config.cache.keys_mib),
+    }
 }
 
 fn label_count(name: &Name) -> usize {
@@ -167,20 +92,17 @@ fn trace_id() -> String {
     format!("{:08x}", value & 0xffff_ffff)
 }
 
-impl Iterator {
+impl Recursor {
     pub fn new(
         config: Config,
         hints: Vec<RootHint>,
         anchors: TrustAnchors,
         clock: Arc<dyn Clock>,
-    ) -> Iterator {
-        Iterator {
+    ) -> Recursor {
+        Recursor {
             allowance: crate::dnssec::Allowance::new(config.limits.validations_per_second),
             inflight: super::upstream::InFlight::default(),
-            anchors,
-            keys: std::sync::Mutex::new(super::bounded::BytesLru::new(
-                crate::config::CacheConfig::bytes(config.cache.keys_mib),
-            )),
+            validator: Validator::new(anchors, clock.clone(), validator_limits(&config)),
             cache: Cache::new(&config),
             servers: ServerHealth::new(config.cache.servers),
             config,
@@ -257,7 +179,7 @@ impl Iterator {
             trace: ctx.trace,
         };
         // RFC 8509 §3.2, on the client's question, before the answer cache sees it.
-        super::sentinel::apply_sentinel(&mut resolution, &name, rtype, &self.anchors);
+        super::sentinel::apply_sentinel(&mut resolution, &name, rtype, self.validator.anchors());
         let rcode = crate::explain::event::rcode_name(resolution.rcode());
         let elapsed_ms = resolution.trace.elapsed_ms();
         resolution.trace.record(
@@ -269,100 +191,6 @@ impl Iterator {
             },
         );
         resolution
-    }
-
-    /// Resolves `name`, following CNAME/DNAME chains (RFC 1034 §3.6.2) with loop detection,
-    /// validating each step when `validate`.
-    pub(super) fn resolve_chain<'a>(
-        &'a self,
-        ctx: &'a mut Ctx,
-        name: Name,
-        rtype: RecordType,
-        validate: bool,
-    ) -> BoxFuture<'a, Chained> {
-        Box::pin(async move {
-            let mut out = Chained::default();
-            let mut current = name;
-            let mut seen = vec![current.clone()];
-            for _ in 0..=ctx.limits.cname_chain {
-                let (lookup, evidence) = self.lookup(ctx, &current, rtype).await;
-                record_chain(ctx, &lookup);
-                if validate {
-                    if let Some(step) = self
-                        .validate(ctx, &current, rtype, &lookup, &evidence)
-                        .await
-                    {
-                        out.security = Some(match out.security.take() {
-                            Some(so_far) => super::validate::combine(so_far, step),
-                            None => step,
-                        });
-                    }
-                }
-                out.collect_dnssec(&lookup, &evidence);
-                match lookup {
-                    Lookup::Answer { mut chain, rrset } => {
-                        // Data past a DNAME loop is what the DNAME hides: not the answer.
-                        let looped = cut_dname_loop(&mut chain);
-                        if let Some((owner, target)) = &looped {
-                            ctx.record(Event::DnameLoop {
-                                owner: owner.to_string(),
-                                target: target.to_string(),
-                            });
-                        }
-                        out.answers.extend(chain);
-                        if looped.is_none() {
-                            out.answers.extend(rrset);
-                        }
-                        out.outcome = Outcome::Answer;
-                        return out;
-                    }
-                    Lookup::NoData { chain, soa } => {
-                        out.answers.extend(chain);
-                        out.authority.extend(soa);
-                        out.outcome = Outcome::NoData;
-                        return out;
-                    }
-                    Lookup::NxDomain { chain, soa } => {
-                        out.answers.extend(chain);
-                        out.authority.extend(soa);
-                        out.outcome = Outcome::NxDomain;
-                        return out;
-                    }
-                    Lookup::Failed(failure) => {
-                        out.outcome = Outcome::Failed { failure };
-                        return out;
-                    }
-                    Lookup::Alias { mut chain, target } => {
-                        if let Some((owner, looped)) = cut_dname_loop(&mut chain) {
-                            ctx.record(Event::DnameLoop {
-                                owner: owner.to_string(),
-                                target: looped.to_string(),
-                            });
-                            out.answers.extend(chain);
-                            out.outcome = Outcome::Answer;
-                            return out;
-                        }
-                        out.answers.extend(chain);
-                        let target = target.to_lowercase();
-                        if seen.contains(&target) {
-                            seen.push(target);
-                            let chain = seen.iter().map(|n| n.to_string()).collect();
-                            out.outcome = Outcome::Failed {
-                                failure: Failure::AliasLoop { chain },
-                            };
-                            return out;
-                        }
-                        seen.push(target.clone());
-                        current = target;
-                    }
-                }
-            }
-            let limit = ctx.hit(Limit::CnameChain, ctx.limits.cname_chain as u64);
-            out.outcome = Outcome::Failed {
-                failure: Failure::LimitReached { limit },
-            };
-            out
-        })
     }
 
     /// One name, no alias following: from the cache, or by walking down from the closest cut.
@@ -546,30 +374,7 @@ impl Iterator {
             record_rejected_cnames(ctx, &class, &response);
             match class {
                 Classified::Referral { cut, ns, glue } => {
-                    let servers: Vec<NsServer> = ns
-                        .iter()
-                        .filter_map(|r| match &r.data {
-                            RData::NS(n) => Some(n.0.to_lowercase()),
-                            _ => None,
-                        })
-                        .map(|name| NsServer {
-                            addresses: glue
-                                .iter()
-                                .filter(|g| g.used && g.ns == name.to_string())
-                                .map(|g| g.address)
-                                .collect(),
-                            name,
-                        })
-                        .collect();
-                    ctx.record(Event::ReferralFollowed {
-                        from_zone: zone.to_string(),
-                        to_zone: cut.to_string(),
-                        ns: servers.iter().map(|s| s.name.to_string()).collect(),
-                        glue,
-                    });
-                    let next = Delegation { zone: cut, servers };
-                    let ttl = ns.iter().map(|r| r.ttl).min().unwrap_or(0);
-                    self.cache.store_delegation(&next, ttl, self.clock.now());
+                    let next = self.follow_referral(ctx, zone, cut, &ns, glue);
                     return Ok(ZoneStep::Referral(next));
                 }
                 Classified::NxDomain { .. } if minimised => {
@@ -577,53 +382,60 @@ impl Iterator {
                     labels = full;
                 }
                 _ if minimised => labels += 1,
-                Classified::Answer { chain, rrset } => {
-                    return Ok(ZoneStep::Done(Box::new((
-                        Lookup::Answer { chain, rrset },
-                        evidence,
-                    ))))
-                }
-                Classified::Alias { chain, target } => {
-                    return Ok(ZoneStep::Done(Box::new((
-                        Lookup::Alias { chain, target },
-                        evidence,
-                    ))))
-                }
-                Classified::NoData { chain, soa } => {
-                    return Ok(ZoneStep::Done(Box::new((
-                        Lookup::NoData { chain, soa },
-                        evidence,
-                    ))))
-                }
-                Classified::NxDomain { chain, soa } => {
-                    return Ok(ZoneStep::Done(Box::new((
-                        Lookup::NxDomain { chain, soa },
-                        evidence,
-                    ))))
-                }
-                Classified::FormErr(_) | Classified::Unusable(_) => {
-                    unreachable!("ask_servers only returns usable classifications")
-                }
+                class => return Ok(ZoneStep::Done(Box::new((lookup_of(class), evidence)))),
             }
         }
     }
+
+    /// A referral from `zone` down to `cut`: the delegation to follow, with the glue the
+    /// classifier accepted, recorded and cached.
+    fn follow_referral(
+        &self,
+        ctx: &mut Ctx,
+        zone: &Name,
+        cut: Name,
+        ns: &[Record],
+        glue: Vec<GlueEntry>,
+    ) -> Delegation {
+        let servers: Vec<NsServer> = ns
+            .iter()
+            .filter_map(|r| match &r.data {
+                RData::NS(n) => Some(n.0.to_lowercase()),
+                _ => None,
+            })
+            .map(|name| NsServer {
+                addresses: glue
+                    .iter()
+                    .filter(|g| g.used && g.ns == name.to_string())
+                    .map(|g| g.address)
+                    .collect(),
+                name,
+            })
+            .collect();
+        ctx.record(Event::ReferralFollowed {
+            from_zone: zone.to_string(),
+            to_zone: cut.to_string(),
+            ns: servers.iter().map(|s| s.name.to_string()).collect(),
+            glue,
+        });
+        let next = Delegation { zone: cut, servers };
+        let ttl = ns.iter().map(|r| r.ttl).min().unwrap_or(0);
+        self.cache.store_delegation(&next, ttl, self.clock.now());
+        next
+    }
 }
 
-/// A DNAME in `chain` whose target is at or below its owner rewrites every name it
-/// synthesises again (RFC 6672 §4): the chain is cut after the first CNAME that follows it.
-/// Returns the DNAME's owner and target when it did so.
-fn cut_dname_loop(chain: &mut Vec<Record>) -> Option<(Name, Name)> {
-    let at = chain.iter().position(|r| {
-        crate::rdata::dname_target(r).is_some_and(|target| r.name.zone_of(&target))
-    })?;
-    let owner = chain[at].name.clone();
-    let target = crate::rdata::dname_target(&chain[at])?;
-    let cname = chain[at + 1..]
-        .iter()
-        .position(|r| r.record_type() == RecordType::CNAME)
-        .map(|i| at + 1 + i)?;
-    chain.truncate(cname + 1);
-    Some((owner, target))
+/// The lookup a final classification ends with.
+fn lookup_of(class: Classified) -> Lookup {
+    match class {
+        Classified::Answer { chain, rrset } => Lookup::Answer { chain, rrset },
+        Classified::Alias { chain, target } => Lookup::Alias { chain, target },
+        Classified::NoData { chain, soa } => Lookup::NoData { chain, soa },
+        Classified::NxDomain { chain, soa } => Lookup::NxDomain { chain, soa },
+        Classified::Referral { .. } | Classified::FormErr(_) | Classified::Unusable(_) => {
+            unreachable!("ask_servers only returns usable classifications; referrals are followed")
+        }
+    }
 }
 
 /// Every server of a zone failed: the event that lists them.
@@ -655,32 +467,6 @@ fn record_rejected_cnames(ctx: &mut Ctx, class: &Classified, response: &Message)
             received: target(&received),
             synthesised: target(&synthesised),
         });
-    }
-}
-
-/// Records each alias a lookup went through (CNAMEs, and DNAMEs with their synthesis).
-fn record_chain(ctx: &mut Ctx, lookup: &Lookup) {
-    let chain = match lookup {
-        Lookup::Answer { chain, .. }
-        | Lookup::Alias { chain, .. }
-        | Lookup::NoData { chain, .. }
-        | Lookup::NxDomain { chain, .. } => chain,
-        Lookup::Failed(_) => return,
-    };
-    for record in chain {
-        match &record.data {
-            RData::CNAME(t) => ctx.record(Event::CnameFollowed {
-                from: record.name.to_string(),
-                to: t.0.to_string(),
-            }),
-            _ if record.record_type() == RecordType::DNAME => ctx.record(Event::DnameFollowed {
-                owner: record.name.to_string(),
-                target: crate::rdata::dname_target(record)
-                    .map(|t| t.to_string())
-                    .unwrap_or_else(|| record.data.to_string()),
-            }),
-            _ => {}
-        }
     }
 }
 

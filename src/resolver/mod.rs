@@ -5,28 +5,29 @@
 //! for the client and the [`Trace`]. Negative answers are outcomes, not errors; `Failed`
 //! carries the typed reason that picks the RCODE and EDE.
 //!
-//! Every answer, denial and referral chain is validated against the trust anchors
-//! (`validate`, `chain`) unless the client set CD or validation is off; the verdict and its
-//! reason travel with the resolution and pick AD and EDE.
+//! Every answer, denial and referral chain is validated by the [`crate::dnssec::Validator`]
+//! the `Recursor` owns, unless the client set CD or validation is off; the validator fetches
+//! DS and DNSKEY through the `Fetch` trait the `Recursor` implements (`fetch.rs`). The
+//! verdict and its reason travel with the resolution and pick AD and EDE.
 //!
 //! Limitations: class IN only; an unsigned child served by its signed parent's servers
 //! without a referral is bogus, not insecure (no DS walk between the cut and the owner).
 
 mod addresses;
+mod alias;
 mod answers;
 mod ask;
 mod bounded;
 mod budget;
 mod cache;
-mod chain;
 mod classify;
 mod delegation;
+mod fetch;
 mod iterate;
 mod recall;
 mod sentinel;
 mod servers;
 mod upstream;
-mod validate;
 
 use std::sync::Arc;
 
@@ -96,7 +97,7 @@ pub enum ResolverError {
 /// A recursive resolver; cheap to clone, shared by every client task.
 #[derive(Clone)]
 pub struct Resolver {
-    inner: Arc<iterate::Iterator>,
+    inner: Arc<iterate::Recursor>,
     answers: Option<Arc<answers::AnswerCache>>,
 }
 
@@ -137,7 +138,7 @@ impl Resolver {
         .map(Arc::new);
         Ok(Resolver {
             answers,
-            inner: Arc::new(iterate::Iterator::new(
+            inner: Arc::new(iterate::Recursor::new(
                 config.clone(),
                 hints,
                 anchors,
@@ -188,12 +189,7 @@ impl Resolver {
             records,
             negative,
             delegations,
-            keys: self
-                .inner
-                .keys
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .bytes(),
+            keys: self.inner.validator.key_cache_bytes(),
             answers: self.answers.as_ref().map_or(0, |a| a.size().1),
         }
     }

@@ -10,7 +10,7 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::budget::Ctx;
 use super::cache::{Evidence, NegativeKind};
-use super::iterate::{Iterator, Lookup};
+use super::iterate::{Lookup, Recursor};
 use crate::explain::event::Event;
 
 fn hit(ctx: &mut Ctx, qname: &Name, rtype: RecordType, what: &str) {
@@ -29,7 +29,7 @@ fn cname_target(rrset: &[Record]) -> Option<Name> {
     }
 }
 
-impl Iterator {
+impl Recursor {
     /// `qname`/`qtype` answered from the cache, if it can be.
     pub(super) fn recall(
         &self,

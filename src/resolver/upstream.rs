@@ -15,7 +15,7 @@ use hickory_proto::rr::{Name, RecordType};
 use tokio::sync::OnceCell;
 
 use super::budget::Ctx;
-use super::iterate::Iterator;
+use super::iterate::Recursor;
 use crate::explain::event::Event;
 use crate::transport::{self, Exchange, Request, Sources, TransportError};
 
@@ -81,7 +81,7 @@ impl InFlight {
     }
 }
 
-impl Iterator {
+impl Recursor {
     /// One exchange with `server`: 0x20 unless the server is known not to echo the case
     /// (then, or when this reply does not, without it), coalesced with identical queries.
     pub(super) async fn exchange(

@@ -5,30 +5,27 @@
 //! RFC 4035 §5.2 / RFC 6840 §5.2: a zone whose DS set lists only algorithms or digests whydns
 //! does not validate is insecure, not bogus. RFC 4509 §3: a SHA-1 DS is ignored when a
 //! stronger digest of the same key is there. The DS RRset is validated like any other RRset
-//! (`validate_rrset`), so its signer must be a zone above the cut that served it.
+//! (`validate_rrset`), so its signer must be a zone above the cut that served it. DS and
+//! DNSKEY RRsets are fetched through [`Fetch`]; the verdicts are kept in the [`Validator`]'s
+//! key cache.
 //!
 //! Limitations: no negative trust anchors; keys are not re-validated until their cache entry
 //! expires.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use hickory_proto::dnssec::rdata::{DNSSECRData, DS};
 use hickory_proto::dnssec::PublicKey;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
-use super::budget::Ctx;
-use super::iterate::{Iterator, Lookup};
-use super::validate::{bogus, insecure, record_exhaustion, signature_expiry, to_json};
-use crate::dnssec::{
+use super::fetch::{BoxFuture, Evidence, Fetch, Lookup, Work};
+use super::validator::{bogus, insecure, signature_expiry, to_json, Validator};
+use super::{
     algorithm_supported, check_signatures_with, denial, digest_supported, ds_matches,
     strongest_digests, Anchor, DsMatch, KeySet, VerificationBudget,
 };
 use crate::explain::event::Event;
-use crate::explain::verdict::{BogusReason, InsecureReason, Security};
-
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+use crate::explain::verdict::{BogusReason, DenialVerdict, InsecureReason, Security};
 
 /// How long a failed or insecure key verdict is cached (RFC 9520 asks for at least 1 s and
 /// at most 5 minutes of failure caching).
@@ -36,7 +33,7 @@ const FAILED_KEYS_TTL: u64 = 60;
 
 /// What is known about a zone's keys.
 #[derive(Debug, Clone)]
-pub(super) enum KeyVerdict {
+pub enum KeyVerdict {
     /// The zone's DNSKEY RRset, authenticated until `until` (seconds since the epoch): the
     /// earliest of its TTL, its signature's expiration and the DS chain's own expiry.
     Secure {
@@ -46,11 +43,12 @@ pub(super) enum KeyVerdict {
     NotSecure(Security),
 }
 
-impl Iterator {
+impl Validator {
     /// The authenticated DNSKEY RRset of `zone`, or why there is none (cached either way).
-    pub(super) fn zone_keys<'a>(
+    pub fn zone_keys<'a, F: Fetch>(
         &'a self,
-        ctx: &'a mut Ctx,
+        fetch: &'a F,
+        ctx: &'a mut F::Ctx,
         zone: Name,
     ) -> BoxFuture<'a, KeyVerdict> {
         Box::pin(async move {
@@ -58,14 +56,14 @@ impl Iterator {
             if let Some(verdict) = self.cached_keys(&zone, now) {
                 return verdict;
             }
-            if ctx.depth >= ctx.limits.sub_resolution_depth.saturating_mul(4) {
+            if *ctx.depth() >= self.limits.chain_depth {
                 return KeyVerdict::NotSecure(Security::Indeterminate {
                     detail: format!("chain of trust to {zone} too deep"),
                 });
             }
-            ctx.depth += 1;
-            let verdict = self.establish_keys(ctx, &zone).await;
-            ctx.depth -= 1;
+            *ctx.depth() += 1;
+            let verdict = self.establish_keys(fetch, ctx, &zone).await;
+            *ctx.depth() -= 1;
             let (summary, expires) = match &verdict {
                 KeyVerdict::Secure { keys, until } => (
                     serde_json::json!({"security": "secure", "keys": keys.len()}),
@@ -80,66 +78,45 @@ impl Iterator {
                 zone: zone.to_string(),
                 security: summary,
             });
-            let bytes = super::bounded::ENTRY_OVERHEAD
-                + match &verdict {
-                    KeyVerdict::Secure { keys, .. } => keys.len() * 160,
-                    KeyVerdict::NotSecure(_) => 256,
-                };
-            self.keys.lock().unwrap_or_else(|e| e.into_inner()).put(
-                zone,
-                (verdict.clone(), expires),
-                bytes,
-            );
+            self.keys
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .put(zone, verdict.clone(), expires);
             verdict
         })
     }
 
     fn cached_keys(&self, zone: &Name, now: u64) -> Option<KeyVerdict> {
         let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-        match keys.get(zone) {
-            Some((verdict, expires)) if *expires > now => Some(verdict.clone()),
-            Some(_) => {
-                keys.pop(zone);
-                None
-            }
-            None => None,
-        }
+        keys.get(zone, now)
     }
 
-    async fn establish_keys(&self, ctx: &mut Ctx, zone: &Name) -> KeyVerdict {
+    async fn establish_keys<F: Fetch>(
+        &self,
+        fetch: &F,
+        ctx: &mut F::Ctx,
+        zone: &Name,
+    ) -> KeyVerdict {
         let not_secure = KeyVerdict::NotSecure;
         // RFC 4035 §5: the chain starts at a trust anchor.
         if let Some(anchors) = self.anchors.get(zone) {
-            let ds: Vec<DS> = anchors
-                .iter()
-                .filter_map(|a| match a {
-                    Anchor::Ds(ds) => Some(ds.clone()),
-                    Anchor::Dnskey(_) => None,
-                })
-                .collect();
-            let anchored_keys: Vec<Vec<u8>> = anchors
-                .iter()
-                .filter_map(|a| match a {
-                    Anchor::Dnskey(k) => Some(k.public_key().public_bytes().to_vec()),
-                    Anchor::Ds(_) => None,
-                })
-                .collect();
+            let (ds, anchored_keys) = anchored(anchors);
             return self
-                .keys_matching(ctx, zone, &ds, &anchored_keys, u64::MAX)
+                .keys_matching(fetch, ctx, zone, (&ds, &anchored_keys), u64::MAX)
                 .await;
         }
         let Some((anchor, _)) = self.anchors.closest(zone).filter(|_| !zone.is_root()) else {
             return not_secure(insecure(InsecureReason::NoTrustAnchor));
         };
         let anchor = anchor.clone();
-        if let Some(security) = self.insecure_above(ctx, zone, &anchor).await {
+        if let Some(security) = self.insecure_above(fetch, ctx, zone, &anchor).await {
             return not_secure(security);
         }
-        let (lookup, evidence) = self.lookup(ctx, zone, RecordType::DS).await;
+        let (lookup, evidence) = fetch.lookup(ctx, zone, RecordType::DS).await;
         match lookup {
             Lookup::Answer { rrset, .. } => {
                 // The DS RRset is the parent's data: its signer must be a zone above the cut.
-                let (security, until) = self.validate_rrset(ctx, &rrset, &evidence).await;
+                let (security, until) = self.validate_rrset(fetch, ctx, &rrset, &evidence).await;
                 if !security.is_secure() {
                     return not_secure(security);
                 }
@@ -150,10 +127,11 @@ impl Iterator {
                         _ => None,
                     })
                     .collect();
-                self.keys_matching(ctx, zone, &ds, &[], until).await
+                self.keys_matching(fetch, ctx, zone, (&ds, &[]), until)
+                    .await
             }
             Lookup::NoData { soa, .. } | Lookup::NxDomain { soa, .. } => {
-                self.no_ds(ctx, zone, soa.as_ref(), &evidence).await
+                self.no_ds(fetch, ctx, zone, soa.as_ref(), &evidence).await
             }
             Lookup::Alias { .. } => not_secure(Security::Indeterminate {
                 detail: format!("the DS query for {zone} met an alias"),
@@ -170,16 +148,19 @@ impl Iterator {
     /// Top-down: when the closest cut above `zone` that the cache knows (below the trust
     /// anchor) is provably insecure, so is `zone`, and its DS is not asked for (RFC 4035
     /// §5.2: below an unsigned delegation there is nothing to authenticate).
-    async fn insecure_above(&self, ctx: &mut Ctx, zone: &Name, anchor: &Name) -> Option<Security> {
+    async fn insecure_above<F: Fetch>(
+        &self,
+        fetch: &F,
+        ctx: &mut F::Ctx,
+        zone: &Name,
+        anchor: &Name,
+    ) -> Option<Security> {
         let parent = zone.base_name();
-        let cut = self
-            .cache
-            .closest_delegation(&parent, self.clock.now())?
-            .zone;
+        let cut = fetch.closest_cut(&parent)?;
         if !anchor.zone_of(&cut) {
             return None;
         }
-        match self.zone_keys(ctx, cut).await {
+        match self.zone_keys(fetch, ctx, cut).await {
             KeyVerdict::NotSecure(security @ Security::Insecure { .. }) => Some(security),
             _ => None,
         }
@@ -188,12 +169,13 @@ impl Iterator {
     /// No DS: the parent must prove it (RFC 4035 §5.2), else the delegation is bogus. The
     /// proof is checked against the keys of the zone above the cut that answered, never of
     /// the child itself.
-    async fn no_ds(
+    async fn no_ds<F: Fetch>(
         &self,
-        ctx: &mut Ctx,
+        fetch: &F,
+        ctx: &mut F::Ctx,
         zone: &Name,
         soa: Option<&Record>,
-        evidence: &super::cache::Evidence,
+        evidence: &Evidence,
     ) -> KeyVerdict {
         let above = |name: &Name| name != zone && name.zone_of(zone);
         let parent = soa
@@ -201,7 +183,7 @@ impl Iterator {
             .filter(|name| above(name))
             .or_else(|| evidence.zone.clone().filter(|name| above(name)))
             .unwrap_or_else(|| zone.base_name());
-        let parent_keys = match self.zone_keys(ctx, parent.clone()).await {
+        let parent_keys = match self.zone_keys(fetch, ctx, parent.clone()).await {
             KeyVerdict::Secure { keys, .. } => keys,
             other => return other,
         };
@@ -209,21 +191,16 @@ impl Iterator {
             Ok((proofs, _)) => proofs,
             Err(reason) => return KeyVerdict::NotSecure(bogus(reason)),
         };
-        let limits = self.denial_limits();
-        let verdict = denial::prove_no_ds(zone, &parent, &proofs, &limits, &mut ctx.hashes);
+        let verdict =
+            denial::prove_no_ds(zone, &parent, &proofs, &self.limits.denial, ctx.hashes());
         // A cut no referral showed (a signer or SOA owner below the zone that answered) is
         // believed only on a proof that names it a delegation: an NSEC/NSEC3 matching it
         // with the NS bit. Opt-out spans and over-long NSEC3 chains prove no such thing.
-        let now = self.clock.now();
-        let referred = self
-            .cache
-            .closest_delegation(zone, now)
-            .is_some_and(|d| d.zone == *zone);
+        let referred = fetch.closest_cut(zone).is_some_and(|cut| cut == *zone);
         if !referred
             && matches!(
                 verdict,
-                crate::explain::verdict::DenialVerdict::OptOut { .. }
-                    | crate::explain::verdict::DenialVerdict::IterationsTooHigh { .. }
+                DenialVerdict::OptOut { .. } | DenialVerdict::IterationsTooHigh { .. }
             )
         {
             self.judge_denial(ctx, zone, "no DS", &parent, proofs.is_empty(), &verdict);
@@ -245,12 +222,12 @@ impl Iterator {
 
     /// Fetches `zone`'s DNSKEY RRset and authenticates it with a key that matches `ds` (or is
     /// one of `anchored_keys`), RFC 4035 §5.2. `ds_until`: when the DS set itself expires.
-    async fn keys_matching(
+    async fn keys_matching<F: Fetch>(
         &self,
-        ctx: &mut Ctx,
+        fetch: &F,
+        ctx: &mut F::Ctx,
         zone: &Name,
-        ds: &[DS],
-        anchored_keys: &[Vec<u8>],
+        (ds, anchored_keys): (&[DS], &[Vec<u8>]),
         ds_until: u64,
     ) -> KeyVerdict {
         let not_secure = KeyVerdict::NotSecure;
@@ -265,7 +242,7 @@ impl Iterator {
         if usable.is_empty() && anchored_keys.is_empty() {
             return not_secure(unsupported(zone, ds));
         }
-        let (lookup, evidence) = self.lookup(ctx, zone, RecordType::DNSKEY).await;
+        let (lookup, evidence) = fetch.lookup(ctx, zone, RecordType::DNSKEY).await;
         let Lookup::Answer { rrset: dnskeys, .. } = lookup else {
             return not_secure(bogus(BogusReason::DnskeyMissing {
                 zone: zone.to_string(),
@@ -273,27 +250,34 @@ impl Iterator {
             }));
         };
         let published = KeySet::new(&dnskeys, zone);
-        let trusted = match trusted_keys(
-            zone,
-            &published,
-            &usable,
-            anchored_keys,
-            &mut ctx.signatures,
-        ) {
+        let trusted = match trusted_keys(zone, &published, &usable, anchored_keys, ctx.signatures())
+        {
             Ok(trusted) => trusted,
             Err(reason) => return not_secure(bogus(reason)),
         };
-        // The DNSKEY RRset must be signed by a key the DS (or anchor) vouches for.
+        match self.dnskeys_signed(ctx, zone, &dnskeys, &trusted, &evidence) {
+            Ok(until) => KeyVerdict::Secure {
+                keys: Arc::new(published),
+                until: until.min(ds_until),
+            },
+            Err(reason) => not_secure(bogus(reason)),
+        }
+    }
+
+    /// The DNSKEY RRset must be signed by a key the DS (or anchor) vouches for: when that
+    /// stops holding (its TTL, its signature's expiration), or why it does not hold.
+    fn dnskeys_signed(
+        &self,
+        ctx: &mut impl Work,
+        zone: &Name,
+        dnskeys: &[Record],
+        trusted: &KeySet,
+        evidence: &Evidence,
+    ) -> Result<u64, BogusReason> {
         let sigs = evidence.signatures_over(zone, RecordType::DNSKEY);
         let now = self.clock.now();
-        let check = check_signatures_with(
-            &dnskeys,
-            &sigs,
-            &trusted,
-            zone,
-            now as u32,
-            &mut ctx.signatures,
-        );
+        let check =
+            check_signatures_with(dnskeys, &sigs, trusted, zone, now as u32, ctx.signatures());
         ctx.record(Event::SignaturesChecked {
             owner: zone.to_string(),
             rtype: "DNSKEY".into(),
@@ -301,23 +285,32 @@ impl Iterator {
             valid: check.is_valid(),
             check: to_json(&check),
         });
-        record_exhaustion(ctx, &check);
+        self.record_exhaustion(ctx, &check);
         if !check.is_valid() {
-            return not_secure(bogus(BogusReason::from_check(
-                &zone.to_string(),
-                "DNSKEY",
-                &check,
-            )));
+            return Err(BogusReason::from_check(&zone.to_string(), "DNSKEY", &check));
         }
         let ttl = dnskeys.iter().map(|r| r.ttl).min().unwrap_or(0).max(1);
-        let until = (now + u64::from(ttl))
-            .min(signature_expiry(&check, now))
-            .min(ds_until);
-        KeyVerdict::Secure {
-            keys: Arc::new(published),
-            until,
-        }
+        Ok((now + u64::from(ttl)).min(signature_expiry(&check, now)))
     }
+}
+
+/// The DS records and the public keys a zone's trust anchors name.
+fn anchored(anchors: &[Anchor]) -> (Vec<DS>, Vec<Vec<u8>>) {
+    let ds = anchors
+        .iter()
+        .filter_map(|a| match a {
+            Anchor::Ds(ds) => Some(ds.clone()),
+            Anchor::Dnskey(_) => None,
+        })
+        .collect();
+    let keys = anchors
+        .iter()
+        .filter_map(|a| match a {
+            Anchor::Dnskey(k) => Some(k.public_key().public_bytes().to_vec()),
+            Anchor::Ds(_) => None,
+        })
+        .collect();
+    (ds, keys)
 }
 
 /// Why no DS of `zone` can be used: only unsupported algorithms, or only digests.
