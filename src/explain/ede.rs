@@ -280,7 +280,9 @@ pub fn limit_name(limit: Limit) -> &'static str {
 fn security_code(security: &Security) -> Option<(EdeCode, String)> {
     match security {
         Security::Secure => None,
-        Security::Indeterminate { detail } => Some((EdeCode::DnssecIndeterminate, detail.clone())),
+        Security::Indeterminate { reason } => {
+            Some((EdeCode::DnssecIndeterminate, reason.to_string()))
+        }
         Security::Insecure { reason } => insecure_code(reason),
         Security::Bogus { reason } => Some(bogus_code(reason)),
     }
@@ -317,33 +319,33 @@ fn bogus_code(reason: &BogusReason) -> (EdeCode, String) {
             EdeCode::DnssecBogus,
             format!("RRSIG over {owner} {rtype} is signed by {signer}, not by the zone {zone}"),
         ),
-        BogusReason::SignatureFailed { owner, rtype, failure, detail } => {
+        BogusReason::SignatureFailed { owner, rtype, failure, signature } => {
             let (code, what) = signature_failure_code(*failure);
-            (code, format!("RRSIG over {owner} {rtype} {what} ({detail})"))
+            (code, format!("RRSIG over {owner} {rtype} {what} ({signature})"))
         }
-        BogusReason::DnskeyMissing { zone, detail } => {
-            (EdeCode::DnskeyMissing, format!("no DNSKEY of {zone} matches its DS: {detail}"))
+        BogusReason::DnskeyMissing { zone, keys } => {
+            (EdeCode::DnskeyMissing, format!("no DNSKEY of {zone} matches its DS: {keys}"))
         }
         BogusReason::DsDigestMismatch { zone, key_tag } => (
             EdeCode::DnssecBogus,
             format!("DS digest for key {key_tag} of {zone} does not match the DNSKEY"),
         ),
-        BogusReason::NsecMissing { name, detail } => {
-            (EdeCode::NsecMissing, format!("no NSEC/NSEC3 proves the denial of {name}: {detail}"))
+        BogusReason::NsecMissing { name, absent } => {
+            (EdeCode::NsecMissing, format!("no NSEC/NSEC3 proves the denial of {name}: {absent}"))
         }
-        BogusReason::DenialFailed { name, detail } => {
-            (EdeCode::DnssecBogus, format!("denial of {name} does not hold: {detail}"))
+        BogusReason::DenialFailed { name, denial } => {
+            (EdeCode::DnssecBogus, format!("denial of {name} does not hold: {denial}"))
         }
         BogusReason::Nsec3IterationsRefused { zone, iterations, limit } => (
             EdeCode::UnsupportedNsec3Iterations,
             format!("NSEC3 in {zone} uses {iterations} iterations, above this resolver's limit of {limit} for refusing: SERVFAIL (RFC 9276)"),
         ),
-        BogusReason::BudgetExhausted { detail } => {
-            (EdeCode::OtherError, format!("validation work limit reached: {detail}"))
+        BogusReason::BudgetExhausted { work } => {
+            (EdeCode::OtherError, format!("validation work limit reached: {work}"))
         }
-        BogusReason::AllowanceSpent { per_second, detail } => (
+        BogusReason::AllowanceSpent { per_second, work } => (
             EdeCode::OtherError,
-            format!("resolver busy: its allowance of {per_second} signature checks per second is spent ({detail})"),
+            format!("resolver busy: its allowance of {per_second} signature checks per second is spent ({work})"),
         ),
     }
 }
@@ -376,7 +378,12 @@ fn signature_failure_code(failure: SignatureFailure) -> (EdeCode, &'static str) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::explain::verdict::{SignatureCheck, SignatureDetail, SignatureVerdict};
+    use crate::explain::proof::{Absent, Proof};
+    use crate::explain::verdict::{
+        BudgetWork, FailedProof, IndeterminateReason, KeyId, KeysSeen, SignatureCheck,
+        SignatureDetail, SignatureVerdict,
+    };
+    use hickory_proto::rr::Name;
 
     fn check_with(verdicts: &[SignatureVerdict]) -> SignatureCheck {
         let mut check = SignatureCheck::default();
@@ -564,7 +571,22 @@ mod tests {
         ];
         let owner = || "a.z.lab.".to_string();
         let rtype = || "A".to_string();
-        let detail = || "d".to_string();
+        let name = || Name::from_ascii("a.z.lab.").unwrap();
+        let absent = || Absent::Records { zone: name() };
+        let work = || BudgetWork::SignatureChecks {
+            owner: owner(),
+            rtype: rtype(),
+        };
+        let signature = SignatureDetail {
+            key_tag: 1,
+            algorithm: 13,
+            signer: name(),
+            labels: 3,
+            inception: 0,
+            expiration: 1,
+            keys_tried: 1,
+            verdict: SignatureVerdict::Expired,
+        };
         let mut bogus = vec![
             BogusReason::RrsigsMissing {
                 owner: owner(),
@@ -578,7 +600,13 @@ mod tests {
             },
             BogusReason::DnskeyMissing {
                 zone: zone(),
-                detail: detail(),
+                keys: KeysSeen {
+                    ds: vec![KeyId {
+                        key_tag: 1,
+                        algorithm: 13,
+                    }],
+                    dnskeys: None,
+                },
             },
             BogusReason::DsDigestMismatch {
                 zone: zone(),
@@ -586,21 +614,21 @@ mod tests {
             },
             BogusReason::NsecMissing {
                 name: owner(),
-                detail: detail(),
+                absent: Box::new(absent()),
             },
             BogusReason::DenialFailed {
                 name: owner(),
-                detail: detail(),
+                denial: Box::new(FailedProof::missing(&Proof::default(), &absent())),
             },
             BogusReason::Nsec3IterationsRefused {
                 zone: zone(),
                 iterations: 3000,
                 limit: 2500,
             },
-            BogusReason::BudgetExhausted { detail: detail() },
+            BogusReason::BudgetExhausted { work: work() },
             BogusReason::AllowanceSpent {
                 per_second: 1,
-                detail: detail(),
+                work: work(),
             },
         ];
         bogus.extend(
@@ -610,12 +638,14 @@ mod tests {
                     owner: owner(),
                     rtype: rtype(),
                     failure,
-                    detail: detail(),
+                    signature: Box::new(signature.clone()),
                 }),
         );
         let mut security = vec![
             Security::Secure,
-            Security::Indeterminate { detail: detail() },
+            Security::Indeterminate {
+                reason: IndeterminateReason::ChainTooDeep { zone: zone() },
+            },
         ];
         security.extend(
             insecure

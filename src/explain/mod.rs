@@ -11,6 +11,7 @@ pub mod ede;
 pub mod event;
 pub mod log;
 pub mod outcome;
+pub mod proof;
 pub mod render;
 pub mod verdict;
 
@@ -18,6 +19,6 @@ pub use ede::{Ede, EdeCode};
 pub use event::{Event, Trace, TraceEntry};
 pub use outcome::{Failure, Outcome, Resolution};
 pub use verdict::{
-    BogusReason, DenialHow, DenialVerdict, InsecureReason, Security, SignatureCheck,
-    SignatureDetail, SignatureFailure, SignatureVerdict,
+    BogusReason, DenialHow, DenialVerdict, IndeterminateReason, InsecureReason, Security,
+    SignatureCheck, SignatureDetail, SignatureFailure, SignatureVerdict,
 };

@@ -26,7 +26,11 @@ use crate::dnssec::{
     strongest_digests, Anchor, DsMatch, KeySet, VerificationBudget,
 };
 use crate::explain::event::Event;
-use crate::explain::verdict::{BogusReason, InsecureReason, Security};
+use crate::explain::proof::{Fault, Proof};
+use crate::explain::verdict::{
+    BogusReason, BudgetWork, FailedProof, IndeterminateReason, InsecureReason, KeyId, KeysSeen,
+    Security,
+};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -60,7 +64,9 @@ impl Iterator {
             }
             if ctx.depth >= ctx.limits.sub_resolution_depth.saturating_mul(4) {
                 return KeyVerdict::NotSecure(Security::Indeterminate {
-                    detail: format!("chain of trust to {zone} too deep"),
+                    reason: IndeterminateReason::ChainTooDeep {
+                        zone: zone.to_string(),
+                    },
                 });
             }
             ctx.depth += 1;
@@ -156,13 +162,15 @@ impl Iterator {
                 self.no_ds(ctx, zone, soa.as_ref(), &evidence).await
             }
             Lookup::Alias { .. } => not_secure(Security::Indeterminate {
-                detail: format!("the DS query for {zone} met an alias"),
+                reason: IndeterminateReason::DsAlias {
+                    zone: zone.to_string(),
+                },
             }),
             Lookup::Failed(failure) => not_secure(Security::Indeterminate {
-                detail: format!(
-                    "the DS of {zone} could not be fetched: {}",
-                    failure_text(&failure)
-                ),
+                reason: IndeterminateReason::DsUnavailable {
+                    zone: zone.to_string(),
+                    failure,
+                },
             }),
         }
     }
@@ -227,11 +235,17 @@ impl Iterator {
             )
         {
             self.judge_denial(ctx, zone, "no DS", &parent, proofs.is_empty(), &verdict);
+            let fault = Fault::CutNotShown {
+                zone: zone.clone(),
+                parent: parent.clone(),
+            };
+            let proof = match &verdict {
+                crate::explain::verdict::DenialVerdict::OptOut { proof } => proof.clone(),
+                _ => Proof::default(),
+            };
             return KeyVerdict::NotSecure(bogus(BogusReason::DenialFailed {
                 name: zone.to_string(),
-                detail: format!(
-                    "no referral showed a zone cut at {zone}, and the proof of no DS from {parent} does not name it a delegation"
-                ),
+                denial: Box::new(FailedProof::bogus(&proof, &fault)),
             }));
         }
         let judged = self.judge_denial(ctx, zone, "no DS", &parent, proofs.is_empty(), &verdict);
@@ -269,7 +283,10 @@ impl Iterator {
         let Lookup::Answer { rrset: dnskeys, .. } = lookup else {
             return not_secure(bogus(BogusReason::DnskeyMissing {
                 zone: zone.to_string(),
-                detail: "the zone has no DNSKEY RRset".into(),
+                keys: KeysSeen {
+                    ds: key_ids(&usable),
+                    dnskeys: None,
+                },
             }));
         };
         let published = KeySet::new(&dnskeys, zone);
@@ -367,7 +384,9 @@ fn trusted_keys(
             }
             if !budget.spend() {
                 return Err(BogusReason::BudgetExhausted {
-                    detail: format!("DS digests for the DNSKEYs of {zone}"),
+                    work: BudgetWork::DsDigests {
+                        zone: zone.to_string(),
+                    },
                 });
             }
             match ds_matches(zone, key, ds) {
@@ -393,19 +412,24 @@ fn trusted_keys(
             key_tag,
         });
     }
-    let tags: Vec<String> = usable
-        .iter()
-        .map(|d| format!("{}/{}", d.key_tag(), u8::from(d.algorithm())))
-        .collect();
+    let dnskeys = published.iter().map(|(key_tag, key)| KeyId {
+        key_tag,
+        algorithm: u8::from(key.public_key().algorithm()),
+    });
     Err(BogusReason::DnskeyMissing {
         zone: zone.to_string(),
-        detail: format!("no DNSKEY matches DS {}", tags.join(", ")),
+        keys: KeysSeen {
+            ds: key_ids(usable),
+            dnskeys: Some(dnskeys.collect()),
+        },
     })
 }
 
-fn failure_text(failure: &crate::explain::outcome::Failure) -> String {
-    serde_json::to_value(failure)
-        .ok()
-        .and_then(|v| v.get("failure").and_then(|f| f.as_str()).map(String::from))
-        .unwrap_or_else(|| "failed".into())
+/// The key tag and algorithm each DS names.
+fn key_ids(ds: &[&DS]) -> Vec<KeyId> {
+    let id = |d: &&DS| KeyId {
+        key_tag: d.key_tag(),
+        algorithm: u8::from(d.algorithm()),
+    };
+    ds.iter().map(id).collect()
 }

@@ -27,7 +27,8 @@ use super::iterate::{Iterator, Lookup};
 use crate::dnssec::{check_signatures_with, denial, KeySet};
 use crate::explain::event::{Event, Limit};
 use crate::explain::verdict::{
-    BogusReason, InsecureReason, Security, SignatureCheck, SignatureVerdict,
+    BogusReason, BudgetWork, FailedProof, IndeterminateReason, InsecureReason, Security,
+    SignatureCheck, SignatureVerdict,
 };
 
 /// At most this many distinct signers are tried for one RRset.
@@ -210,8 +211,11 @@ impl Iterator {
         }
         let now = self.clock.now();
         let Some(received) = evidence.zone.as_ref().map(|z| self.trust_floor(z, &owner)) else {
-            let detail = format!("no zone known for {owner} {rtype}");
-            return (Security::Indeterminate { detail }, now + BOGUS_TTL);
+            let reason = IndeterminateReason::NoZone {
+                owner: owner.to_string(),
+                rtype: rtype.to_string(),
+            };
+            return (Security::Indeterminate { reason }, now + BOGUS_TTL);
         };
         let sigs = evidence.signatures_over(&set[0].name, rtype);
         let mut signers: Vec<Name> = Vec::new();
@@ -559,17 +563,22 @@ impl Iterator {
                 limit: *limit,
             }),
             // No NSEC/NSEC3 at all is "missing" (EDE 12); records that fail to prove it are bogus.
-            crate::explain::verdict::DenialVerdict::Missing { detail } if no_records => {
+            crate::explain::verdict::DenialVerdict::Missing { absent, .. } if no_records => {
                 bogus(BogusReason::NsecMissing {
                     name,
-                    detail: detail.clone(),
+                    absent: Box::new(absent.clone()),
                 })
             }
-            crate::explain::verdict::DenialVerdict::Missing { detail }
-            | crate::explain::verdict::DenialVerdict::Bogus { detail } => {
+            crate::explain::verdict::DenialVerdict::Missing { proof, absent } => {
                 bogus(BogusReason::DenialFailed {
                     name,
-                    detail: detail.clone(),
+                    denial: Box::new(FailedProof::missing(proof, absent)),
+                })
+            }
+            crate::explain::verdict::DenialVerdict::Bogus { proof, fault } => {
+                bogus(BogusReason::DenialFailed {
+                    name,
+                    denial: Box::new(FailedProof::bogus(proof, fault)),
                 })
             }
             crate::explain::verdict::DenialVerdict::BudgetExhausted => {
@@ -578,7 +587,7 @@ impl Iterator {
                     u64::from(self.config.limits.nsec3_hashes),
                 );
                 bogus(BogusReason::BudgetExhausted {
-                    detail: format!("NSEC3 hashes while proving {claim} for {name}"),
+                    work: BudgetWork::Nsec3Hashes { name },
                 })
             }
         }
