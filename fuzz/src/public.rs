@@ -16,7 +16,10 @@ use ipnet::IpNet;
 use whydns::dnssec::{self, DenialLimits, TrustAnchors, VerificationBudget};
 use whydns::explain::event::{Limit, ServerFailure};
 use whydns::explain::outcome::{Failure, Outcome, Resolution};
-use whydns::explain::verdict::{BogusReason, InsecureReason, Security};
+use whydns::explain::proof::{Fault, NameRole, Proof, ProofRecord, ProofStep};
+use whydns::explain::verdict::{
+    BogusReason, FailedProof, IndeterminateReason, InsecureReason, Security,
+};
 use whydns::explain::{Ede, EdeCode, Trace};
 use whydns::server::respond::{self, Screened, Transport};
 
@@ -481,11 +484,13 @@ pub fn ede(data: &[u8]) {
         4 => Security::Bogus {
             reason: BogusReason::DenialFailed {
                 name: name(choices[2]),
-                detail: names.join(" "),
+                denial: Box::new(failed_proof(&names)),
             },
         },
         _ => Security::Indeterminate {
-            detail: names.join(", "),
+            reason: IndeterminateReason::DsAlias {
+                zone: names.join(", "),
+            },
         },
     };
     let (answers, authority) = match &records {
@@ -707,4 +712,22 @@ pub fn lab_scenario(data: &[u8]) {
             let _ = whydns::lab::zone_master_file(zone);
         }
     }
+}
+
+/// A refused denial whose proof names every one of `names`: long EXTRA-TEXT.
+fn failed_proof(names: &[String]) -> FailedProof {
+    let as_name = |text: &String| Name::from_ascii(text).unwrap_or_else(|_| Name::root());
+    let steps = names.iter().map(|text| ProofStep::Covers {
+        record: ProofRecord::Nsec {
+            owner: as_name(text),
+            next: Name::root(),
+        },
+        name: as_name(text),
+        role: NameRole::Qname,
+    });
+    let fault = Fault::NoDelegation {
+        name: Name::root(),
+        zone: Name::root(),
+    };
+    FailedProof::bogus(&Proof::of(steps), &fault)
 }

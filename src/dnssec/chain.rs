@@ -25,7 +25,11 @@ use super::{
     strongest_digests, Anchor, DsMatch, KeySet, VerificationBudget,
 };
 use crate::explain::event::Event;
-use crate::explain::verdict::{BogusReason, DenialVerdict, InsecureReason, Security};
+use crate::explain::proof::{Fault, Proof};
+use crate::explain::verdict::{
+    BogusReason, BudgetWork, DenialVerdict, FailedProof, IndeterminateReason, InsecureReason,
+    KeyId, KeysSeen, Security,
+};
 
 /// How long a failed or insecure key verdict is cached (RFC 9520 asks for at least 1 s and
 /// at most 5 minutes of failure caching).
@@ -58,7 +62,9 @@ impl Validator {
             }
             if *ctx.depth() >= self.limits.chain_depth {
                 return KeyVerdict::NotSecure(Security::Indeterminate {
-                    detail: format!("chain of trust to {zone} too deep"),
+                    reason: IndeterminateReason::ChainTooDeep {
+                        zone: zone.to_string(),
+                    },
                 });
             }
             *ctx.depth() += 1;
@@ -134,13 +140,15 @@ impl Validator {
                 self.no_ds(fetch, ctx, zone, soa.as_ref(), &evidence).await
             }
             Lookup::Alias { .. } => not_secure(Security::Indeterminate {
-                detail: format!("the DS query for {zone} met an alias"),
+                reason: IndeterminateReason::DsAlias {
+                    zone: zone.to_string(),
+                },
             }),
             Lookup::Failed(failure) => not_secure(Security::Indeterminate {
-                detail: format!(
-                    "the DS of {zone} could not be fetched: {}",
-                    failure_text(&failure)
-                ),
+                reason: IndeterminateReason::DsUnavailable {
+                    zone: zone.to_string(),
+                    failure,
+                },
             }),
         }
     }
@@ -204,11 +212,17 @@ impl Validator {
             )
         {
             self.judge_denial(ctx, zone, "no DS", &parent, proofs.is_empty(), &verdict);
+            let fault = Fault::CutNotShown {
+                zone: zone.clone(),
+                parent: parent.clone(),
+            };
+            let proof = match &verdict {
+                crate::explain::verdict::DenialVerdict::OptOut { proof } => proof.clone(),
+                _ => Proof::default(),
+            };
             return KeyVerdict::NotSecure(bogus(BogusReason::DenialFailed {
                 name: zone.to_string(),
-                detail: format!(
-                    "no referral showed a zone cut at {zone}, and the proof of no DS from {parent} does not name it a delegation"
-                ),
+                denial: Box::new(FailedProof::bogus(&proof, &fault)),
             }));
         }
         let judged = self.judge_denial(ctx, zone, "no DS", &parent, proofs.is_empty(), &verdict);
@@ -246,7 +260,10 @@ impl Validator {
         let Lookup::Answer { rrset: dnskeys, .. } = lookup else {
             return not_secure(bogus(BogusReason::DnskeyMissing {
                 zone: zone.to_string(),
-                detail: "the zone has no DNSKEY RRset".into(),
+                keys: KeysSeen {
+                    ds: key_ids(&usable),
+                    dnskeys: None,
+                },
             }));
         };
         let published = KeySet::new(&dnskeys, zone);
@@ -360,7 +377,9 @@ fn trusted_keys(
             }
             if !budget.spend() {
                 return Err(BogusReason::BudgetExhausted {
-                    detail: format!("DS digests for the DNSKEYs of {zone}"),
+                    work: BudgetWork::DsDigests {
+                        zone: zone.to_string(),
+                    },
                 });
             }
             match ds_matches(zone, key, ds) {
@@ -386,19 +405,24 @@ fn trusted_keys(
             key_tag,
         });
     }
-    let tags: Vec<String> = usable
-        .iter()
-        .map(|d| format!("{}/{}", d.key_tag(), u8::from(d.algorithm())))
-        .collect();
+    let dnskeys = published.iter().map(|(key_tag, key)| KeyId {
+        key_tag,
+        algorithm: u8::from(key.public_key().algorithm()),
+    });
     Err(BogusReason::DnskeyMissing {
         zone: zone.to_string(),
-        detail: format!("no DNSKEY matches DS {}", tags.join(", ")),
+        keys: KeysSeen {
+            ds: key_ids(usable),
+            dnskeys: Some(dnskeys.collect()),
+        },
     })
 }
 
-fn failure_text(failure: &crate::explain::outcome::Failure) -> String {
-    serde_json::to_value(failure)
-        .ok()
-        .and_then(|v| v.get("failure").and_then(|f| f.as_str()).map(String::from))
-        .unwrap_or_else(|| "failed".into())
+/// The key tag and algorithm each DS names.
+fn key_ids(ds: &[&DS]) -> Vec<KeyId> {
+    let id = |d: &&DS| KeyId {
+        key_tag: d.key_tag(),
+        algorithm: u8::from(d.algorithm()),
+    };
+    ds.iter().map(id).collect()
 }

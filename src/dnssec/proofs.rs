@@ -16,7 +16,9 @@ use super::fetch::{rrsets, Denial, Evidence, Fetch, NegativeKind, Work};
 use super::validator::{bogus, held_until, insecure, signature_expiry, to_json, Validator};
 use super::{check_signatures_with, denial, KeySet};
 use crate::explain::event::{Event, Limit};
-use crate::explain::verdict::{BogusReason, DenialVerdict, InsecureReason, Security};
+use crate::explain::verdict::{
+    BogusReason, BudgetWork, DenialVerdict, FailedProof, InsecureReason, Security,
+};
 
 /// The security a denial proof's verdict gives, or None when the proof ran out of NSEC3
 /// hashes (the caller records the limit). No NSEC/NSEC3 at all is "missing" (EDE 12);
@@ -51,16 +53,18 @@ fn denial_security(
             iterations: *iterations,
             limit: *limit,
         }),
-        DenialVerdict::Missing { detail } if no_records => bogus(BogusReason::NsecMissing {
+        DenialVerdict::Missing { absent, .. } if no_records => bogus(BogusReason::NsecMissing {
             name,
-            detail: detail.clone(),
+            absent: Box::new(absent.clone()),
         }),
-        DenialVerdict::Missing { detail } | DenialVerdict::Bogus { detail } => {
-            bogus(BogusReason::DenialFailed {
-                name,
-                detail: detail.clone(),
-            })
-        }
+        DenialVerdict::Missing { proof, absent } => bogus(BogusReason::DenialFailed {
+            name,
+            denial: Box::new(FailedProof::missing(proof, absent)),
+        }),
+        DenialVerdict::Bogus { proof, fault } => bogus(BogusReason::DenialFailed {
+            name,
+            denial: Box::new(FailedProof::bogus(proof, fault)),
+        }),
         DenialVerdict::BudgetExhausted => return None,
     })
 }
@@ -245,7 +249,9 @@ impl Validator {
         }
         ctx.hit(Limit::Nsec3Hashes, u64::from(self.limits.denial.max_hashes));
         bogus(BogusReason::BudgetExhausted {
-            detail: format!("NSEC3 hashes while proving {claim} for {name}"),
+            work: BudgetWork::Nsec3Hashes {
+                name: name.to_string(),
+            },
         })
     }
 }

@@ -33,7 +33,7 @@ use super::{check_signatures_with, TrustAnchors};
 use crate::clock::Clock;
 use crate::explain::event::{Event, Limit};
 use crate::explain::verdict::{
-    BogusReason, InsecureReason, Security, SignatureCheck, SignatureVerdict,
+    BogusReason, IndeterminateReason, InsecureReason, Security, SignatureCheck, SignatureVerdict,
 };
 
 /// At most this many distinct signers are tried for one RRset.
@@ -303,8 +303,11 @@ impl Validator {
         }
         let now = self.clock.now();
         let Some(received) = evidence.zone.as_ref().map(|z| self.trust_floor(z, &owner)) else {
-            let detail = format!("no zone known for {owner} {rtype}");
-            return (Security::Indeterminate { detail }, now + BOGUS_TTL);
+            let reason = IndeterminateReason::NoZone {
+                owner: owner.to_string(),
+                rtype: rtype.to_string(),
+            };
+            return (Security::Indeterminate { reason }, now + BOGUS_TTL);
         };
         let sigs = evidence.signatures_over(&set[0].name, rtype);
         let (signers, foreign) = allowed_signers(ctx, &sigs, (&owner, rtype), &received);

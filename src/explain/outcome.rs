@@ -24,7 +24,7 @@ pub enum Outcome {
 }
 
 /// Why a resolution failed: each variant is a root cause an operator can act on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "failure", rename_all = "kebab-case")]
 pub enum Failure {
     /// Every server of `zone` failed or is lame.

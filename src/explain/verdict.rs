@@ -6,8 +6,14 @@
 //! zone whose DS lists only unsupported algorithms or digests is insecure, not bogus),
 //! 9276 §3.2 (NSEC3 iteration limits).
 
+use std::fmt;
+
 use hickory_proto::rr::Name;
 use serde::{Deserialize, Serialize};
+
+use super::outcome::Failure;
+pub use super::proof::DenialHow;
+use super::proof::{Absent, DenialFailure, Fault, Proof};
 
 /// The DNSSEC status of an answer (RFC 4035 §4.3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,8 +28,55 @@ pub enum Security {
     },
     /// Validation could not be completed (e.g. the keys could not be fetched).
     Indeterminate {
-        detail: String,
+        reason: IndeterminateReason,
     },
+}
+
+/// Why validation could not be completed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "kebab-case")]
+pub enum IndeterminateReason {
+    /// No zone is known for `owner`/`rtype`, so there are no keys to check it with.
+    NoZone { owner: String, rtype: String },
+    /// The chain of trust to `zone` is deeper than the sub-resolution limit allows.
+    ChainTooDeep { zone: String },
+    /// The DS query for `zone` met a CNAME or DNAME.
+    DsAlias { zone: String },
+    /// The DS of `zone` could not be fetched.
+    DsUnavailable { zone: String, failure: Failure },
+}
+
+impl fmt::Display for IndeterminateReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IndeterminateReason::NoZone { owner, rtype } => {
+                write!(f, "no zone known for {owner} {rtype}")
+            }
+            IndeterminateReason::ChainTooDeep { zone } => {
+                write!(f, "chain of trust to {zone} too deep")
+            }
+            IndeterminateReason::DsAlias { zone } => {
+                write!(f, "the DS query for {zone} met an alias")
+            }
+            IndeterminateReason::DsUnavailable { zone, failure } => write!(
+                f,
+                "the DS of {zone} could not be fetched: {}",
+                failure_kind(failure)
+            ),
+        }
+    }
+}
+
+/// The failure's kind as its JSON tag names it.
+fn failure_kind(failure: &Failure) -> &'static str {
+    match failure {
+        Failure::NoReachableAuthority { .. } => "no-reachable-authority",
+        Failure::NoServerAddress { .. } => "no-server-address",
+        Failure::CircularDependency { .. } => "circular-dependency",
+        Failure::LimitReached { .. } => "limit-reached",
+        Failure::AliasLoop { .. } => "alias-loop",
+        Failure::RootKeySentinel { .. } => "root-key-sentinel",
+    }
 }
 
 /// Why data is insecure: nothing is wrong, but nothing proves it either.
@@ -66,22 +119,25 @@ pub enum BogusReason {
         signer: String,
         zone: String,
     },
-    /// Every RRSIG over the RRset failed; `failure` is the most telling verdict, `detail`
-    /// names the key tag, algorithm and times.
+    /// Every RRSIG over the RRset failed; `failure` is the most telling verdict, `signature`
+    /// the RRSIG that showed it (key tag, algorithm and times).
     SignatureFailed {
         owner: String,
         rtype: String,
         failure: SignatureFailure,
-        detail: String,
+        signature: Box<SignatureDetail>,
     },
     /// No DNSKEY of `zone` matches its DS set (tag and algorithm), or the DNSKEY set is absent.
-    DnskeyMissing { zone: String, detail: String },
+    DnskeyMissing { zone: String, keys: KeysSeen },
     /// A DNSKEY matches a DS by tag and algorithm, but the digest differs.
     DsDigestMismatch { zone: String, key_tag: u16 },
     /// A negative answer came without any NSEC/NSEC3 record.
-    NsecMissing { name: String, detail: String },
+    NsecMissing { name: String, absent: Box<Absent> },
     /// NSEC/NSEC3 records were there but do not prove what the answer claims.
-    DenialFailed { name: String, detail: String },
+    DenialFailed {
+        name: String,
+        denial: Box<FailedProof>,
+    },
     /// NSEC3 iterations so high that the answer is refused: above `limit`,
     /// `dnssec.nsec3_bogus_above` (RFC 9276 §3.2).
     Nsec3IterationsRefused {
@@ -91,10 +147,108 @@ pub enum BogusReason {
     },
     /// The per-query budget of signature checks or NSEC3 hashes ran out (KeyTrap,
     /// CVE-2023-50387 / CVE-2023-50868).
-    BudgetExhausted { detail: String },
+    BudgetExhausted { work: BudgetWork },
     /// The resolver's allowance of signature checks per second is spent (a flood of
     /// expensive validations): nothing is wrong with the data as far as is known.
-    AllowanceSpent { per_second: u32, detail: String },
+    AllowanceSpent { per_second: u32, work: BudgetWork },
+}
+
+/// A DNSKEY by key tag and algorithm, as a DS names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyId {
+    pub key_tag: u16,
+    pub algorithm: u8,
+}
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.key_tag, self.algorithm)
+    }
+}
+
+/// The keys a DS set names and the DNSKEYs the zone publishes (`None`: no DNSKEY RRset).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeysSeen {
+    pub ds: Vec<KeyId>,
+    pub dnskeys: Option<Vec<KeyId>>,
+}
+
+impl fmt::Display for KeysSeen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |keys: &[KeyId]| keys.iter().map(KeyId::to_string).collect::<Vec<_>>();
+        match &self.dnskeys {
+            None => f.write_str("the zone has no DNSKEY RRset"),
+            Some(dnskeys) => write!(
+                f,
+                "no DNSKEY matches DS {} (DNSKEYs: {})",
+                list(&self.ds).join(", "),
+                if dnskeys.is_empty() {
+                    "none".to_string()
+                } else {
+                    list(dnskeys).join(", ")
+                }
+            ),
+        }
+    }
+}
+
+/// What the validator was doing when its work budget ran out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "work", rename_all = "kebab-case")]
+pub enum BudgetWork {
+    SignatureChecks { owner: String, rtype: String },
+    DsDigests { zone: String },
+    Nsec3Hashes { name: String },
+}
+
+impl fmt::Display for BudgetWork {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BudgetWork::SignatureChecks { owner, rtype } => {
+                write!(f, "signature checks for {owner} {rtype}")
+            }
+            BudgetWork::DsDigests { zone } => write!(f, "DS digests for the DNSKEYs of {zone}"),
+            BudgetWork::Nsec3Hashes { name } => {
+                write!(f, "NSEC3 hashes while proving the denial of {name}")
+            }
+        }
+    }
+}
+
+/// A refused denial: what the records established, then what was absent or wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedProof {
+    pub proof: Proof,
+    pub failure: DenialFailure,
+}
+
+impl FailedProof {
+    pub fn missing(proof: &Proof, absent: &Absent) -> Self {
+        FailedProof {
+            proof: proof.clone(),
+            failure: DenialFailure::Missing(absent.clone()),
+        }
+    }
+
+    pub fn bogus(proof: &Proof, fault: &Fault) -> Self {
+        FailedProof {
+            proof: proof.clone(),
+            failure: DenialFailure::Bogus(fault.clone()),
+        }
+    }
+}
+
+/// "A; B, but C" for a missing record, "A; B; C" for a fault, or only the failure when
+/// nothing was established.
+impl fmt::Display for FailedProof {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let proof = &self.proof;
+        match (proof.is_empty(), &self.failure) {
+            (true, failure) => write!(f, "{failure}"),
+            (false, DenialFailure::Missing(absent)) => write!(f, "{proof}, but {absent}"),
+            (false, DenialFailure::Bogus(fault)) => write!(f, "{proof}; {fault}"),
+        }
+    }
 }
 
 /// The most telling way every signature over an RRset failed.
@@ -117,23 +271,25 @@ impl BogusReason {
     /// time problems first (an operator fixes those by re-signing), then key problems, then
     /// cryptographic failure.
     pub fn from_check(owner: &str, rtype: &str, check: &SignatureCheck) -> BogusReason {
+        let work = || BudgetWork::SignatureChecks {
+            owner: owner.into(),
+            rtype: rtype.into(),
+        };
         if let Some(per_second) = check.allowance_spent {
             return BogusReason::AllowanceSpent {
                 per_second,
-                detail: format!("signature checks for {owner} {rtype}"),
+                work: work(),
             };
         }
         if check.budget_exhausted {
-            return BogusReason::BudgetExhausted {
-                detail: format!("signature checks for {owner} {rtype}"),
-            };
+            return BogusReason::BudgetExhausted { work: work() };
         }
-        if check.signatures.is_empty() {
+        let Some(first) = check.signatures.first() else {
             return BogusReason::RrsigsMissing {
                 owner: owner.into(),
                 rtype: rtype.into(),
             };
-        }
+        };
         let (failure, verdict) = if check.expired_before_valid > 0 {
             (
                 SignatureFailure::ExpiredBeforeValid,
@@ -161,18 +317,12 @@ impl BogusReason {
         } else {
             (SignatureFailure::BadSignature, SignatureVerdict::BadCrypto)
         };
-        let detail = check
-            .signatures
-            .iter()
-            .find(|d| d.verdict == verdict)
-            .or(check.signatures.first())
-            .map(describe)
-            .unwrap_or_default();
+        let signature = check.signatures.iter().find(|d| d.verdict == verdict);
         BogusReason::SignatureFailed {
             owner: owner.into(),
             rtype: rtype.into(),
             failure,
-            detail,
+            signature: Box::new(signature.unwrap_or(first).clone()),
         }
     }
 }
@@ -188,14 +338,18 @@ pub fn number_list(numbers: &[u8]) -> String {
     }
 }
 
-fn describe(d: &SignatureDetail) -> String {
-    format!(
-        "key {} alg {} valid {}..{}",
-        d.key_tag,
-        d.algorithm,
-        crate::clock::format_utc(i64::from(d.inception)),
-        crate::clock::format_utc(i64::from(d.expiration))
-    )
+/// "key {tag} alg {algorithm} valid {inception}..{expiration}", as EXTRA-TEXT quotes it.
+impl fmt::Display for SignatureDetail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "key {} alg {} valid {}..{}",
+            self.key_tag,
+            self.algorithm,
+            crate::clock::format_utc(i64::from(self.inception)),
+            crate::clock::format_utc(i64::from(self.expiration))
+        )
+    }
 }
 
 impl Security {
@@ -336,27 +490,19 @@ impl SignatureCheck {
     }
 }
 
-/// Which kind of record made the proof.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DenialHow {
-    Nsec,
-    Nsec3,
-}
-
-/// What the records prove. `detail` is short and names the records and names involved.
+/// What the records prove, and from which facts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DenialVerdict {
     /// The denial holds.
-    Proven { how: DenialHow, detail: String },
+    Proven { how: DenialHow, proof: Proof },
     /// An NSEC3 opt-out span covers the next closer name: an unsigned delegation may exist
-    /// there, so the answer can be at best insecure.
-    OptOut { detail: String },
-    /// A record the proof needs is absent (EDE 12).
-    Missing { detail: String },
+    /// there, so the answer can be at best insecure. `proof` ends with that cover.
+    OptOut { proof: Proof },
+    /// A record the proof needs is absent (EDE 12); `proof` is what was established first.
+    Missing { proof: Proof, absent: Absent },
     /// The records present contradict the denial or may not be used for it (EDE 6).
-    Bogus { detail: String },
+    Bogus { proof: Proof, fault: Fault },
     /// The NSEC3 iterations exceed `DenialLimits::insecure_above` (EDE 27): insecure, or
     /// SERVFAIL when `servfail` (above `DenialLimits::bogus_above`); `limit` is the
     /// threshold exceeded, for the explanation.
@@ -367,4 +513,40 @@ pub enum DenialVerdict {
     },
     /// The query's `HashBudget` ran out.
     BudgetExhausted,
+}
+
+impl DenialVerdict {
+    /// A verdict that refuses the denial: what was established and how it failed.
+    pub fn failure(&self) -> Option<FailedProof> {
+        match self {
+            DenialVerdict::Missing { proof, absent } => Some(FailedProof::missing(proof, absent)),
+            DenialVerdict::Bogus { proof, fault } => Some(FailedProof::bogus(proof, fault)),
+            _ => None,
+        }
+    }
+}
+
+/// The short text that names the records and names involved.
+impl fmt::Display for DenialVerdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DenialVerdict::Proven { proof, .. } => write!(f, "{proof}"),
+            DenialVerdict::OptOut { proof } => {
+                write!(f, "{proof}, with opt-out: an unsigned delegation may exist")
+            }
+            DenialVerdict::Missing { proof, absent } => {
+                write!(f, "{}", FailedProof::missing(proof, absent))
+            }
+            DenialVerdict::Bogus { proof, fault } => {
+                write!(f, "{}", FailedProof::bogus(proof, fault))
+            }
+            DenialVerdict::IterationsTooHigh {
+                iterations, limit, ..
+            } => write!(
+                f,
+                "NSEC3 with {iterations} iterations, above the limit of {limit}"
+            ),
+            DenialVerdict::BudgetExhausted => f.write_str("the NSEC3 hash budget ran out"),
+        }
+    }
 }

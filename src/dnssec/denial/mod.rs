@@ -24,18 +24,10 @@
 //! - An opt-out span over the next closer name gives [`DenialVerdict::OptOut`] for every kind
 //!   of proof (as unbound does), not only for DS; the caller decides it means insecure.
 
+use crate::explain::proof::{Absent, Fault, NameRole, Proof, ProofRecord, ProofStep};
 use crate::explain::verdict::{DenialHow, DenialVerdict};
 use hickory_proto::rr::{Name, Record, RecordType, RecordTypeSet};
 use serde::Serialize;
-
-// The proof modules use these macros, so they are defined before the modules are declared.
-macro_rules! missing {
-    ($($detail:tt)*) => { DenialVerdict::Missing { detail: format!($($detail)*) } };
-}
-
-macro_rules! bogus {
-    ($($detail:tt)*) => { DenialVerdict::Bogus { detail: format!($($detail)*) } };
-}
 
 mod nsec;
 mod nsec3;
@@ -144,8 +136,9 @@ enum Claim<'a> {
     WildcardExpansion(&'a Name),
 }
 
-/// Proof steps return `Err` with the verdict as soon as one is reached.
-type Step<T> = Result<T, DenialVerdict>;
+/// Proof steps return `Err` with the verdict as soon as one is reached (boxed: a verdict
+/// names several records and names, and the `Ok` path should not carry that size).
+type Step<T> = Result<T, Box<DenialVerdict>>;
 
 fn prove(
     claim: Claim<'_>,
@@ -156,36 +149,65 @@ fn prove(
     budget: &mut HashBudget,
 ) -> DenialVerdict {
     if !zone.zone_of(qname) {
-        return bogus!("{qname} is not in zone {zone}");
+        let (name, zone) = (qname.clone(), zone.clone());
+        return *bogus(Proof::default(), Fault::OutOfZone { name, zone });
     }
     let nsecs = nsec::entries(zone, records);
     if !nsecs.is_empty() {
-        return nsec::prove(claim, qname, zone, &nsecs).unwrap_or_else(|verdict| verdict);
+        return nsec::prove(claim, qname, zone, &nsecs).unwrap_or_else(|verdict| *verdict);
     }
     let nsec3s = nsec3::entries(zone, records);
     if nsec3s.is_empty() {
-        return missing!("no NSEC or NSEC3 records of {zone}");
+        let zone = zone.clone();
+        return *missing(Proof::default(), Absent::Records { zone });
     }
     nsec3::prove(claim, qname, zone, &nsec3s, limits, budget)
+}
+
+/// The records present contradict the denial, or may not be used for it, after `proof`.
+fn bogus(proof: Proof, fault: Fault) -> Box<DenialVerdict> {
+    Box::new(DenialVerdict::Bogus { proof, fault })
+}
+
+/// A record the denial needs is absent, after `proof`.
+fn missing(proof: Proof, absent: Absent) -> Box<DenialVerdict> {
+    Box::new(DenialVerdict::Missing { proof, absent })
 }
 
 /// A record that denies: an NSEC or an NSEC3.
 trait Denier {
     const HOW: DenialHow;
-    fn describe(&self) -> String;
+    /// The record as a proof names it.
+    fn record(&self) -> ProofRecord;
     fn types(&self) -> &RecordTypeSet;
+
+    /// This record covers `name`, which is `role` to the proof.
+    fn covers_step(&self, name: &Name, role: NameRole) -> ProofStep {
+        let (record, name) = (self.record(), name.clone());
+        ProofStep::Covers { record, name, role }
+    }
+
+    /// This record matches `name`, which is `role` to the proof.
+    fn matches_step(&self, name: &Name, role: NameRole) -> ProofStep {
+        let (record, name) = (self.record(), name.clone());
+        ProofStep::Matches { record, name, role }
+    }
+
+    /// This record matches `name`, which should not exist.
+    fn exists(&self, name: &Name, role: NameRole) -> Box<DenialVerdict> {
+        let (record, name) = (self.record(), name.clone());
+        bogus(Proof::default(), Fault::Exists { record, name, role })
+    }
 }
 
-fn proven<D: Denier>(_: &D, detail: String) -> Step<DenialVerdict> {
-    Ok(DenialVerdict::Proven {
-        how: D::HOW,
-        detail,
-    })
+fn proven<D: Denier>(_: &D, proof: Proof) -> Step<DenialVerdict> {
+    Ok(DenialVerdict::Proven { how: D::HOW, proof })
 }
 
 /// `*.name`.
 fn wildcard_of(name: &Name) -> Step<Name> {
-    (name.prepend_label("*")).map_err(|_| bogus!("*.{name} is not a valid name"))
+    let bad = |_| bogus(Proof::default(), Fault::BadWildcard { name: name.clone() });
+    name.prepend_label("*").map_err(bad)
 }
 
 /// `name` is strictly below `ancestor`.
@@ -202,33 +224,56 @@ fn label_count(name: &Name) -> usize {
 fn source_encloser(qname: &Name, source: &Name, zone: &Name) -> Step<Name> {
     let encloser = source.base_name();
     if !source.is_wildcard() || !strictly_below(qname, &encloser) || !zone.zone_of(&encloser) {
-        return Err(bogus!("{source} is not a wildcard above {qname} in {zone}"));
+        let fault = Fault::NotAWildcardAbove {
+            source: source.clone(),
+            qname: qname.clone(),
+            zone: zone.clone(),
+        };
+        return Err(bogus(Proof::default(), fault));
     }
     Ok(encloser)
 }
 
-/// RFC 4035 §3.1.3.1 / RFC 5155 §8.5-8.7: the type bitmap of the record at `name`.
-fn bitmap_verdict(record: &impl Denier, name: &Name, qtype: RecordType) -> Step<DenialVerdict> {
-    let (has, text) = (|rtype| record.types().contains(rtype), record.describe());
+/// RFC 4035 §3.1.3.1 / RFC 5155 §8.5-8.7: the type bitmap of the record at `name`, as the
+/// step it proves or the fault that refuses it.
+fn bitmap_step(record: &impl Denier, name: &Name, qtype: RecordType) -> Step<ProofStep> {
+    let has = |rtype| record.types().contains(rtype);
+    let refuse = |fault| Err(bogus(Proof::default(), fault));
     // RFC 6840 §4.1: an NSEC "with the NS bit set and the SOA bit clear ... MUST NOT be used
     // to assume the nonexistence of any RRs below that zone cut" (nor at it, save DS).
     if qtype != RecordType::DS && has(RecordType::NS) && !has(RecordType::SOA) {
-        return Err(bogus!("{text} is a delegation: it proves only DS absence"));
+        return refuse(Fault::Delegation {
+            record: record.record(),
+        });
     }
     // RFC 4035 §5.2, RFC 6840 §4.4: DS absence comes from the parent, not the child's apex.
     if qtype == RecordType::DS && has(RecordType::SOA) && !name.is_root() {
-        return Err(bogus!(
-            "{text} is the child's apex (SOA bit), not the parent's"
-        ));
-    }
-    if has(qtype) {
-        return Err(bogus!("{text} lists {qtype} at {name}"));
+        return refuse(Fault::ChildApex {
+            record: record.record(),
+        });
     }
     // RFC 5155 §8.5: "both the QTYPE and the CNAME type are not set in its Type Bit Maps".
-    if has(RecordType::CNAME) {
-        return Err(bogus!("{text} lists CNAME at {name}"));
+    for rtype in [qtype, RecordType::CNAME] {
+        if has(rtype) {
+            let (record, name) = (record.record(), name.clone());
+            return refuse(Fault::HasType {
+                record,
+                name,
+                rtype,
+            });
+        }
     }
-    proven(record, format!("{text} at {name} lacks {qtype} and CNAME"))
+    Ok(ProofStep::LacksType {
+        record: record.record(),
+        name: name.clone(),
+        rtype: qtype,
+    })
+}
+
+/// The type bitmap of the record at `name` as the whole proof (no data at `name`).
+fn bitmap_verdict(record: &impl Denier, name: &Name, qtype: RecordType) -> Step<DenialVerdict> {
+    let step = bitmap_step(record, name, qtype)?;
+    proven(record, Proof::of([step]))
 }
 
 /// The insecure-delegation check of the record at the delegation (NSEC or NSEC3).
@@ -237,13 +282,15 @@ fn no_ds_verdict(record: &impl Denier, name: &Name) -> Step<DenialVerdict> {
     // matching NSEC (or NSEC3) RR (proving that there is, indeed, a delegation), or alternately
     // make sure that the delegation is covered by an NSEC3 RR with the Opt-Out flag set."
     if !record.types().contains(RecordType::NS) {
-        return Err(bogus!(
-            "{} lacks NS: {name} is no delegation",
-            record.describe()
-        ));
+        let (record, name) = (record.record(), name.clone());
+        return Err(bogus(Proof::default(), Fault::NoNsBit { record, name }));
     }
-    bitmap_verdict(record, name, RecordType::DS)?;
-    proven(record, format!("{} lists NS but not DS", record.describe()))
+    bitmap_step(record, name, RecordType::DS)?;
+    let step = ProofStep::NoDsAtCut {
+        record: record.record(),
+        name: name.clone(),
+    };
+    proven(record, Proof::of([step]))
 }
 
 #[cfg(test)]

@@ -17,8 +17,9 @@ use hickory_proto::dnssec::rdata::{DNSSECRData, NSEC};
 use hickory_proto::rr::{Name, RData, Record, RecordType, RecordTypeSet};
 
 use super::{
-    bitmap_verdict, label_count, no_ds_verdict, proven, source_encloser, strictly_below,
-    wildcard_of, Claim, DenialHow, DenialVerdict, Denier, Step,
+    bitmap_step, bitmap_verdict, bogus, label_count, missing, no_ds_verdict, proven,
+    source_encloser, strictly_below, wildcard_of, Absent, Claim, DenialHow, DenialVerdict, Denier,
+    Fault, NameRole, Proof, ProofRecord, ProofStep, Step,
 };
 
 pub(super) struct NsecEntry<'a> {
@@ -28,8 +29,11 @@ pub(super) struct NsecEntry<'a> {
 
 impl Denier for NsecEntry<'_> {
     const HOW: DenialHow = DenialHow::Nsec;
-    fn describe(&self) -> String {
-        format!("NSEC {}->{}", self.owner, self.next())
+    fn record(&self) -> ProofRecord {
+        ProofRecord::Nsec {
+            owner: self.owner.clone(),
+            next: self.next().clone(),
+        }
     }
     fn types(&self) -> &RecordTypeSet {
         self.nsec.type_set()
@@ -73,17 +77,23 @@ impl<'e, 'a> Nsecs<'e, 'a> {
         self.0.iter().find(|entry| entry.owner == name)
     }
 
-    /// The NSEC covering `name`, if one may be used for it.
-    fn covering(&self, name: &Name) -> Step<&'e NsecEntry<'a>> {
+    /// The NSEC covering `name` (which is `role` to the proof), if one may be used for it.
+    fn covering(&self, name: &Name, role: NameRole) -> Step<&'e NsecEntry<'a>> {
         let found = self.0.iter().find(|entry| entry.covers(name));
-        let entry = found.ok_or_else(|| missing!("no NSEC covers {name}"))?;
+        let entry = found.ok_or_else(|| {
+            let how = DenialHow::Nsec;
+            let name = name.clone();
+            missing(Proof::default(), Absent::Cover { how, name, role })
+        })?;
         // RFC 6840 §4.1: at a zone cut (NS without SOA) or a DNAME the NSEC says nothing
         // about the names below its owner.
         if entry.nsec.is_ancestor_delegation() && strictly_below(name, entry.owner) {
-            let text = entry.describe();
-            return Err(bogus!(
-                "{text} is a delegation or DNAME: it cannot deny {name}"
-            ));
+            let fault = Fault::AncestorCut {
+                record: entry.record(),
+                at: entry.owner.clone(),
+                name: name.clone(),
+            };
+            return Err(bogus(Proof::default(), fault));
         }
         Ok(entry)
     }
@@ -115,8 +125,8 @@ fn closest_encloser(name: &Name, entry: &NsecEntry<'_>, zone: &Name) -> Name {
 /// The NSEC covering a name no NSEC matches, and what follows from it.
 struct Cover<'e, 'a> {
     record: &'e NsecEntry<'a>,
-    /// "NSEC owner->next covers qname", the start of every detail.
-    text: String,
+    /// "NSEC owner->next covers qname", the start of every proof.
+    covered: Proof,
     closest: Name,
 }
 
@@ -134,60 +144,65 @@ pub(super) fn prove(
             Claim::NoData(qtype) => bitmap_verdict(entry, qname, qtype),
             Claim::NoDs => no_ds_verdict(entry, qname),
             Claim::NxDomain | Claim::WildcardExpansion(_) => {
-                Err(bogus!("{} shows that {qname} exists", entry.describe()))
+                Err(entry.exists(qname, NameRole::Qname))
             }
         };
     }
-    let record = nsecs.covering(qname)?;
-    let cover = Cover {
-        record,
-        text: format!("{} covers {qname}", record.describe()),
-        closest: closest_encloser(qname, record, zone),
-    };
+    let record = nsecs.covering(qname, NameRole::Qname)?;
     // RFC 4035 §3.1.3.2: a covering NSEC whose next name is below qname shows that qname is
     // an empty non-terminal: it exists, without data.
     if strictly_below(record.next(), qname) {
+        let (record_fact, name) = (record.record(), qname.clone());
         return match claim {
-            Claim::NoData(_) => proven(record, format!("{}, an empty non-terminal", cover.text)),
-            _ => Err(bogus!(
-                "{}, but it is an empty non-terminal: it exists",
-                cover.text
+            Claim::NoData(_) => {
+                let step = ProofStep::EmptyNonTerminal {
+                    record: record_fact,
+                    name,
+                };
+                proven(record, Proof::of([step]))
+            }
+            _ => Err(bogus(
+                Proof::default(),
+                Fault::EmptyNonTerminal {
+                    record: record_fact,
+                    name,
+                },
             )),
         };
     }
+    let cover = Cover {
+        record,
+        covered: Proof::of([record.covers_step(qname, NameRole::Qname)]),
+        closest: closest_encloser(qname, record, zone),
+    };
     match claim {
         Claim::NxDomain => nxdomain(&nsecs, &cover),
         Claim::NoData(qtype) => wildcard_nodata(&nsecs, &cover, qtype),
-        Claim::NoDs => Err(bogus!(
-            "{}: there is no delegation {qname} in {zone}",
-            cover.text
-        )),
+        Claim::NoDs => {
+            let (name, zone) = (qname.clone(), zone.clone());
+            Err(bogus(cover.covered, Fault::NoDelegation { name, zone }))
+        }
         Claim::WildcardExpansion(source) => wildcard_expansion(&cover, qname, source, zone),
     }
 }
 
 /// Name error: `qname` is covered, and so must be the wildcard at its closest encloser.
 fn nxdomain(nsecs: &Nsecs<'_, '_>, cover: &Cover<'_, '_>) -> Step<DenialVerdict> {
-    let covered = &cover.text;
     // RFC 4035 §5.4: "The validator MUST also check ... that there is no wildcard
     // RRset" that could have answered: an NSEC must cover *.closest-encloser.
     let wildcard = wildcard_of(&cover.closest)?;
     if let Some(entry) = nsecs.matching(&wildcard) {
-        return Err(bogus!(
-            "{} shows the wildcard {wildcard} exists",
-            entry.describe()
-        ));
+        return Err(entry.exists(&wildcard, NameRole::Wildcard));
     }
-    let wild_cover = nsecs.covering(&wildcard).map_err(|verdict| match verdict {
-        DenialVerdict::Missing { .. } => {
-            missing!("{covered}, but no NSEC covers the wildcard {wildcard}")
-        }
-        other => other,
-    })?;
-    proven(
-        cover.record,
-        format!("{covered}; {} covers {wildcard}", wild_cover.describe()),
-    )
+    let wild_cover =
+        nsecs
+            .covering(&wildcard, NameRole::Wildcard)
+            .map_err(|verdict| match *verdict {
+                DenialVerdict::Missing { absent, .. } => missing(cover.covered.clone(), absent),
+                other => Box::new(other),
+            })?;
+    let step = wild_cover.covers_step(&wildcard, NameRole::Wildcard);
+    proven(cover.record, cover.covered.and(step))
 }
 
 /// No data at a wildcard: `qname` is covered and the wildcard that would match it lacks the
@@ -197,23 +212,22 @@ fn wildcard_nodata(
     cover: &Cover<'_, '_>,
     qtype: RecordType,
 ) -> Step<DenialVerdict> {
-    let covered = &cover.text;
     // RFC 4035 §3.1.3.4: wildcard NODATA is an NSEC covering qname and one at the wildcard.
     let wildcard = wildcard_of(&cover.closest)?;
     if let Some(entry) = nsecs.matching(&wildcard) {
-        let DenialVerdict::Proven { detail, .. } = bitmap_verdict(entry, &wildcard, qtype)? else {
-            unreachable!("bitmap_verdict proves or fails");
-        };
-        return proven(cover.record, format!("{covered}; {detail}"));
+        let step = bitmap_step(entry, &wildcard, qtype)?;
+        return proven(cover.record, cover.covered.and(step));
     }
-    if nsecs.covering(&wildcard).is_ok() {
-        return Err(bogus!(
-            "{covered} and {wildcard} is covered: NXDOMAIN, not NODATA"
-        ));
+    if let Ok(wild_cover) = nsecs.covering(&wildcard, NameRole::Wildcard) {
+        let proof = (cover.covered).and(wild_cover.covers_step(&wildcard, NameRole::Wildcard));
+        return Err(bogus(proof, Fault::NxDomainNotNoData));
     }
-    Err(missing!(
-        "{covered}, but no NSEC at the wildcard {wildcard}"
-    ))
+    let absent = Absent::Match {
+        how: DenialHow::Nsec,
+        name: wildcard,
+        role: NameRole::Wildcard,
+    };
+    Err(missing(cover.covered.clone(), absent))
 }
 
 /// Wildcard expansion: `qname` is covered and its closest encloser is the one `source`
@@ -224,16 +238,17 @@ fn wildcard_expansion(
     source: &Name,
     zone: &Name,
 ) -> Step<DenialVerdict> {
-    let (covered, closest) = (&cover.text, &cover.closest);
     let expected = source_encloser(qname, source, zone)?;
     // RFC 4035 §5.3.4: the NSEC must prove "that there is no closer match for the QNAME".
-    if *closest != expected {
-        return Err(bogus!(
-            "{covered}, so its closest encloser is {closest}, not that of {source}"
-        ));
+    if cover.closest != expected {
+        let fault = Fault::WrongEncloser {
+            closest: cover.closest.clone(),
+            source: source.clone(),
+        };
+        return Err(bogus(cover.covered.clone(), fault));
     }
-    proven(
-        cover.record,
-        format!("{covered}; {source} is its closest wildcard"),
-    )
+    let step = ProofStep::WildcardApplies {
+        source: source.clone(),
+    };
+    proven(cover.record, cover.covered.and(step))
 }

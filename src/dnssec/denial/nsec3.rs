@@ -23,8 +23,9 @@ use hickory_proto::dnssec::Nsec3HashAlgorithm;
 use hickory_proto::rr::{Name, RData, Record, RecordType, RecordTypeSet};
 
 use super::{
-    bitmap_verdict, label_count, no_ds_verdict, proven, source_encloser, wildcard_of, Claim,
-    DenialHow, DenialLimits, DenialVerdict, Denier, HashBudget, Step,
+    bitmap_step, bitmap_verdict, bogus, label_count, missing, no_ds_verdict, proven,
+    source_encloser, wildcard_of, Absent, Claim, DenialHow, DenialLimits, DenialVerdict, Denier,
+    Fault, HashBudget, NameRole, Proof, ProofRecord, ProofStep, Step,
 };
 
 pub(super) struct Nsec3Entry<'a> {
@@ -36,8 +37,12 @@ pub(super) struct Nsec3Entry<'a> {
 
 impl Denier for Nsec3Entry<'_> {
     const HOW: DenialHow = DenialHow::Nsec3;
-    fn describe(&self) -> String {
-        format!("NSEC3 {}", self.owner)
+    fn record(&self) -> ProofRecord {
+        ProofRecord::Nsec3 {
+            owner: self.owner.clone(),
+            next_hashed: BASE32_DNSSEC.encode(self.nsec3.next_hashed_owner_name()),
+            opt_out: self.nsec3.opt_out(),
+        }
     }
     fn types(&self) -> &RecordTypeSet {
         self.nsec3.type_set()
@@ -126,13 +131,11 @@ impl<'e, 'a, 'b> Chain<'e, 'a, 'b> {
             return Ok(hash.clone());
         }
         if !self.budget.spend() {
-            return Err(DenialVerdict::BudgetExhausted);
+            return Err(Box::new(DenialVerdict::BudgetExhausted));
         }
         let digest = Nsec3HashAlgorithm::SHA1.hash(self.salt, name, self.iterations);
-        let hash = digest
-            .map_err(|_| bogus!("{name} cannot be hashed"))?
-            .as_ref()
-            .to_vec();
+        let unhashable = |_| bogus(Proof::default(), Fault::Unhashable { name: name.clone() });
+        let hash = digest.map_err(unhashable)?.as_ref().to_vec();
         self.hashed.push((name.clone(), hash.clone()));
         Ok(hash)
     }
@@ -159,19 +162,15 @@ impl<'e, 'a, 'b> Chain<'e, 'a, 'b> {
 /// A closest encloser proof (RFC 5155 §7.2.1, §8.3).
 struct EncloserProof<'e, 'a> {
     encloser: Name,
-    next_closer: Name,
-    text: String,
+    /// The match for the encloser and the cover for the next closer name.
+    proof: Proof,
     cover: &'e Nsec3Entry<'a>,
 }
 
 impl EncloserProof<'_, '_> {
     fn opt_out(&self) -> Option<DenialVerdict> {
-        let (cover, next_closer) = (self.cover.describe(), &self.next_closer);
-        let detail = format!("{cover} over the next closer {next_closer} has opt-out: an unsigned delegation may exist");
-        self.cover
-            .nsec3
-            .opt_out()
-            .then_some(DenialVerdict::OptOut { detail })
+        let proof = self.proof.clone();
+        (self.cover.nsec3.opt_out()).then_some(DenialVerdict::OptOut { proof })
     }
 }
 
@@ -187,29 +186,38 @@ fn closest_encloser<'e, 'a>(
     while next_closer != *zone {
         let candidate = next_closer.base_name();
         if let Some(record) = chain.matching(&candidate)? {
-            let text = record.describe();
             // "The DNAME type bit must not be set and the NS type bit may only be set if the
             // SOA type bit is set."
             if record.nsec3.is_ancestor_delegation() {
-                return Err(bogus!(
-                    "{text} at {candidate} is a delegation or DNAME: it cannot deny {qname}"
-                ));
+                let fault = Fault::AncestorCut {
+                    record: record.record(),
+                    at: candidate,
+                    name: qname.clone(),
+                };
+                return Err(bogus(Proof::default(), fault));
             }
+            let matched = Proof::of([record.matches_step(&candidate, NameRole::ClosestEncloser)]);
             let Some(cover) = chain.covering(&next_closer)? else {
-                return Err(missing!("{text} matches the closest encloser {candidate}, but no NSEC3 covers the next closer {next_closer}"));
+                let absent = Absent::Cover {
+                    how: DenialHow::Nsec3,
+                    name: next_closer,
+                    role: NameRole::NextCloser,
+                };
+                return Err(missing(matched, absent));
             };
-            let text = format!("{text} matches the closest encloser {candidate}, {} covers the next closer {next_closer}", cover.describe());
+            let proof = matched.and(cover.covers_step(&next_closer, NameRole::NextCloser));
             return Ok(EncloserProof {
                 encloser: candidate,
-                next_closer,
-                text,
+                proof,
                 cover,
             });
         }
         next_closer = candidate;
     }
-    Err(missing!(
-        "no NSEC3 matches the closest encloser of {qname} (tried up to {zone})"
+    let (qname, zone) = (qname.clone(), zone.clone());
+    Err(missing(
+        Proof::default(),
+        Absent::ClosestEncloser { qname, zone },
     ))
 }
 
@@ -233,7 +241,7 @@ pub(super) fn prove(
             continue;
         }
         let mut chain = Chain::of_set(entries, (iterations, salt), &mut *budget);
-        match prove_in_chain(claim, qname, zone, &mut chain).unwrap_or_else(|verdict| verdict) {
+        match prove_in_chain(claim, qname, zone, &mut chain).unwrap_or_else(|verdict| *verdict) {
             verdict @ (DenialVerdict::Proven { .. }
             | DenialVerdict::OptOut { .. }
             | DenialVerdict::BudgetExhausted) => return verdict,
@@ -253,7 +261,10 @@ pub(super) fn prove(
             servfail,
         };
     }
-    first_failure.unwrap_or_else(|| missing!("no usable NSEC3 records of {zone}"))
+    first_failure.unwrap_or_else(|| {
+        let zone = zone.clone();
+        *missing(Proof::default(), Absent::UsableNsec3 { zone })
+    })
 }
 
 /// The claim within one parameter set's chain.
@@ -273,10 +284,7 @@ fn prove_in_chain(
             // §8.6: for DS it "MUST NOT have the bits corresponding to DS and CNAME set".
             Claim::NoData(qtype) => bitmap_verdict(record, qname, qtype),
             Claim::NoDs => no_ds_verdict(record, qname),
-            _ => Err(bogus!(
-                "{} matches {qname}: the name exists",
-                record.describe()
-            )),
+            _ => Err(record.exists(qname, NameRole::Qname)),
         };
     }
     let proof = closest_encloser(chain, qname, zone)?;
@@ -286,10 +294,11 @@ fn prove_in_chain(
         // RFC 5155 §8.6: with no NSEC3 matching QNAME, "verify that a closest provable
         // encloser proof for QNAME is present in the response, and that the NSEC3 RR that
         // covers the "next closer" name has the Opt-Out bit set."
-        Claim::NoDs | Claim::NoData(RecordType::DS) => proof
-            .opt_out()
-            .ok_or_else(|| bogus!("{}, without opt-out: {qname} does not exist", proof.text)),
-        Claim::NoData(qtype) => wildcard_nodata(chain, qname, &proof, &wildcard, qtype),
+        Claim::NoDs | Claim::NoData(RecordType::DS) => proof.opt_out().ok_or_else(|| {
+            let name = qname.clone();
+            bogus(proof.proof.clone(), Fault::NoOptOut { name })
+        }),
+        Claim::NoData(qtype) => wildcard_nodata(chain, &proof, &wildcard, qtype),
         Claim::WildcardExpansion(_) => unreachable!("handled above"),
     }
 }
@@ -303,31 +312,27 @@ fn nxdomain(
     // RFC 5155 §8.4: "verify that there is a closest encloser proof for QNAME ... and
     // that there is an NSEC3 RR that covers the wildcard at the closest encloser".
     if let Some(record) = chain.matching(wildcard)? {
-        return Err(bogus!(
-            "{} matches the wildcard {wildcard}: it exists",
-            record.describe()
-        ));
+        return Err(record.exists(wildcard, NameRole::Wildcard));
     }
     let Some(cover) = chain.covering(wildcard)? else {
-        return Err(missing!(
-            "{}, but no NSEC3 covers the wildcard {wildcard}",
-            proof.text
-        ));
+        let absent = Absent::Cover {
+            how: DenialHow::Nsec3,
+            name: wildcard.clone(),
+            role: NameRole::Wildcard,
+        };
+        return Err(missing(proof.proof.clone(), absent));
     };
     if let Some(opt_out) = proof.opt_out() {
         return Ok(opt_out);
     }
-    proven(
-        cover,
-        format!("{}; {} covers {wildcard}", proof.text, cover.describe()),
-    )
+    let step = cover.covers_step(wildcard, NameRole::Wildcard);
+    proven(cover, proof.proof.and(step))
 }
 
 /// No data at a wildcard: the closest encloser proof, and a match for the wildcard at the
 /// encloser that lacks the type.
 fn wildcard_nodata(
     chain: &mut Chain<'_, '_, '_>,
-    qname: &Name,
     proof: &EncloserProof<'_, '_>,
     wildcard: &Name,
     qtype: RecordType,
@@ -336,20 +341,22 @@ fn wildcard_nodata(
     // wildcard name generated by prepending the asterisk label to the closest encloser.
     // Furthermore, the bits corresponding to both QTYPE and CNAME MUST NOT be set".
     if let Some(record) = chain.matching(wildcard)? {
-        return bitmap_verdict(record, wildcard, qtype);
+        let step = bitmap_step(record, wildcard, qtype)?;
+        return proven(record, proof.proof.and(step));
     }
     if let Some(opt_out) = proof.opt_out() {
         return Ok(opt_out);
     }
-    if chain.covering(wildcard)?.is_some() {
-        return Err(bogus!(
-            "{}, and {wildcard} is covered: NXDOMAIN, not NODATA",
-            proof.text
-        ));
+    if let Some(cover) = chain.covering(wildcard)? {
+        let step = cover.covers_step(wildcard, NameRole::Wildcard);
+        return Err(bogus(proof.proof.and(step), Fault::NxDomainNotNoData));
     }
-    Err(missing!(
-        "no NSEC3 matches {qname} or the wildcard {wildcard}"
-    ))
+    let absent = Absent::Match {
+        how: DenialHow::Nsec3,
+        name: wildcard.clone(),
+        role: NameRole::Wildcard,
+    };
+    Err(missing(proof.proof.clone(), absent))
 }
 
 /// RFC 5155 §8.8: "Validators MUST verify that there is an NSEC3 RR that covers the "next
@@ -363,23 +370,20 @@ fn wildcard_expansion(
     let encloser = source_encloser(qname, source, zone)?;
     let next_closer = qname.trim_to(label_count(&encloser) + 1);
     if let Some(record) = chain.matching(&next_closer)? {
-        return Err(bogus!(
-            "{} matches {next_closer}: a closer name than {source} exists",
-            record.describe()
-        ));
+        return Err(record.exists(&next_closer, NameRole::NextCloser));
     }
     let Some(cover) = chain.covering(&next_closer)? else {
-        return Err(missing!(
-            "no NSEC3 covers the next closer {next_closer} of {source}"
-        ));
+        let absent = Absent::Cover {
+            how: DenialHow::Nsec3,
+            name: next_closer,
+            role: NameRole::NextCloser,
+        };
+        return Err(missing(Proof::default(), absent));
     };
-    let text = cover.describe();
+    let covered = Proof::of([cover.covers_step(&next_closer, NameRole::NextCloser)]);
     if cover.nsec3.opt_out() {
-        let detail = format!("{text} over the next closer {next_closer} has opt-out");
-        return Ok(DenialVerdict::OptOut { detail });
+        return Ok(DenialVerdict::OptOut { proof: covered });
     }
-    proven(
-        cover,
-        format!("{text} covers the next closer {next_closer}; {source} applies"),
-    )
+    let source = source.clone();
+    proven(cover, covered.and(ProofStep::WildcardApplies { source }))
 }

@@ -44,7 +44,7 @@ pub(super) fn diagnose_bogus(r: &Resolution, reason: &BogusReason, names: &Names
             owner,
             rtype,
             failure,
-            detail,
+            signature: detail,
         } => {
             let (cause, summary, remedy) = match failure {
                 SignatureFailure::Expired => (
@@ -99,7 +99,7 @@ pub(super) fn diagnose_bogus(r: &Resolution, reason: &BogusReason, names: &Names
                 vec![cd_check(r), server_check(r, owner, rtype)],
             )
         }
-        BogusReason::DnskeyMissing { zone, detail } => diagnosis(
+        BogusReason::DnskeyMissing { zone, keys: detail } => diagnosis(
             Cause::DsKeyMismatch,
             format!(
                 "No DNSKEY of {zone} matches its DS at {} ({detail}): the chain of trust breaks at the delegation",
@@ -135,7 +135,7 @@ pub(super) fn diagnose_bogus(r: &Resolution, reason: &BogusReason, names: &Names
                 dsfromkey_check(names, zone),
             ],
         ),
-        BogusReason::NsecMissing { name, detail } => diagnosis(
+        BogusReason::NsecMissing { name, absent: detail } => diagnosis(
             Cause::DenialMissing,
             format!("The negative answer for {name} carries no NSEC/NSEC3 proof ({detail})"),
             ev,
@@ -144,7 +144,7 @@ pub(super) fn diagnose_bogus(r: &Resolution, reason: &BogusReason, names: &Names
                 .into(),
             vec![cd_check(r), server_check(r, name, &r.rtype)],
         ),
-        BogusReason::DenialFailed { name, detail } => diagnosis(
+        BogusReason::DenialFailed { name, denial: detail } => diagnosis(
             Cause::DenialInvalid,
             format!("The NSEC/NSEC3 records for {name} do not prove the denial ({detail})"),
             ev,
@@ -166,7 +166,7 @@ pub(super) fn diagnose_bogus(r: &Resolution, reason: &BogusReason, names: &Names
             format!("Re-sign {zone} with NSEC3 iterations 0 and an empty salt (RFC 9276 §3.1)."),
             vec![format!("dig +norec {zone} NSEC3PARAM {}", names.at(zone))],
         ),
-        BogusReason::BudgetExhausted { detail } => diagnosis(
+        BogusReason::BudgetExhausted { work: detail } => diagnosis(
             Cause::ValidationWorkLimit,
             format!(
                 "Validation stopped at the per-query work limit ({detail}): the zone's keys and signatures are shaped like a KeyTrap attack (CVE-2023-50387)"
@@ -177,7 +177,7 @@ pub(super) fn diagnose_bogus(r: &Resolution, reason: &BogusReason, names: &Names
                 .into(),
             vec![server_check(r, &r.name, "DNSKEY")],
         ),
-        BogusReason::AllowanceSpent { per_second, detail } => diagnosis(
+        BogusReason::AllowanceSpent { per_second, work: detail } => diagnosis(
             Cause::Overloaded,
             format!(
                 "The resolver's allowance of {per_second} signature checks per second was spent when this answer needed one ({detail}): many expensive validations at once, perhaps a KeyTrap-style flood; nothing is known to be wrong with the data"

@@ -255,7 +255,7 @@ impl Resolution {
                 Security::Bogus { reason } => {
                     with_data_note(self, diagnose_bogus(self, reason, &names))
                 }
-                Security::Indeterminate { detail } => diagnosis(
+                Security::Indeterminate { reason: detail } => diagnosis(
                     Cause::ValidationIndeterminate,
                     format!(
                         "Validation of {} {} could not be completed: {detail}",
