@@ -17,7 +17,7 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::signer::{negative_ttl, nsec3_hash, nsec3_owner};
 use super::spec::LameAnswer;
-use super::zone::{dname_target, label_count, Zone};
+use super::zone::{dname_target, label_count, RrSet, Zone};
 
 const MAX_CHASE: usize = 8;
 
@@ -178,33 +178,7 @@ fn lookup(zone: &Zone, name: &Name, qtype: RecordType, dnssec_ok: bool) -> Step 
         return step;
     }
     if let Some(types) = zone.records.get(name) {
-        if qtype == RecordType::ANY {
-            let mut out = Vec::new();
-            for rrset in types.values() {
-                out.extend(with_sigs(zone, rrset, dnssec_ok));
-            }
-            return Step::Answer(out, Vec::new());
-        }
-        if let Some(rrset) = types.get(&qtype) {
-            return Step::Answer(with_sigs(zone, rrset, dnssec_ok), Vec::new());
-        }
-        if qtype == RecordType::RRSIG {
-            // Every signature at the name, as authoritative servers answer (RRSIGs are
-            // not an RRset of their own: RFC 4035 §3.2.1, and none signs them).
-            let sigs: Vec<Record> = types
-                .keys()
-                .chain(&[RecordType::NSEC])
-                .flat_map(|covered| zone.signatures(name, *covered).iter().cloned())
-                .collect();
-            if !sigs.is_empty() {
-                return Step::Answer(sigs, Vec::new());
-            }
-        }
-        if let Some(cname) = types.get(&RecordType::CNAME) {
-            let target = cname_target(&cname[0]);
-            return Step::Alias(with_sigs(zone, cname, dnssec_ok), target);
-        }
-        return Step::NoData(negative(zone, dnssec_ok, |p| p.nodata(name)));
+        return at_name(zone, name, types, qtype, dnssec_ok);
     }
     if zone.name_exists(name) {
         // An empty non-terminal: NODATA (RFC 4035 §3.1.3.2, RFC 5155 §7.2.3).
@@ -217,33 +191,80 @@ fn lookup(zone: &Zone, name: &Name, qtype: RecordType, dnssec_ok: bool) -> Step 
     if let Some(types) = zone.records.get(&wildcard) {
         let source = types.get(&qtype).or_else(|| types.get(&RecordType::CNAME));
         return match source {
-            Some(rrset) => {
-                // RFC 4035 §3.1.3.3: the expanded answer plus proof that qname itself is absent.
-                let records: Vec<Record> = with_sigs(zone, rrset, dnssec_ok)
-                    .into_iter()
-                    .map(|mut r| {
-                        r.name = name.clone();
-                        r
-                    })
-                    .collect();
-                let mut proof_records = Vec::new();
-                if dnssec_ok {
-                    proof_records = Proofs { zone }.wildcard_answer(name, &encloser);
-                }
-                let target = (rrset[0].record_type() == RecordType::CNAME
-                    && qtype != RecordType::CNAME)
-                    .then(|| cname_target(&rrset[0]));
-                match target {
-                    Some(target) => Step::Alias(records, target),
-                    None => Step::Answer(records, proof_records),
-                }
-            }
+            Some(rrset) => expanded(zone, name, &encloser, rrset, qtype, dnssec_ok),
             None => Step::NoData(negative(zone, dnssec_ok, |p| {
                 p.wildcard_nodata(name, &encloser, &wildcard)
             })),
         };
     }
     Step::NxDomain(negative(zone, dnssec_ok, |p| p.nxdomain(name, &encloser)))
+}
+
+/// The answer at a name that owns records: the RRset asked for (every RRset for ANY, every
+/// signature for RRSIG), else its CNAME, else NODATA.
+fn at_name(
+    zone: &Zone,
+    name: &Name,
+    types: &std::collections::BTreeMap<RecordType, RrSet>,
+    qtype: RecordType,
+    dnssec_ok: bool,
+) -> Step {
+    if qtype == RecordType::ANY {
+        let mut out = Vec::new();
+        for rrset in types.values() {
+            out.extend(with_sigs(zone, rrset, dnssec_ok));
+        }
+        return Step::Answer(out, Vec::new());
+    }
+    if let Some(rrset) = types.get(&qtype) {
+        return Step::Answer(with_sigs(zone, rrset, dnssec_ok), Vec::new());
+    }
+    if qtype == RecordType::RRSIG {
+        // Every signature at the name, as authoritative servers answer (RRSIGs are
+        // not an RRset of their own: RFC 4035 §3.2.1, and none signs them).
+        let sigs: Vec<Record> = types
+            .keys()
+            .chain(&[RecordType::NSEC])
+            .flat_map(|covered| zone.signatures(name, *covered).iter().cloned())
+            .collect();
+        if !sigs.is_empty() {
+            return Step::Answer(sigs, Vec::new());
+        }
+    }
+    if let Some(cname) = types.get(&RecordType::CNAME) {
+        let target = cname_target(&cname[0]);
+        return Step::Alias(with_sigs(zone, cname, dnssec_ok), target);
+    }
+    Step::NoData(negative(zone, dnssec_ok, |p| p.nodata(name)))
+}
+
+/// A wildcard's `rrset` expanded to `name`. RFC 4035 §3.1.3.3: the expanded answer plus
+/// proof that `name` itself is absent.
+fn expanded(
+    zone: &Zone,
+    name: &Name,
+    encloser: &Name,
+    rrset: &[Record],
+    qtype: RecordType,
+    dnssec_ok: bool,
+) -> Step {
+    let records: Vec<Record> = with_sigs(zone, rrset, dnssec_ok)
+        .into_iter()
+        .map(|mut r| {
+            r.name = name.clone();
+            r
+        })
+        .collect();
+    let mut proof_records = Vec::new();
+    if dnssec_ok {
+        proof_records = Proofs { zone }.wildcard_answer(name, encloser);
+    }
+    let target = (rrset[0].record_type() == RecordType::CNAME && qtype != RecordType::CNAME)
+        .then(|| cname_target(&rrset[0]));
+    match target {
+        Some(target) => Step::Alias(records, target),
+        None => Step::Answer(records, proof_records),
+    }
 }
 
 fn cname_target(record: &Record) -> Name {

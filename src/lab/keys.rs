@@ -77,6 +77,66 @@ pub fn key_path(dir: &Path, zone: &str, role: KeyRole) -> PathBuf {
     dir.join("keys").join(format!("{stem}.{role}.pem"))
 }
 
+/// The signing material in a PKCS#8 `der` for `algorithm`, and the DNSKEY public key field
+/// it gives (RFC 3110, 6605 §4, 8080 §3, 2536). `Err` says why the key cannot be used.
+fn key_material(der: &[u8], algorithm: u8) -> Result<(Material, Vec<u8>), String> {
+    let pair = match algorithm {
+        alg::RSASHA256 | alg::RSASHA512 => {
+            let key = rs::RsaKeyPair::from_pkcs8(der).map_err(|e| e.to_string())?;
+            let parts = rs::RsaPublicKeyComponents::<Vec<u8>>::from(key.public());
+            let public = rsa_dnskey(&parts.e, &parts.n);
+            let encoding: &'static dyn rs::RsaEncoding = match algorithm {
+                alg::RSASHA256 => &rs::RSA_PKCS1_SHA256,
+                _ => &rs::RSA_PKCS1_SHA512,
+            };
+            (Material::Rsa(key, encoding), public)
+        }
+        alg::ECDSAP256SHA256 | alg::ECDSAP384SHA384 => {
+            let curve = if algorithm == alg::ECDSAP256SHA256 {
+                &rs::ECDSA_P256_SHA256_FIXED_SIGNING
+            } else {
+                &rs::ECDSA_P384_SHA384_FIXED_SIGNING
+            };
+            let key = rs::EcdsaKeyPair::from_pkcs8(curve, der, &SystemRandom::new())
+                .map_err(|e| e.to_string())?;
+            // RFC 6605 §4: the public key is X | Y, without the 0x04 point-format octet.
+            let public = key.public_key().as_ref()[1..].to_vec();
+            (Material::Ecdsa(key), public)
+        }
+        alg::ED25519 => {
+            let key =
+                rs::Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(|e| e.to_string())?;
+            let public = key.public_key().as_ref().to_vec();
+            (Material::Ed25519(key), public)
+        }
+        alg::ED448 => {
+            // PKCS#8 for Ed448 (RFC 8410) ends in the 57-byte private key.
+            if der.len() < 57 {
+                return Err("too short for Ed448".into());
+            }
+            let raw = &der[der.len() - 57..];
+            let key = ed448_goldilocks::SigningKey::try_from(raw).map_err(|e| e.to_string())?;
+            let public = key.verifying_key().to_bytes().to_vec();
+            (Material::Ed448(Box::new(key)), public)
+        }
+        alg::RSAMD5 => {
+            use rsa::pkcs8::DecodePrivateKey;
+            use rsa::traits::PublicKeyParts;
+            let key = rsa::RsaPrivateKey::from_pkcs8_der(der).map_err(|e| e.to_string())?;
+            let public = rsa_dnskey(&key.e().to_bytes_be(), &key.n().to_bytes_be());
+            (Material::RsaMd5(Box::new(key)), public)
+        }
+        alg::DSA => {
+            use dsa::pkcs8::DecodePrivateKey;
+            let key = dsa::SigningKey::from_pkcs8_der(der).map_err(|e| e.to_string())?;
+            let public = dsa_dnskey(&key)?;
+            (Material::Dsa(Box::new(key)), public)
+        }
+        other => return Err(format!("the lab cannot sign with algorithm {other}")),
+    };
+    Ok(pair)
+}
+
 impl SigningKey {
     pub fn load(path: &Path, algorithm: u8, role: KeyRole) -> Result<SigningKey, LabError> {
         let pem = std::fs::read_to_string(path).map_err(|e| {
@@ -88,68 +148,12 @@ impl SigningKey {
             )
         })?;
         let der = pem_to_der(&pem).ok_or_else(|| LabError::invalid(path, "not a PEM file"))?;
-        let bad = |what: String| {
+        let (material, public_key) = key_material(&der, algorithm).map_err(|what| {
             LabError::invalid(
                 path,
                 format!("not a usable key for algorithm {algorithm}: {what}"),
             )
-        };
-        let (material, public_key) = match algorithm {
-            alg::RSASHA256 | alg::RSASHA512 => {
-                let key = rs::RsaKeyPair::from_pkcs8(&der).map_err(|e| bad(e.to_string()))?;
-                let parts = rs::RsaPublicKeyComponents::<Vec<u8>>::from(key.public());
-                let public = rsa_dnskey(&parts.e, &parts.n);
-                let encoding: &'static dyn rs::RsaEncoding = match algorithm {
-                    alg::RSASHA256 => &rs::RSA_PKCS1_SHA256,
-                    _ => &rs::RSA_PKCS1_SHA512,
-                };
-                (Material::Rsa(key, encoding), public)
-            }
-            alg::ECDSAP256SHA256 | alg::ECDSAP384SHA384 => {
-                let curve = if algorithm == alg::ECDSAP256SHA256 {
-                    &rs::ECDSA_P256_SHA256_FIXED_SIGNING
-                } else {
-                    &rs::ECDSA_P384_SHA384_FIXED_SIGNING
-                };
-                let key = rs::EcdsaKeyPair::from_pkcs8(curve, &der, &SystemRandom::new())
-                    .map_err(|e| bad(e.to_string()))?;
-                // RFC 6605 §4: the public key is X | Y, without the 0x04 point-format octet.
-                let public = key.public_key().as_ref()[1..].to_vec();
-                (Material::Ecdsa(key), public)
-            }
-            alg::ED25519 => {
-                let key = rs::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der)
-                    .map_err(|e| bad(e.to_string()))?;
-                let public = key.public_key().as_ref().to_vec();
-                (Material::Ed25519(key), public)
-            }
-            alg::ED448 => {
-                // PKCS#8 for Ed448 (RFC 8410) ends in the 57-byte private key.
-                if der.len() < 57 {
-                    return Err(bad("too short for Ed448".into()));
-                }
-                let raw = &der[der.len() - 57..];
-                let key =
-                    ed448_goldilocks::SigningKey::try_from(raw).map_err(|e| bad(e.to_string()))?;
-                let public = key.verifying_key().to_bytes().to_vec();
-                (Material::Ed448(Box::new(key)), public)
-            }
-            alg::RSAMD5 => {
-                use rsa::pkcs8::DecodePrivateKey;
-                use rsa::traits::PublicKeyParts;
-                let key =
-                    rsa::RsaPrivateKey::from_pkcs8_der(&der).map_err(|e| bad(e.to_string()))?;
-                let public = rsa_dnskey(&key.e().to_bytes_be(), &key.n().to_bytes_be());
-                (Material::RsaMd5(Box::new(key)), public)
-            }
-            alg::DSA => {
-                use dsa::pkcs8::DecodePrivateKey;
-                let key = dsa::SigningKey::from_pkcs8_der(&der).map_err(|e| bad(e.to_string()))?;
-                let public = dsa_dnskey(&key).map_err(bad)?;
-                (Material::Dsa(Box::new(key)), public)
-            }
-            other => return Err(bad(format!("the lab cannot sign with algorithm {other}"))),
-        };
+        })?;
         Ok(SigningKey {
             algorithm,
             role,

@@ -43,6 +43,7 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::config::{CacheConfig, Config};
+use crate::explain::diagnosis::Diagnosis;
 use crate::explain::log::{Explanation, ExplanationLog};
 use crate::explain::outcome::{Finished, Outcome, Resolution};
 use crate::explain::render::rcode_mnemonic;
@@ -400,9 +401,10 @@ impl Shared {
         }
     }
 
-    /// Resolves an admitted question and encodes the answer for `transport`. What is left to
-    /// record (metrics, log, explanation) comes back with it, for [`Shared::record`] once the
-    /// answer is on its way: the client never waits for a diagnosis.
+    /// Resolves an admitted question and encodes the answer for `transport`. A resolution
+    /// worth keeping is in the explanation log before its answer leaves, since a client may
+    /// look its id up the moment it has the answer; the rest (metrics, the log line) comes
+    /// back with the answer, for [`Shared::record`] once it is on its way.
     async fn resolve(
         &self,
         request: &respond::Request,
@@ -415,6 +417,7 @@ impl Shared {
             .resolve_with(&request.name, request.rtype, checking_disabled)
             .await;
         let finished = resolution.finish();
+        let diagnosis = self.keep(&resolution, &finished, request.client);
         let reply =
             self.counted(respond::answer(request, &resolution, &finished).encode(transport));
         if let (Some(key), Some(reply)) = (key, &reply) {
@@ -423,18 +426,53 @@ impl Shared {
         let recording = Recording {
             resolution,
             finished,
-            client: request.client,
+            diagnosis,
         };
         (reply, recording)
     }
 
-    /// Records a resolution once its answer has been sent: metrics, the failure log line and,
-    /// when worth keeping, the explanation with its diagnosis.
+    /// What must hold before the answer is sent: a resolution that is not a plain success
+    /// (or any, with `explain.keep_all`) is diagnosed and in the explanation log, and a
+    /// client given another client's explanation id by the answer cache may read it.
+    /// The diagnosis, if made.
+    fn keep(
+        &self,
+        resolution: &Resolution,
+        finished: &Finished,
+        client: IpAddr,
+    ) -> Option<Diagnosis> {
+        let plain =
+            finished.rcode == hickory_proto::op::ResponseCode::NoError && finished.ede.is_empty();
+        if resolution.cached {
+            if !finished.ede.is_empty() {
+                // The EDE text carries the id of the resolution that filled the cache, maybe
+                // another client's: this client may now read that explanation too.
+                self.recipients
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .put((resolution.trace.id.clone(), client.to_canonical()), ());
+            }
+            return None;
+        }
+        if plain && !self.keep_all {
+            return None;
+        }
+        let diagnosis = resolution.diagnose();
+        self.explanations.push(resolution.explanation_with(
+            Some(client),
+            self.resolver.now(),
+            finished,
+            diagnosis.clone(),
+        ));
+        Some(diagnosis)
+    }
+
+    /// Records a resolution once its answer has been sent: the metrics and the log line.
     fn record(&self, recording: Recording) {
         let Recording {
             resolution,
             finished,
-            client,
+            diagnosis,
         } = recording;
         // A repeat from the answer cache took no time and was explained when it was resolved.
         let elapsed_ms = if resolution.cached {
@@ -444,29 +482,15 @@ impl Shared {
         };
         let codes: Vec<_> = finished.ede.iter().map(|e| e.code).collect();
         self.metrics.resolved(&resolution, &codes, elapsed_ms);
-        let plain = finished.rcode == hickory_proto::op::ResponseCode::NoError && codes.is_empty();
-        let keep = (!plain || self.keep_all) && !resolution.cached;
-        if resolution.cached && !codes.is_empty() {
-            // The EDE text carries the id of the resolution that filled the cache, maybe
-            // another client's: this client may now read that explanation too.
-            self.recipients
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .put((resolution.trace.id.clone(), client.to_canonical()), ());
-        }
         // The diagnosis costs a walk of the trace: only for what is kept or logged.
-        if keep || (!resolution.cached && tracing::enabled!(tracing::Level::DEBUG)) {
-            let diagnosis = resolution.diagnose();
-            log_resolution(&resolution, &finished, &diagnosis, &self.log_limit);
-            if keep {
-                self.explanations.push(resolution.explanation_with(
-                    Some(client),
-                    self.resolver.now(),
-                    &finished,
-                    diagnosis,
-                ));
+        let diagnosis = match diagnosis {
+            Some(diagnosis) => diagnosis,
+            None if !resolution.cached && tracing::enabled!(tracing::Level::DEBUG) => {
+                resolution.diagnose()
             }
-        }
+            None => return,
+        };
+        log_resolution(&resolution, &finished, &diagnosis, &self.log_limit);
     }
 }
 
@@ -474,7 +498,8 @@ impl Shared {
 struct Recording {
     resolution: Resolution,
     finished: Finished,
-    client: IpAddr,
+    /// Made before the answer was sent, when the resolution was kept.
+    diagnosis: Option<Diagnosis>,
 }
 
 impl Shared {
