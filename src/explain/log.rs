@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::diagnosis::Diagnosis;
 use super::render::render_tree;
@@ -31,7 +31,7 @@ const FILE_QUEUE: usize = 4096;
 const FILE_QUEUE_BYTES: usize = 16 * 1024 * 1024;
 
 /// One explained resolution.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Explanation {
     pub id: String,
     /// Seconds since the epoch when the answer was sent.

@@ -1,7 +1,8 @@
 //! The product's voice and its vocabulary: every type a resolution's story is told in.
 //! [`event`] the steps, [`outcome`] how a resolution ended, [`verdict`] what the validator
 //! concluded, [`ede`] the one derivation of Extended DNS Errors, [`diagnose`] the root cause
-//! and remedy, [`render`] the text for people, [`log`] the bounded explanation store.
+//! and remedy, [`render`] the text for people, [`log`] the bounded explanation store,
+//! [`wire`] and [`reasons`] the small types events are made of.
 //! Depends on nothing else in the crate but `clock`: `resolver` and `dnssec` produce these
 //! types, `server` and `cli` read them.
 
@@ -11,8 +12,10 @@ pub mod ede;
 pub mod event;
 pub mod log;
 pub mod outcome;
+pub mod reasons;
 pub mod render;
 pub mod verdict;
+pub mod wire;
 
 pub use ede::{Ede, EdeCode};
 pub use event::{Event, Trace, TraceEntry};

@@ -13,7 +13,7 @@ use hickory_proto::rr::{Name, RData, RecordType};
 use super::budget::Ctx;
 use super::delegation::{Delegation, NsServer};
 use super::iterate::{addresses_in, Chained, Iterator};
-use crate::explain::event::{Event, Limit};
+use crate::explain::event::{CycleStep, Event, Limit};
 use crate::explain::outcome::{Failure, Outcome};
 
 /// What one visit of a zone has done to find its servers' addresses.
@@ -22,7 +22,7 @@ pub(super) struct AddressSearch {
     /// NS names already resolved (or found unresolvable, as in-bailiwick names without glue).
     tried: Vec<Name>,
     /// A circular dependency met while resolving one of them.
-    cycle: Option<Vec<String>>,
+    cycle: Option<Vec<CycleStep>>,
 }
 
 impl Iterator {
@@ -80,8 +80,8 @@ impl Iterator {
             if zone.zone_of(&server.name) {
                 // In-bailiwick name without glue: reaching it needs the zone itself.
                 ctx.record(Event::GlueMissing {
-                    zone: zone.to_string(),
-                    ns: server.name.to_string(),
+                    zone: zone.clone(),
+                    ns: server.name.clone(),
                 });
                 continue;
             }
@@ -137,8 +137,8 @@ impl Iterator {
             return Err(Failure::LimitReached { limit });
         }
         ctx.record(Event::SubResolutionStarted {
-            ns: ns.to_string(),
-            zone: zone.to_string(),
+            ns: ns.clone(),
+            zone: zone.clone(),
         });
         ctx.resolving.push((zone.clone(), ns.clone()));
         ctx.depth += 1;
@@ -161,7 +161,7 @@ impl Iterator {
             })
             .collect();
         ctx.record(Event::SubResolutionFinished {
-            ns: ns.to_string(),
+            ns: ns.clone(),
             addresses: found.clone(),
         });
         match outcome {

@@ -20,12 +20,12 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::budget::Ctx;
 use super::iterate::{Iterator, Lookup};
-use super::validate::{bogus, insecure, record_exhaustion, signature_expiry, to_json};
+use super::validate::{bogus, insecure, record_exhaustion, signature_expiry};
 use crate::dnssec::{
     algorithm_supported, check_signatures_with, denial, digest_supported, ds_matches,
     strongest_digests, Anchor, DsMatch, KeySet, VerificationBudget,
 };
-use crate::explain::event::Event;
+use crate::explain::event::{DenialClaim, Event};
 use crate::explain::verdict::{BogusReason, InsecureReason, Security};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -66,19 +66,19 @@ impl Iterator {
             ctx.depth += 1;
             let verdict = self.establish_keys(ctx, &zone).await;
             ctx.depth -= 1;
-            let (summary, expires) = match &verdict {
-                KeyVerdict::Secure { keys, until } => (
-                    serde_json::json!({"security": "secure", "keys": keys.len()}),
-                    *until,
-                ),
+            let (security, keys, expires) = match &verdict {
+                KeyVerdict::Secure { keys, until } => (Security::Secure, Some(keys.len()), *until),
                 KeyVerdict::NotSecure(security) if security.is_transient() => {
-                    (to_json(security), now + 1)
+                    (security.clone(), None, now + 1)
                 }
-                KeyVerdict::NotSecure(security) => (to_json(security), now + FAILED_KEYS_TTL),
+                KeyVerdict::NotSecure(security) => {
+                    (security.clone(), None, now + FAILED_KEYS_TTL)
+                }
             };
             ctx.record(Event::ZoneSecurity {
-                zone: zone.to_string(),
-                security: summary,
+                zone: zone.clone(),
+                security,
+                keys,
             });
             let bytes = super::bounded::ENTRY_OVERHEAD
                 + match &verdict {
@@ -226,7 +226,7 @@ impl Iterator {
                     | crate::explain::verdict::DenialVerdict::IterationsTooHigh { .. }
             )
         {
-            self.judge_denial(ctx, zone, "no DS", &parent, proofs.is_empty(), &verdict);
+            self.judge_denial(ctx, zone, DenialClaim::NoDs, &parent, proofs.is_empty(), &verdict);
             return KeyVerdict::NotSecure(bogus(BogusReason::DenialFailed {
                 name: zone.to_string(),
                 detail: format!(
@@ -234,7 +234,7 @@ impl Iterator {
                 ),
             }));
         }
-        let judged = self.judge_denial(ctx, zone, "no DS", &parent, proofs.is_empty(), &verdict);
+        let judged = self.judge_denial(ctx, zone, DenialClaim::NoDs, &parent, proofs.is_empty(), &verdict);
         KeyVerdict::NotSecure(match judged {
             Security::Secure => insecure(InsecureReason::NoDs {
                 zone: zone.to_string(),
@@ -295,11 +295,11 @@ impl Iterator {
             &mut ctx.signatures,
         );
         ctx.record(Event::SignaturesChecked {
-            owner: zone.to_string(),
-            rtype: "DNSKEY".into(),
-            zone: zone.to_string(),
+            owner: zone.clone(),
+            rtype: RecordType::DNSKEY.into(),
+            zone: zone.clone(),
             valid: check.is_valid(),
-            check: to_json(&check),
+            check: check.clone(),
         });
         record_exhaustion(ctx, &check);
         if !check.is_valid() {
@@ -404,8 +404,5 @@ fn trusted_keys(
 }
 
 fn failure_text(failure: &crate::explain::outcome::Failure) -> String {
-    serde_json::to_value(failure)
-        .ok()
-        .and_then(|v| v.get("failure").and_then(|f| f.as_str()).map(String::from))
-        .unwrap_or_else(|| "failed".into())
+    failure.token().into()
 }

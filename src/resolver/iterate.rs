@@ -208,8 +208,8 @@ impl Iterator {
             .max_bytes(limits.trace_kib.saturating_mul(1024));
         let mut ctx = Ctx::new(trace, self.config.limits.clone(), self.allowance.clone());
         ctx.record(Event::ResolutionStarted {
-            name: name.to_string(),
-            rtype: rtype.to_string(),
+            name: name.clone(),
+            rtype: rtype.into(),
         });
         // CD=1 (RFC 4035 §3.2.2): the client validates, or wants to see the data regardless.
         let validate = self.config.validate && !checking_disabled;
@@ -225,7 +225,7 @@ impl Iterator {
         };
         if validate && !matches!(chained.outcome, Outcome::Failed { .. }) {
             ctx.record(Event::AnswerSecurity {
-                security: serde_json::to_value(&security).unwrap_or_default(),
+                security: security.clone(),
             });
         }
         let mut chained = chained;
@@ -258,7 +258,7 @@ impl Iterator {
         };
         // RFC 8509 §3.2, on the client's question, before the answer cache sees it.
         super::sentinel::apply_sentinel(&mut resolution, &name, rtype, &self.anchors);
-        let rcode = crate::explain::event::rcode_name(resolution.rcode());
+        let rcode = resolution.rcode().into();
         let elapsed_ms = resolution.trace.elapsed_ms();
         resolution.trace.record(
             0,
@@ -305,8 +305,8 @@ impl Iterator {
                         let looped = cut_dname_loop(&mut chain);
                         if let Some((owner, target)) = &looped {
                             ctx.record(Event::DnameLoop {
-                                owner: owner.to_string(),
-                                target: target.to_string(),
+                                owner: owner.clone(),
+                                target: target.clone(),
                             });
                         }
                         out.answers.extend(chain);
@@ -335,8 +335,8 @@ impl Iterator {
                     Lookup::Alias { mut chain, target } => {
                         if let Some((owner, looped)) = cut_dname_loop(&mut chain) {
                             ctx.record(Event::DnameLoop {
-                                owner: owner.to_string(),
-                                target: looped.to_string(),
+                                owner: owner.clone(),
+                                target: looped.clone(),
                             });
                             out.answers.extend(chain);
                             out.outcome = Outcome::Answer;
@@ -412,11 +412,11 @@ impl Iterator {
         if let Some(d) = self.cache.closest_delegation(qname, now) {
             if !d.zone.is_root() {
                 ctx.record(Event::DelegationCached {
-                    zone: d.zone.to_string(),
+                    zone: d.zone.clone(),
                     servers: d
                         .servers
                         .iter()
-                        .map(|s| (s.name.to_string(), s.addresses.clone()))
+                        .map(|s| (s.name.clone(), s.addresses.clone()))
                         .collect(),
                 });
             }
@@ -511,9 +511,9 @@ impl Iterator {
             };
             if minimised {
                 ctx.record(Event::QnameMinimised {
-                    zone: zone.to_string(),
-                    sent: name.to_string(),
-                    rtype: "A".into(),
+                    zone: zone.clone(),
+                    sent: name.clone(),
+                    rtype: RecordType::A.into(),
                 });
             }
             let (class, response) = match self
@@ -555,16 +555,16 @@ impl Iterator {
                         .map(|name| NsServer {
                             addresses: glue
                                 .iter()
-                                .filter(|g| g.used && g.ns == name.to_string())
+                                .filter(|g| g.used && g.ns == name)
                                 .map(|g| g.address)
                                 .collect(),
                             name,
                         })
                         .collect();
                     ctx.record(Event::ReferralFollowed {
-                        from_zone: zone.to_string(),
-                        to_zone: cut.to_string(),
-                        ns: servers.iter().map(|s| s.name.to_string()).collect(),
+                        from_zone: zone.clone(),
+                        to_zone: cut.clone(),
+                        ns: servers.iter().map(|s| s.name.clone()).collect(),
                         glue,
                     });
                     let next = Delegation { zone: cut, servers };
@@ -630,7 +630,8 @@ fn cut_dname_loop(chain: &mut Vec<Record>) -> Option<(Name, Name)> {
 fn record_unreachable(ctx: &mut Ctx, failure: &Failure) {
     if let Failure::NoReachableAuthority { zone, servers } = failure {
         ctx.record(Event::ZoneUnreachable {
-            zone: zone.clone(),
+            // The failure's zone is a name written out: it reads back.
+            zone: Name::from_ascii(zone).unwrap_or_else(|_| Name::root()),
             servers: servers.clone(),
         });
     }
@@ -646,15 +647,18 @@ fn record_rejected_cnames(ctx: &mut Ctx, class: &Classified, response: &Message)
         _ => return,
     };
     for (received, synthesised) in super::classify::rejected_cnames(chain, &response.answers) {
+        // Both are CNAME records (`rejected_cnames` picks them by type).
         let target = |r: &Record| match &r.data {
-            RData::CNAME(t) => t.0.to_string(),
-            other => other.to_string(),
+            RData::CNAME(t) => Some(t.0.clone()),
+            _ => None,
         };
-        ctx.record(Event::CnameRejected {
-            owner: received.name.to_string(),
-            received: target(&received),
-            synthesised: target(&synthesised),
-        });
+        if let (Some(to_received), Some(to_synthesised)) = (target(&received), target(&synthesised)) {
+            ctx.record(Event::CnameRejected {
+                owner: received.name.clone(),
+                received: to_received,
+                synthesised: to_synthesised,
+            });
+        }
     }
 }
 
@@ -670,16 +674,18 @@ fn record_chain(ctx: &mut Ctx, lookup: &Lookup) {
     for record in chain {
         match &record.data {
             RData::CNAME(t) => ctx.record(Event::CnameFollowed {
-                from: record.name.to_string(),
-                to: t.0.to_string(),
+                from: record.name.clone(),
+                to: t.0.clone(),
             }),
-            _ if record.record_type() == RecordType::DNAME => ctx.record(Event::DnameFollowed {
-                owner: record.name.to_string(),
-                target: crate::rdata::dname_target(record)
-                    .map(|t| t.to_string())
-                    .unwrap_or_else(|| record.data.to_string()),
-            }),
-            _ => {}
+            // A DNAME in the chain has a target: the chain was synthesised from it.
+            _ => {
+                if let Some(target) = crate::rdata::dname_target(record) {
+                    ctx.record(Event::DnameFollowed {
+                        owner: record.name.clone(),
+                        target,
+                    });
+                }
+            }
         }
     }
 }

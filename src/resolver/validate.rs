@@ -25,17 +25,13 @@ use super::cache::{rrsets, Denied, Evidence, NegativeKind, BOGUS_TTL};
 use super::chain::KeyVerdict;
 use super::iterate::{Iterator, Lookup};
 use crate::dnssec::{check_signatures_with, denial, KeySet};
-use crate::explain::event::{Event, Limit};
+use crate::explain::event::{DenialClaim, Event, Limit};
 use crate::explain::verdict::{
     BogusReason, InsecureReason, Security, SignatureCheck, SignatureVerdict,
 };
 
 /// At most this many distinct signers are tried for one RRset.
 const MAX_SIGNERS: usize = 2;
-
-pub(super) fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
-    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
-}
 
 pub(super) fn bogus(reason: BogusReason) -> Security {
     Security::Bogus { reason }
@@ -225,10 +221,10 @@ impl Iterator {
                 continue;
             }
             ctx.record(Event::SignatureIgnored {
-                owner: owner.to_string(),
-                rtype: rtype.to_string(),
-                signer: signer.to_string(),
-                zone: received.to_string(),
+                owner: owner.clone(),
+                rtype: rtype.into(),
+                signer: signer.clone(),
+                zone: received.clone(),
                 key_tag: sig.input().key_tag,
             });
             foreign.get_or_insert(signer);
@@ -329,11 +325,11 @@ impl Iterator {
         let check =
             check_signatures_with(set, &own, &keys, signer, now as u32, &mut ctx.signatures);
         ctx.record(Event::SignaturesChecked {
-            owner: owner.to_string(),
-            rtype: rtype.to_string(),
-            zone: signer.to_string(),
+            owner: owner.clone(),
+            rtype: rtype.into(),
+            zone: signer.clone(),
             valid: check.is_valid(),
-            check: to_json(&check),
+            check: check.clone(),
         });
         record_exhaustion(ctx, &check);
         if !check.is_valid() {
@@ -366,7 +362,7 @@ impl Iterator {
             &mut ctx.hashes,
         );
         let judged =
-            self.judge_denial(ctx, &owner, "wildcard", signer, proofs.is_empty(), &verdict);
+            self.judge_denial(ctx, &owner, DenialClaim::Wildcard, signer, proofs.is_empty(), &verdict);
         (judged, until.min(proofs_until))
     }
 
@@ -413,11 +409,11 @@ impl Iterator {
             let check =
                 check_signatures_with(&set, &sigs, keys, zone, now as u32, &mut ctx.signatures);
             ctx.record(Event::SignaturesChecked {
-                owner: set[0].name.to_string(),
-                rtype: rtype.to_string(),
-                zone: zone.to_string(),
+                owner: set[0].name.clone(),
+                rtype: rtype.into(),
+                zone: zone.clone(),
                 valid: check.is_valid(),
-                check: to_json(&check),
+                check: check.clone(),
             });
             record_exhaustion(ctx, &check);
             if !check.is_valid() {
@@ -506,11 +502,11 @@ impl Iterator {
         let limits = self.denial_limits();
         let (claim, verdict) = match kind {
             NegativeKind::NxDomain => (
-                "NXDOMAIN",
+                DenialClaim::NxDomain,
                 denial::prove_nxdomain(name, &zone, &proofs, &limits, &mut ctx.hashes),
             ),
             NegativeKind::NoData => (
-                "NODATA",
+                DenialClaim::NoData,
                 denial::prove_nodata(name, qtype, &zone, &proofs, &limits, &mut ctx.hashes),
             ),
         };
@@ -522,15 +518,15 @@ impl Iterator {
         &self,
         ctx: &mut Ctx,
         name: &Name,
-        claim: &str,
+        claim: DenialClaim,
         zone: &Name,
         no_records: bool,
         verdict: &crate::explain::verdict::DenialVerdict,
     ) -> Security {
         ctx.record(Event::DenialChecked {
-            name: name.to_string(),
-            claim: claim.into(),
-            verdict: to_json(verdict),
+            name: name.clone(),
+            claim,
+            verdict: verdict.clone(),
         });
         let name = name.to_string();
         match verdict {
