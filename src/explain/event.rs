@@ -8,10 +8,10 @@ use std::time::Instant;
 use hickory_proto::rr::Name;
 use serde::{Deserialize, Serialize};
 
-use super::verdict::{DenialVerdict, Security, SignatureCheck};
 pub use super::reasons::{
     cycle_text, CacheHitKind, CycleStep, DenialClaim, Question, SkipReason, SpoofReason,
 };
+use super::verdict::{DenialVerdict, Security, SignatureCheck};
 pub use super::wire::{rcode_name, Rcode, Rtype};
 
 /// Why a server's answer could not be used for a zone.

@@ -13,8 +13,8 @@ use std::net::SocketAddr;
 use hickory_proto::rr::Name;
 
 use super::event::{
-    cycle_text, key_tag_list, Event, GlueEntry, GlueRejection, Limit, ResponseKind,
-    SentinelKind, ServerFailure, Trace, TraceEntry,
+    cycle_text, key_tag_list, Event, GlueEntry, GlueRejection, Limit, ResponseKind, SentinelKind,
+    ServerFailure, Trace, TraceEntry,
 };
 use super::verdict::{Security, SignatureCheck};
 
@@ -222,9 +222,9 @@ fn server_aside_words(event: &Event) -> String {
         Event::QueryShared { server } => {
             format!("the same query to {server} was in flight: its reply is shared")
         }
-        Event::CaseNotEchoed { server } => format!(
-            "{server} did not echo the question's letter case (0x20): asking it without"
-        ),
+        Event::CaseNotEchoed { server } => {
+            format!("{server} did not echo the question's letter case (0x20): asking it without")
+        }
         Event::EdnsFallback { server } => format!("retrying {server} without EDNS"),
         Event::ServerSkipped {
             server,
@@ -403,10 +403,16 @@ fn limit_label(limit: Limit) -> &'static str {
 fn summarise_check(check: &SignatureCheck) -> String {
     let count = |n: u16| (n > 0).then(|| n.to_string());
     let fields = [
-        ("allowance_spent", check.allowance_spent.map(|n| n.to_string())),
+        (
+            "allowance_spent",
+            check.allowance_spent.map(|n| n.to_string()),
+        ),
         ("bad_crypto", count(check.bad_crypto)),
         ("bad_labels", count(check.bad_labels)),
-        ("budget_exhausted", check.budget_exhausted.then(|| "true".into())),
+        (
+            "budget_exhausted",
+            check.budget_exhausted.then(|| "true".into()),
+        ),
         ("expired", count(check.expired)),
         ("expired_before_valid", count(check.expired_before_valid)),
         ("key_tries_capped", count(check.key_tries_capped)),
@@ -482,6 +488,11 @@ mod tests {
     use super::*;
     use crate::explain::event::ServerFailure;
     use hickory_proto::op::ResponseCode;
+    use hickory_proto::rr::RecordType;
+
+    fn n(text: &str) -> Name {
+        Name::from_ascii(text).unwrap()
+    }
 
     #[test]
     fn renders_one_indented_line_per_event() {
@@ -490,9 +501,9 @@ mod tests {
             0,
             Event::QuerySent {
                 server: "127.53.0.1:53".parse().unwrap(),
-                zone: ".".into(),
-                name: "lab.".into(),
-                rtype: "NS".into(),
+                zone: n("."),
+                name: n("lab."),
+                rtype: RecordType::NS.into(),
                 tcp: false,
                 edns: Some(1232),
             },
@@ -500,11 +511,11 @@ mod tests {
         trace.record(
             1,
             Event::ReferralFollowed {
-                from_zone: ".".into(),
-                to_zone: "lab.".into(),
-                ns: vec!["ns1.nic.lab.".into()],
+                from_zone: n("."),
+                to_zone: n("lab."),
+                ns: vec![n("ns1.nic.lab.")],
                 glue: vec![GlueEntry {
-                    ns: "ns1.nic.lab.".into(),
+                    ns: n("ns1.nic.lab."),
                     address: "127.53.1.1".parse().unwrap(),
                     used: false,
                     rejected: Some(GlueRejection::OutOfBailiwick),
@@ -515,7 +526,7 @@ mod tests {
             0,
             Event::ServerFailed {
                 server: "127.53.58.1:53".parse().unwrap(),
-                zone: "x.lab.".into(),
+                zone: n("x.lab."),
                 failure: ServerFailure::Refused,
             },
         );

@@ -124,7 +124,10 @@ impl FromStr for Rtype {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Rtype, String> {
-        if let Some(number) = text.strip_prefix("TYPE").and_then(|n| n.parse::<u16>().ok()) {
+        if let Some(number) = text
+            .strip_prefix("TYPE")
+            .and_then(|n| n.parse::<u16>().ok())
+        {
             return Ok(Rtype(RecordType::from(number)));
         }
         RecordType::from_str(text)
@@ -158,13 +161,24 @@ mod tests {
             let back: Rcode = serde_json::from_str(&json).unwrap();
             assert_eq!(u16::from(back.0), code, "{json}");
         }
-        assert_eq!(serde_json::to_string(&Rcode(ResponseCode::NXDomain)).unwrap(), "\"NXDOMAIN\"");
-        for rtype in [RecordType::A, RecordType::AAAA, RecordType::DS, RecordType::Unknown(65280)] {
+        assert_eq!(
+            serde_json::to_string(&Rcode(ResponseCode::NXDomain)).unwrap(),
+            "\"NXDOMAIN\""
+        );
+        for rtype in [
+            RecordType::A,
+            RecordType::AAAA,
+            RecordType::DS,
+            RecordType::Unknown(65280),
+        ] {
             let json = serde_json::to_string(&Rtype(rtype)).unwrap();
             let back: Rtype = serde_json::from_str(&json).unwrap();
             assert_eq!(back.0, rtype, "{json}");
         }
-        assert_eq!(serde_json::to_string(&Rtype(RecordType::DNSKEY)).unwrap(), "\"DNSKEY\"");
+        assert_eq!(
+            serde_json::to_string(&Rtype(RecordType::DNSKEY)).unwrap(),
+            "\"DNSKEY\""
+        );
         assert_eq!(Rtype(RecordType::Unknown(65280)).to_string(), "TYPE65280");
     }
 }

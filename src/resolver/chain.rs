@@ -71,9 +71,7 @@ impl Iterator {
                 KeyVerdict::NotSecure(security) if security.is_transient() => {
                     (security.clone(), None, now + 1)
                 }
-                KeyVerdict::NotSecure(security) => {
-                    (security.clone(), None, now + FAILED_KEYS_TTL)
-                }
+                KeyVerdict::NotSecure(security) => (security.clone(), None, now + FAILED_KEYS_TTL),
             };
             ctx.record(Event::ZoneSecurity {
                 zone: zone.clone(),
@@ -226,7 +224,14 @@ impl Iterator {
                     | crate::explain::verdict::DenialVerdict::IterationsTooHigh { .. }
             )
         {
-            self.judge_denial(ctx, zone, DenialClaim::NoDs, &parent, proofs.is_empty(), &verdict);
+            self.judge_denial(
+                ctx,
+                zone,
+                DenialClaim::NoDs,
+                &parent,
+                proofs.is_empty(),
+                &verdict,
+            );
             return KeyVerdict::NotSecure(bogus(BogusReason::DenialFailed {
                 name: zone.to_string(),
                 detail: format!(
@@ -234,7 +239,14 @@ impl Iterator {
                 ),
             }));
         }
-        let judged = self.judge_denial(ctx, zone, DenialClaim::NoDs, &parent, proofs.is_empty(), &verdict);
+        let judged = self.judge_denial(
+            ctx,
+            zone,
+            DenialClaim::NoDs,
+            &parent,
+            proofs.is_empty(),
+            &verdict,
+        );
         KeyVerdict::NotSecure(match judged {
             Security::Secure => insecure(InsecureReason::NoDs {
                 zone: zone.to_string(),

@@ -652,7 +652,8 @@ fn record_rejected_cnames(ctx: &mut Ctx, class: &Classified, response: &Message)
             RData::CNAME(t) => Some(t.0.clone()),
             _ => None,
         };
-        if let (Some(to_received), Some(to_synthesised)) = (target(&received), target(&synthesised)) {
+        if let (Some(to_received), Some(to_synthesised)) = (target(&received), target(&synthesised))
+        {
             ctx.record(Event::CnameRejected {
                 owner: received.name.clone(),
                 received: to_received,

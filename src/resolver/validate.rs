@@ -361,8 +361,14 @@ impl Iterator {
             &limits,
             &mut ctx.hashes,
         );
-        let judged =
-            self.judge_denial(ctx, &owner, DenialClaim::Wildcard, signer, proofs.is_empty(), &verdict);
+        let judged = self.judge_denial(
+            ctx,
+            &owner,
+            DenialClaim::Wildcard,
+            signer,
+            proofs.is_empty(),
+            &verdict,
+        );
         (judged, until.min(proofs_until))
     }
 

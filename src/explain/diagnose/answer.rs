@@ -4,7 +4,9 @@
 
 use std::net::SocketAddr;
 
-use super::{diagnosis, edns_fallbacks, evidence, evidence_entries, server_failures, FailedOver, Names};
+use super::{
+    diagnosis, edns_fallbacks, evidence, evidence_entries, server_failures, FailedOver, Names,
+};
 use crate::explain::diagnosis::{Cause, Diagnosis, Evidence};
 use crate::explain::event::{Event, ResponseKind, Trace};
 use crate::explain::outcome::{Outcome, Resolution};
@@ -86,10 +88,22 @@ fn soa_checks(failed: &[FailedOver], note: &str) -> Vec<String> {
         .collect()
 }
 
-fn after_failover(r: &Resolution, names: &Names, security: &str, failed: &[FailedOver]) -> Diagnosis {
+fn after_failover(
+    r: &Resolution,
+    names: &Names,
+    security: &str,
+    failed: &[FailedOver],
+) -> Diagnosis {
     let who: Vec<String> = failed
         .iter()
-        .map(|f| format!("{} {} for {}", names.who(&f.server), f.failure.describe(), f.zone))
+        .map(|f| {
+            format!(
+                "{} {} for {}",
+                names.who(&f.server),
+                f.failure.describe(),
+                f.zone
+            )
+        })
         .collect();
     let zones: Vec<String> = failed.iter().map(|f| f.zone.to_string()).collect();
     diagnosis(
@@ -113,7 +127,12 @@ fn after_failover(r: &Resolution, names: &Names, security: &str, failed: &[Faile
     )
 }
 
-fn edns_rejected(r: &Resolution, names: &Names, security: &str, no_edns: &[SocketAddr]) -> Diagnosis {
+fn edns_rejected(
+    r: &Resolution,
+    names: &Names,
+    security: &str,
+    no_edns: &[SocketAddr],
+) -> Diagnosis {
     let who: Vec<String> = no_edns.iter().map(|s| names.who(s)).collect();
     diagnosis(
         Cause::EdnsNotSupported,

@@ -46,13 +46,19 @@ fn no_server_address(r: &Resolution, zone: &str, ns: &[String], names: &Names) -
     let mut why = Vec::new();
     let mut remedy = Vec::new();
     if !in_zone.is_empty() {
-        why.push(format!("{parent} sends no usable glue for {}", listed(&in_zone)));
+        why.push(format!(
+            "{parent} sends no usable glue for {}",
+            listed(&in_zone)
+        ));
         remedy.push(format!(
             "add glue (A/AAAA) for the in-zone nameservers at {parent}"
         ));
     }
     if !elsewhere.is_empty() {
-        why.push(format!("{} did not resolve to any address", listed(&elsewhere)));
+        why.push(format!(
+            "{} did not resolve to any address",
+            listed(&elsewhere)
+        ));
         remedy.push(
             "make the out-of-zone NS names resolve (check that their domain has not \
              lapsed and that the names are spelt right)"
@@ -132,7 +138,9 @@ fn limit_reached(r: &Resolution, limit: Limit) -> Diagnosis {
         evidence(&r.trace, |e| {
             matches!(
                 e,
-                Event::LimitReached { .. } | Event::ServerFailed { .. } | Event::CnameFollowed { .. }
+                Event::LimitReached { .. }
+                    | Event::ServerFailed { .. }
+                    | Event::CnameFollowed { .. }
             )
         }),
         remedy,
@@ -378,7 +386,10 @@ fn servers_unreachable(u: &Unreachable) -> Diagnosis {
     let (zone, parent) = (u.zone, &u.parent);
     diagnosis(
         Cause::ServersUnreachable,
-        format!("No server of {zone} answered: {}", u.list(|_| true).join("; ")),
+        format!(
+            "No server of {zone} answered: {}",
+            u.list(|_| true).join("; ")
+        ),
         u.evidence(),
         format!(
             "Check that the servers of {zone} are running and reachable on UDP and TCP \
