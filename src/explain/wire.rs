@@ -116,7 +116,7 @@ impl From<RecordType> for Rtype {
 
 impl PartialEq<str> for Rtype {
     fn eq(&self, other: &str) -> bool {
-        self.to_string() == other
+        other.parse::<Rtype>().is_ok_and(|rtype| rtype == *self)
     }
 }
 
