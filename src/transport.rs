@@ -20,6 +20,8 @@ use ring::rand::{SecureRandom, SystemRandom};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
+use crate::explain::reasons::{Question, SpoofReason};
+
 /// What to send.
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -47,13 +49,13 @@ pub struct Exchange {
     pub tcp: bool,
     pub elapsed: Duration,
     /// Datagrams thrown away while waiting (wrong ID, question or source).
-    pub discarded: Vec<String>,
+    pub discarded: Vec<SpoofReason>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransportError {
     #[error("timed out")]
-    Timeout { discarded: Vec<String> },
+    Timeout { discarded: Vec<SpoofReason> },
     /// The reply echoed the question in other letter case than sent (0x20 not supported).
     #[error("the question came back in other letter case")]
     CaseNotEchoed,
@@ -135,25 +137,25 @@ fn mixed_case(name: &Name) -> Name {
 enum Mismatch {
     /// The question matches but for letter case.
     Case,
-    Other(String),
+    Other(SpoofReason),
 }
 
 /// Why a datagram is not the answer to `query`, if it is not.
 fn mismatch(query: &Message, response: &Message, exact_case: bool) -> Option<Mismatch> {
     if response.metadata.message_type != MessageType::Response {
-        return Some(Mismatch::Other("not a response".into()));
+        return Some(Mismatch::Other(SpoofReason::NotAResponse));
     }
     if response.metadata.id != query.metadata.id {
-        return Some(Mismatch::Other(format!(
-            "ID {} instead of {}",
-            response.metadata.id, query.metadata.id
-        )));
+        return Some(Mismatch::Other(SpoofReason::Id {
+            received: response.metadata.id,
+            sent: query.metadata.id,
+        }));
     }
     if response.metadata.op_code != query.metadata.op_code {
-        return Some(Mismatch::Other(format!(
-            "opcode {:?} instead of {:?}",
-            response.metadata.op_code, query.metadata.op_code
-        )));
+        return Some(Mismatch::Other(SpoofReason::Opcode {
+            received: response.metadata.op_code,
+            sent: query.metadata.op_code,
+        }));
     }
     let asked = &query.queries[0];
     // RFC 5452 §9.1: the question must be echoed (case-insensitively, or exactly for 0x20).
@@ -166,17 +168,20 @@ fn mismatch(query: &Message, response: &Message, exact_case: bool) -> Option<Mis
             let same_case = q.name().iter().eq(asked.name().iter());
             (exact_case && !same_case).then_some(Mismatch::Case)
         }
-        Some(q) => Some(Mismatch::Other(format!(
-            "question {} {} {} instead of {} {} {}",
-            q.name(),
-            q.query_class(),
-            q.query_type(),
-            asked.name(),
-            asked.query_class(),
-            asked.query_type()
-        ))),
+        Some(q) => Some(Mismatch::Other(SpoofReason::Question {
+            received: question(q),
+            sent: question(asked),
+        })),
         None if response.metadata.truncation => None,
-        None => Some(Mismatch::Other("no question section".into())),
+        None => Some(Mismatch::Other(SpoofReason::NoQuestion)),
+    }
+}
+
+fn question(q: &Query) -> Question {
+    Question {
+        name: q.name().clone(),
+        class: q.query_class(),
+        rtype: q.query_type().into(),
     }
 }
 
@@ -236,7 +241,7 @@ async fn udp_exchange(
             // A datagram that does not parse could be an attacker's: keep waiting for the
             // real one, but if nothing better arrives this server sent garbage.
             discarded.unparseable += 1;
-            discarded.push("unparseable datagram".into());
+            discarded.push(SpoofReason::Unparseable);
             continue;
         };
         match mismatch(query, &response, exact_case) {
@@ -259,13 +264,13 @@ async fn udp_exchange(
 /// The datagrams thrown away while waiting for one reply.
 #[derive(Default)]
 struct Discarded {
-    reasons: Vec<String>,
+    reasons: Vec<SpoofReason>,
     more: usize,
     unparseable: usize,
 }
 
 impl Discarded {
-    fn push(&mut self, reason: String) {
+    fn push(&mut self, reason: SpoofReason) {
         if self.reasons.len() < DISCARDED_KEPT {
             self.reasons.push(reason);
         } else {
@@ -273,10 +278,10 @@ impl Discarded {
         }
     }
 
-    fn reasons(self) -> Vec<String> {
+    fn reasons(self) -> Vec<SpoofReason> {
         let mut reasons = self.reasons;
         if self.more > 0 {
-            reasons.push(format!("... and {} more datagrams", self.more));
+            reasons.push(SpoofReason::MoreDatagrams { count: self.more });
         }
         reasons
     }

@@ -14,7 +14,8 @@ use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
 use whydns::clock::SystemClock;
 use whydns::config::Config;
-use whydns::explain::log::ExplanationLog;
+use whydns::explain::diagnosis::Cause;
+use whydns::explain::log::{Explanation, ExplanationList, ExplanationLog};
 use whydns::resolver::Resolver;
 use whydns::server::Server;
 
@@ -569,4 +570,39 @@ fn the_log_stays_within_its_bounds_under_100_000_failing_queries() {
     assert_eq!(answered, 100_000);
     assert!(s.log.get(&last_id).is_some(), "the newest failure is kept");
     assert_eq!(s.log.size().0, 500, "full, not over");
+}
+
+#[test]
+fn explanations_read_back_as_the_types_they_were_written_from() {
+    let s = shared();
+    let control = s.control.unwrap();
+    // A bogus answer (signature checks, zone security), a lame delegation (server failures)
+    // and a denial (denial checks): between them most kinds of event.
+    let questions = [
+        "rrsig-exp-a.lab.",
+        "stale-delegation.lab.",
+        "nx.nxdomain-nsec3.lab.",
+    ];
+    for name in questions {
+        ask(s.dns, name, RecordType::A, Ask::default());
+        // Newest first: the one just asked (or an earlier one of the same question).
+        let id = ids(&get_json(
+            control,
+            &format!("/api/explanations?name={name}"),
+        ))[0]
+            .clone();
+        let kept = s.log.get(&id).expect("the explanation is in the log");
+        let json = get_json(control, &format!("/api/explanations/{id}"));
+        let back: Explanation = serde_json::from_value(json.clone()).expect("an Explanation");
+        assert_eq!(back.trace.entries, kept.trace.entries, "{name}");
+        assert_eq!(back.diagnosis, kept.diagnosis, "{name}");
+        assert_eq!(serde_json::to_value(&back).unwrap(), json, "{name}");
+    }
+    let list: ExplanationList =
+        serde_json::from_value(get_json(control, "/api/explanations?name=rrsig-exp-a.lab"))
+            .expect("an ExplanationList");
+    assert!(list
+        .explanations
+        .iter()
+        .all(|e| e.name == "rrsig-exp-a.lab." && e.cause == Cause::SignatureExpired));
 }

@@ -157,13 +157,13 @@ pub fn classify(data: &[u8]) {
             );
             assert!(cut.zone_of(&qname), "cut {cut} not above {qname}");
             assert!(ns.iter().all(|r| r.name == *cut));
-            // A glue entry names its owner as text: find the records it came from.
+            // A glue entry names its owner (lowercased): find the records it came from.
             for entry in glue.iter().filter(|g| g.used) {
                 let owners: Vec<&Name> = response
                     .additionals
                     .iter()
                     .map(|r| &r.name)
-                    .filter(|n| n.to_lowercase().to_string() == entry.ns)
+                    .filter(|n| n.to_lowercase() == entry.ns)
                     .collect();
                 assert!(!owners.is_empty(), "glue {} from no record", entry.ns);
                 for owner in owners {

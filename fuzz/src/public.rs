@@ -449,7 +449,14 @@ pub fn ede(data: &[u8]) {
                     ns: names.clone(),
                 },
                 6 => Failure::CircularDependency {
-                    path: names.clone(),
+                    path: records
+                        .iter()
+                        .flat_map(all_records)
+                        .map(|r| whydns::explain::event::CycleStep {
+                            zone: r.name.clone(),
+                            ns: request.name.clone(),
+                        })
+                        .collect(),
                 },
                 7 => Failure::LimitReached {
                     limit: Limit::UpstreamQueries,

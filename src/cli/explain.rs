@@ -6,6 +6,7 @@
 //! Limitations: plain HTTP only (the control API has no TLS); a match dropped from the bounded
 //! log between the list and the fetch is skipped.
 
+use crate::explain::log::ExplanationList;
 use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
@@ -41,6 +42,12 @@ pub struct ExplainArgs {
     pub server: String,
 }
 
+/// The body the control API sends with an error status.
+#[derive(serde::Deserialize)]
+struct ApiError {
+    error: String,
+}
+
 /// The body of a GET to the control API, or why it failed, in words that say what to check.
 fn fetch(agent: &ureq::Agent, url: &str) -> Result<String, String> {
     let mut response = agent.get(url).call().map_err(|e| {
@@ -58,10 +65,9 @@ fn fetch(agent: &ureq::Agent, url: &str) -> Result<String, String> {
         // (the URL's host) is not one it accepts.
         403 => Err(format!(
             "{url}: forbidden ({})",
-            serde_json::from_str::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|v| v["error"].as_str().map(str::to_string))
-                .unwrap_or_else(|| {
+            serde_json::from_str::<ApiError>(&body)
+                .map(|e| e.error)
+                .unwrap_or_else(|_| {
                     "this client is not in the control API's allow list, control_allow".into()
                 })
         )),
@@ -140,22 +146,21 @@ pub fn run(args: ExplainArgs) -> Result<(), String> {
         println!("{body}");
         return Ok(());
     }
-    let list: serde_json::Value =
+    let list: ExplanationList =
         serde_json::from_str(&body).map_err(|e| format!("{url}: not the API's JSON: {e}"))?;
-    let entries = list["explanations"].as_array().cloned().unwrap_or_default();
-    if entries.is_empty() {
+    if list.explanations.is_empty() {
         return Err("no explanation matches".into());
     }
-    for (i, entry) in entries.iter().enumerate() {
-        let id = entry["id"].as_str().unwrap_or_default();
+    for (i, entry) in list.explanations.iter().enumerate() {
+        let id = &entry.id;
         if args.list {
             println!(
                 "{id}  {}  {} {}  {}  {}",
-                crate::clock::format_utc(entry["time"].as_i64().unwrap_or(0)),
-                entry["name"].as_str().unwrap_or_default(),
-                entry["rtype"].as_str().unwrap_or_default(),
-                entry["rcode"].as_str().unwrap_or_default(),
-                entry["cause"].as_str().unwrap_or_default(),
+                crate::clock::format_utc(i64::try_from(entry.time).unwrap_or(0)),
+                entry.name,
+                entry.rtype,
+                entry.rcode,
+                entry.cause.token(),
             );
             continue;
         }

@@ -19,12 +19,12 @@ use hickory_proto::dnssec::PublicKey;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::fetch::{BoxFuture, Evidence, Fetch, Lookup, Work};
-use super::validator::{bogus, insecure, signature_expiry, to_json, Validator};
+use super::validator::{bogus, insecure, signature_expiry, Validator};
 use super::{
     algorithm_supported, check_signatures_with, denial, digest_supported, ds_matches,
     strongest_digests, Anchor, DsMatch, KeySet, VerificationBudget,
 };
-use crate::explain::event::Event;
+use crate::explain::event::{DenialClaim, Event};
 use crate::explain::proof::{Fault, Proof};
 use crate::explain::verdict::{
     BogusReason, BudgetWork, DenialVerdict, FailedProof, IndeterminateReason, InsecureReason,
@@ -70,19 +70,17 @@ impl Validator {
             *ctx.depth() += 1;
             let verdict = self.establish_keys(fetch, ctx, &zone).await;
             *ctx.depth() -= 1;
-            let (summary, expires) = match &verdict {
-                KeyVerdict::Secure { keys, until } => (
-                    serde_json::json!({"security": "secure", "keys": keys.len()}),
-                    *until,
-                ),
+            let (security, keys, expires) = match &verdict {
+                KeyVerdict::Secure { keys, until } => (Security::Secure, Some(keys.len()), *until),
                 KeyVerdict::NotSecure(security) if security.is_transient() => {
-                    (to_json(security), now + 1)
+                    (security.clone(), None, now + 1)
                 }
-                KeyVerdict::NotSecure(security) => (to_json(security), now + FAILED_KEYS_TTL),
+                KeyVerdict::NotSecure(security) => (security.clone(), None, now + FAILED_KEYS_TTL),
             };
             ctx.record(Event::ZoneSecurity {
-                zone: zone.to_string(),
-                security: summary,
+                zone: zone.clone(),
+                security,
+                keys,
             });
             self.keys
                 .lock()
@@ -211,7 +209,14 @@ impl Validator {
                 DenialVerdict::OptOut { .. } | DenialVerdict::IterationsTooHigh { .. }
             )
         {
-            self.judge_denial(ctx, zone, "no DS", &parent, proofs.is_empty(), &verdict);
+            self.judge_denial(
+                ctx,
+                zone,
+                DenialClaim::NoDs,
+                &parent,
+                proofs.is_empty(),
+                &verdict,
+            );
             let fault = Fault::CutNotShown {
                 zone: zone.clone(),
                 parent: parent.clone(),
@@ -225,7 +230,14 @@ impl Validator {
                 denial: Box::new(FailedProof::bogus(&proof, &fault)),
             }));
         }
-        let judged = self.judge_denial(ctx, zone, "no DS", &parent, proofs.is_empty(), &verdict);
+        let judged = self.judge_denial(
+            ctx,
+            zone,
+            DenialClaim::NoDs,
+            &parent,
+            proofs.is_empty(),
+            &verdict,
+        );
         KeyVerdict::NotSecure(match judged {
             Security::Secure => insecure(InsecureReason::NoDs {
                 zone: zone.to_string(),
@@ -296,11 +308,11 @@ impl Validator {
         let check =
             check_signatures_with(dnskeys, &sigs, trusted, zone, now as u32, ctx.signatures());
         ctx.record(Event::SignaturesChecked {
-            owner: zone.to_string(),
-            rtype: "DNSKEY".into(),
-            zone: zone.to_string(),
+            owner: zone.clone(),
+            rtype: RecordType::DNSKEY.into(),
+            zone: zone.clone(),
             valid: check.is_valid(),
-            check: to_json(&check),
+            check: check.clone(),
         });
         self.record_exhaustion(ctx, &check);
         if !check.is_valid() {

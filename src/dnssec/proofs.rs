@@ -13,9 +13,9 @@ use hickory_proto::rr::{Name, Record, RecordType};
 
 use super::chain::KeyVerdict;
 use super::fetch::{rrsets, Denial, Evidence, Fetch, NegativeKind, Work};
-use super::validator::{bogus, held_until, insecure, signature_expiry, to_json, Validator};
+use super::validator::{bogus, held_until, insecure, signature_expiry, Validator};
 use super::{check_signatures_with, denial, KeySet};
-use crate::explain::event::{Event, Limit};
+use crate::explain::event::{DenialClaim, Event, Limit};
 use crate::explain::verdict::{
     BogusReason, BudgetWork, DenialVerdict, FailedProof, InsecureReason, Security,
 };
@@ -93,11 +93,11 @@ impl Validator {
             let check =
                 check_signatures_with(&set, &sigs, keys, zone, now as u32, ctx.signatures());
             ctx.record(Event::SignaturesChecked {
-                owner: set[0].name.to_string(),
-                rtype: rtype.to_string(),
-                zone: zone.to_string(),
+                owner: set[0].name.clone(),
+                rtype: rtype.into(),
+                zone: zone.clone(),
                 valid: check.is_valid(),
-                check: to_json(&check),
+                check: check.clone(),
             });
             self.record_exhaustion(ctx, &check);
             if !check.is_valid() {
@@ -131,7 +131,14 @@ impl Validator {
             &self.limits.denial,
             ctx.hashes(),
         );
-        let judged = self.judge_denial(ctx, owner, "wildcard", signer, proofs.is_empty(), &verdict);
+        let judged = self.judge_denial(
+            ctx,
+            owner,
+            DenialClaim::Wildcard,
+            signer,
+            proofs.is_empty(),
+            &verdict,
+        );
         Ok((judged, proofs_until))
     }
 
@@ -193,11 +200,11 @@ impl Validator {
         let limits = &self.limits.denial;
         let (claim, verdict) = match kind {
             NegativeKind::NxDomain => (
-                "NXDOMAIN",
+                DenialClaim::NxDomain,
                 denial::prove_nxdomain(name, &zone, &proofs, limits, ctx.hashes()),
             ),
             NegativeKind::NoData => (
-                "NODATA",
+                DenialClaim::NoData,
                 denial::prove_nodata(name, qtype, &zone, &proofs, limits, ctx.hashes()),
             ),
         };
@@ -234,15 +241,15 @@ impl Validator {
         &self,
         ctx: &mut impl Work,
         name: &Name,
-        claim: &str,
+        claim: DenialClaim,
         zone: &Name,
         no_records: bool,
         verdict: &DenialVerdict,
     ) -> Security {
         ctx.record(Event::DenialChecked {
-            name: name.to_string(),
-            claim: claim.into(),
-            verdict: to_json(verdict),
+            name: name.clone(),
+            claim,
+            verdict: verdict.clone(),
         });
         if let Some(security) = denial_security(verdict, name, zone, no_records) {
             return security;

@@ -61,10 +61,6 @@ pub struct Validator {
     pub(super) limits: ValidatorLimits,
 }
 
-pub(super) fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
-    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
-}
-
 pub(super) fn bogus(reason: BogusReason) -> Security {
     Security::Bogus { reason }
 }
@@ -175,10 +171,10 @@ fn allowed_signers(
             continue;
         }
         ctx.record(Event::SignatureIgnored {
-            owner: owner.to_string(),
-            rtype: rtype.to_string(),
-            signer: signer.to_string(),
-            zone: received.to_string(),
+            owner: owner.clone(),
+            rtype: rtype.into(),
+            signer: signer.clone(),
+            zone: received.clone(),
             key_tag: sig.input().key_tag,
         });
         foreign.get_or_insert(signer);
@@ -404,11 +400,11 @@ impl Validator {
         let now = self.clock.now();
         let check = check_signatures_with(set, &own, &keys, signer, now as u32, ctx.signatures());
         ctx.record(Event::SignaturesChecked {
-            owner: owner.to_string(),
-            rtype: rtype.to_string(),
-            zone: signer.to_string(),
+            owner: owner.clone(),
+            rtype: rtype.into(),
+            zone: signer.clone(),
             valid: check.is_valid(),
-            check: to_json(&check),
+            check: check.clone(),
         });
         self.record_exhaustion(ctx, &check);
         if !check.is_valid() {

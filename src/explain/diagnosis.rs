@@ -91,11 +91,47 @@ pub enum Cause {
 }
 
 impl Cause {
-    pub fn token(self) -> String {
-        serde_json::to_value(self)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default()
+    /// The kebab-case token, as its JSON writes it.
+    pub fn token(self) -> &'static str {
+        match self {
+            Cause::Resolved => "resolved",
+            Cause::ResolvedAfterFailover => "resolved-after-failover",
+            Cause::DnameLoop => "dname-loop",
+            Cause::ResolvedAfterRetry => "resolved-after-retry",
+            Cause::EdnsNotSupported => "edns-not-supported",
+            Cause::NameDoesNotExist => "name-does-not-exist",
+            Cause::NoData => "no-data",
+            Cause::UnsupportedAlgorithm => "unsupported-algorithm",
+            Cause::UnsupportedDigest => "unsupported-digest",
+            Cause::Nsec3IterationsHigh => "nsec3-iterations-high",
+            Cause::LameDelegation => "lame-delegation",
+            Cause::ServersUnreachable => "servers-unreachable",
+            Cause::ServersFailing => "servers-failing",
+            Cause::TcpRefused => "tcp-refused",
+            Cause::ServersBroken => "servers-broken",
+            Cause::NoServerAddress => "no-server-address",
+            Cause::CircularDependency => "circular-dependency",
+            Cause::LimitReached => "limit-reached",
+            Cause::AliasLoop => "alias-loop",
+            Cause::Overloaded => "overloaded",
+            Cause::RootKeySentinel => "root-key-sentinel",
+            Cause::SignaturesMissing => "signatures-missing",
+            Cause::SignatureExpired => "signature-expired",
+            Cause::SignatureWindowInverted => "signature-window-inverted",
+            Cause::SignatureNotYetValid => "signature-not-yet-valid",
+            Cause::SignatureInvalid => "signature-invalid",
+            Cause::SignerMismatch => "signer-mismatch",
+            Cause::SigningKeyMissing => "signing-key-missing",
+            Cause::ZoneKeyFlagMissing => "zone-key-flag-missing",
+            Cause::AlgorithmMismatch => "algorithm-mismatch",
+            Cause::DsKeyMismatch => "ds-key-mismatch",
+            Cause::DsDigestMismatch => "ds-digest-mismatch",
+            Cause::DenialMissing => "denial-missing",
+            Cause::DenialInvalid => "denial-invalid",
+            Cause::Nsec3IterationsRefused => "nsec3-iterations-refused",
+            Cause::ValidationWorkLimit => "validation-work-limit",
+            Cause::ValidationIndeterminate => "validation-indeterminate",
+        }
     }
 }
 
@@ -135,5 +171,25 @@ impl Diagnosis {
             let _ = writeln!(out, "check: {check}");
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cause;
+
+    #[test]
+    fn tokens_are_what_the_json_writes() {
+        for cause in [
+            Cause::Resolved,
+            Cause::ResolvedAfterFailover,
+            Cause::Nsec3IterationsHigh,
+            Cause::Nsec3IterationsRefused,
+            Cause::DsKeyMismatch,
+            Cause::ValidationIndeterminate,
+        ] {
+            let json = serde_json::to_value(cause).unwrap();
+            assert_eq!(json.as_str(), Some(cause.token()));
+        }
     }
 }

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::diagnose::{edns_fallbacks, failed_over};
-use super::event::{key_tag_list, Limit, SentinelKind, ServerFailure, Trace};
+use super::event::{cycle_text, key_tag_list, Limit, SentinelKind, ServerFailure, Trace};
 use super::outcome::{Failure, Outcome};
 use super::verdict::{number_list, BogusReason, InsecureReason, Security, SignatureFailure};
 
@@ -206,7 +206,7 @@ fn failure_codes(failure: &Failure) -> Vec<(EdeCode, String)> {
         )],
         Failure::CircularDependency { path } => vec![(
             EdeCode::NoReachableAuthority,
-            format!("circular dependency: {}", path.join(" -> ")),
+            format!("circular dependency: {}", cycle_text(path)),
         )],
         Failure::LimitReached { limit } => vec![(
             EdeCode::OtherError,

@@ -5,29 +5,14 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
+use hickory_proto::rr::Name;
 use serde::{Deserialize, Serialize};
 
-/// The RCODE mnemonic as operators and dig write it (RFC 6895 §2.3).
-pub fn rcode_name(rcode: hickory_proto::op::ResponseCode) -> String {
-    use hickory_proto::op::ResponseCode;
-    match rcode {
-        ResponseCode::NoError => "NOERROR".into(),
-        ResponseCode::FormErr => "FORMERR".into(),
-        ResponseCode::ServFail => "SERVFAIL".into(),
-        ResponseCode::NXDomain => "NXDOMAIN".into(),
-        ResponseCode::NotImp => "NOTIMP".into(),
-        ResponseCode::Refused => "REFUSED".into(),
-        ResponseCode::YXDomain => "YXDOMAIN".into(),
-        ResponseCode::YXRRSet => "YXRRSET".into(),
-        ResponseCode::NXRRSet => "NXRRSET".into(),
-        ResponseCode::NotAuth => "NOTAUTH".into(),
-        ResponseCode::NotZone => "NOTZONE".into(),
-        // 16 is BADVERS in an OPT context, which is the only one whydns meets.
-        ResponseCode::BADVERS | ResponseCode::BADSIG => "BADVERS".into(),
-        ResponseCode::BADCOOKIE => "BADCOOKIE".into(),
-        other => format!("RCODE{}", u16::from(other)),
-    }
-}
+pub use super::reasons::{
+    cycle_text, CacheHitKind, CycleStep, DenialClaim, Question, SkipReason, SpoofReason,
+};
+use super::verdict::{DenialVerdict, Security, SignatureCheck};
+pub use super::wire::{rcode_name, Rcode, Rtype};
 
 /// Why a server's answer could not be used for a zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -171,51 +156,51 @@ pub fn key_tag_list(tags: &[u16]) -> String {
 }
 
 /// One glue record of a referral and what became of it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GlueEntry {
-    pub ns: String,
+    pub ns: Name,
     pub address: std::net::IpAddr,
     pub used: bool,
     pub rejected: Option<GlueRejection>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum Event {
     ResolutionStarted {
-        name: String,
-        rtype: String,
+        name: Name,
+        rtype: Rtype,
     },
     CacheHit {
-        name: String,
-        rtype: String,
-        what: String,
+        name: Name,
+        rtype: Rtype,
+        what: CacheHitKind,
     },
     /// A zone cut found in the cache: its NS names and their addresses, so the story names
     /// the servers even when no referral was followed this time.
     DelegationCached {
-        zone: String,
-        servers: Vec<(String, Vec<std::net::IpAddr>)>,
+        zone: Name,
+        servers: Vec<(Name, Vec<std::net::IpAddr>)>,
     },
     RootPrimed {
         servers: usize,
     },
     QnameMinimised {
-        zone: String,
-        sent: String,
-        rtype: String,
+        zone: Name,
+        sent: Name,
+        rtype: Rtype,
     },
     QuerySent {
         server: SocketAddr,
-        zone: String,
-        name: String,
-        rtype: String,
+        zone: Name,
+        name: Name,
+        rtype: Rtype,
         tcp: bool,
         edns: Option<u16>,
     },
     ResponseReceived {
         server: SocketAddr,
-        rcode: String,
+        rcode: Rcode,
         aa: bool,
         tc: bool,
         size: usize,
@@ -224,18 +209,18 @@ pub enum Event {
     },
     ServerFailed {
         server: SocketAddr,
-        zone: String,
+        zone: Name,
         failure: ServerFailure,
     },
     /// A server of the zone answered with data but without AA: taken as an answer of lower
     /// rank (RFC 2181 §5.4.1), validated as usual.
     AnsweredWithoutAa {
         server: SocketAddr,
-        zone: String,
+        zone: Name,
     },
     SpoofDiscarded {
         server: SocketAddr,
-        reason: String,
+        reason: SpoofReason,
     },
     TcpFallback {
         server: SocketAddr,
@@ -253,39 +238,39 @@ pub enum Event {
         server: SocketAddr,
     },
     ReferralFollowed {
-        from_zone: String,
-        to_zone: String,
-        ns: Vec<String>,
+        from_zone: Name,
+        to_zone: Name,
+        ns: Vec<Name>,
         glue: Vec<GlueEntry>,
     },
     GlueMissing {
-        zone: String,
-        ns: String,
+        zone: Name,
+        ns: Name,
     },
     SubResolutionStarted {
-        ns: String,
-        zone: String,
+        ns: Name,
+        zone: Name,
     },
     SubResolutionFinished {
-        ns: String,
+        ns: Name,
         addresses: Vec<std::net::IpAddr>,
     },
     CycleDetected {
-        path: Vec<String>,
+        path: Vec<CycleStep>,
     },
     CnameFollowed {
-        from: String,
-        to: String,
+        from: Name,
+        to: Name,
     },
     DnameFollowed {
-        owner: String,
-        target: String,
+        owner: Name,
+        target: Name,
     },
     /// A DNAME's target lies below its own owner, so it rewrites its own results without end
     /// (RFC 6672 §4): the chain is cut after the first CNAME it synthesises.
     DnameLoop {
-        owner: String,
-        target: String,
+        owner: Name,
+        target: Name,
     },
     LimitReached {
         limit: Limit,
@@ -293,52 +278,55 @@ pub enum Event {
     },
     ServerSkipped {
         server: SocketAddr,
-        zone: String,
-        reason: String,
+        zone: Name,
+        reason: SkipReason,
     },
     ZoneUnreachable {
-        zone: String,
+        zone: Name,
         servers: Vec<(SocketAddr, ServerFailure)>,
     },
     /// The RRSIGs over one RRset were checked against the zone's keys.
     SignaturesChecked {
-        owner: String,
-        rtype: String,
-        zone: String,
+        owner: Name,
+        rtype: Rtype,
+        zone: Name,
         valid: bool,
-        /// The counters and per-signature verdicts (dnssec::SignatureCheck) as data.
-        check: serde_json::Value,
+        /// The counters and per-signature verdicts.
+        check: SignatureCheck,
     },
     /// An RRSIG was set aside: its signer is not a zone that may sign this RRset, received
     /// from the servers of `zone` (RFC 4035 §5.3.1).
     SignatureIgnored {
-        owner: String,
-        rtype: String,
-        signer: String,
-        zone: String,
+        owner: Name,
+        rtype: Rtype,
+        signer: Name,
+        zone: Name,
         key_tag: u16,
     },
     /// A CNAME the server sent contradicts the DNAME above it; the CNAME the DNAME
     /// synthesises was used instead (RFC 6672 §3.2).
     CnameRejected {
-        owner: String,
-        received: String,
-        synthesised: String,
+        owner: Name,
+        received: Name,
+        synthesised: Name,
     },
     /// A denial of existence (NXDOMAIN, NODATA, no DS, wildcard) was checked.
     DenialChecked {
-        name: String,
-        claim: String,
-        verdict: serde_json::Value,
+        name: Name,
+        claim: DenialClaim,
+        verdict: DenialVerdict,
     },
     /// The security of a zone's keys was established (secure, insecure, bogus).
     ZoneSecurity {
-        zone: String,
-        security: serde_json::Value,
+        zone: Name,
+        security: Security,
+        /// The zone's validated keys, when secure.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        keys: Option<usize>,
     },
     /// The verdict on the answer as a whole.
     AnswerSecurity {
-        security: serde_json::Value,
+        security: Security,
     },
     /// The question is an RFC 8509 root key sentinel and its answer validated as secure:
     /// whether `tag` is among the root trust anchors (`trusted`) decided between the answer
@@ -350,14 +338,14 @@ pub enum Event {
         servfail: bool,
     },
     ResolutionFinished {
-        rcode: String,
+        rcode: Rcode,
         answers: usize,
         elapsed_ms: u64,
     },
 }
 
 /// An event with when (ms since the resolution began) and how deep (sub-resolutions) it was.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TraceEntry {
     pub at_ms: u64,
     pub depth: u8,
@@ -366,7 +354,7 @@ pub struct TraceEntry {
 }
 
 /// The full story of one client query.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Trace {
     pub id: String,
     pub entries: Vec<TraceEntry>,
@@ -470,8 +458,8 @@ mod tests {
 
     fn started(i: usize) -> Event {
         Event::ResolutionStarted {
-            name: format!("n{i}.example."),
-            rtype: "A".into(),
+            name: Name::from_ascii(format!("n{i}.example.")).unwrap(),
+            rtype: hickory_proto::rr::RecordType::A.into(),
         }
     }
 

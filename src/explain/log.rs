@@ -19,9 +19,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::diagnosis::Diagnosis;
+use super::diagnosis::{Cause, Diagnosis};
 use super::render::render_tree;
 use super::Trace;
 
@@ -31,7 +31,7 @@ const FILE_QUEUE: usize = 4096;
 const FILE_QUEUE_BYTES: usize = 16 * 1024 * 1024;
 
 /// One explained resolution.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Explanation {
     pub id: String,
     /// Seconds since the epoch when the answer was sent.
@@ -45,6 +45,46 @@ pub struct Explanation {
     pub duration_ms: u64,
     pub diagnosis: Diagnosis,
     pub trace: Trace,
+}
+
+/// One entry of a list: what an operator scans before opening one (the control API's
+/// `GET /api/explanations`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub id: String,
+    pub time: u64,
+    pub client: Option<IpAddr>,
+    pub name: String,
+    pub rtype: String,
+    pub rcode: String,
+    pub ede: Vec<(u16, String)>,
+    pub duration_ms: u64,
+    pub cause: Cause,
+    /// The diagnosis's summary sentence.
+    pub diagnosis: String,
+}
+
+impl Summary {
+    pub fn of(e: &Explanation) -> Summary {
+        Summary {
+            id: e.id.clone(),
+            time: e.time,
+            client: e.client,
+            name: e.name.clone(),
+            rtype: e.rtype.clone(),
+            rcode: e.rcode.clone(),
+            ede: e.ede.clone(),
+            duration_ms: e.duration_ms,
+            cause: e.diagnosis.cause,
+            diagnosis: e.diagnosis.summary.clone(),
+        }
+    }
+}
+
+/// The body of a list request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExplanationList {
+    pub explanations: Vec<Summary>,
 }
 
 impl Explanation {

@@ -2,7 +2,7 @@
 //! [`event`] the steps, [`outcome`] how a resolution ended, [`verdict`] what the validator
 //! concluded, [`proof`] the facts of a denial proof, [`ede`] the one derivation of Extended
 //! DNS Errors, [`diagnose`] the root cause and remedy, [`render`] the text for people, [`log`]
-//! the bounded explanation store.
+//! the bounded explanation store, [`wire`] and [`reasons`] the small types events are made of.
 //! Depends on nothing else in the crate but `clock`: `resolver` and `dnssec` produce these
 //! types, `server` and `cli` read them.
 
@@ -13,8 +13,10 @@ pub mod event;
 pub mod log;
 pub mod outcome;
 pub mod proof;
+pub mod reasons;
 pub mod render;
 pub mod verdict;
+pub mod wire;
 
 pub use ede::{Ede, EdeCode};
 pub use event::{Event, Trace, TraceEntry};

@@ -8,7 +8,7 @@ use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::Record;
 use serde::{Deserialize, Serialize};
 
-use super::event::{Limit, SentinelKind, ServerFailure, Trace};
+use super::event::{CycleStep, Limit, SentinelKind, ServerFailure, Trace};
 use super::log::Explanation;
 use super::verdict::Security;
 use super::Ede;
@@ -35,7 +35,7 @@ pub enum Failure {
     /// No address could be found for any of the zone's NS names.
     NoServerAddress { zone: String, ns: Vec<String> },
     /// Resolving the zone's servers needs the zone itself: zone -> NS name -> zone ...
-    CircularDependency { path: Vec<String> },
+    CircularDependency { path: Vec<CycleStep> },
     /// A bound on the work of one query was hit.
     LimitReached { limit: Limit },
     /// A CNAME/DNAME chain came back to a name already seen.
@@ -48,6 +48,20 @@ pub enum Failure {
         tag: u16,
         trusted: Vec<u16>,
     },
+}
+
+impl Failure {
+    /// The failure's kebab-case token, as its JSON `failure` tag writes it.
+    pub fn token(&self) -> &'static str {
+        match self {
+            Failure::NoReachableAuthority { .. } => "no-reachable-authority",
+            Failure::NoServerAddress { .. } => "no-server-address",
+            Failure::CircularDependency { .. } => "circular-dependency",
+            Failure::LimitReached { .. } => "limit-reached",
+            Failure::AliasLoop { .. } => "alias-loop",
+            Failure::RootKeySentinel { .. } => "root-key-sentinel",
+        }
+    }
 }
 
 /// The result of resolving one question.

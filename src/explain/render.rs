@@ -8,11 +8,15 @@
 //! Limitations: plain text only (no colour); very long NS or glue lists stay on one line.
 
 use std::fmt::Write as _;
+use std::net::SocketAddr;
+
+use hickory_proto::rr::Name;
 
 use super::event::{
-    key_tag_list, Event, GlueEntry, GlueRejection, Limit, ResponseKind, SentinelKind, Trace,
-    TraceEntry,
+    cycle_text, key_tag_list, Event, GlueEntry, GlueRejection, Limit, ResponseKind, SentinelKind,
+    ServerFailure, Trace, TraceEntry,
 };
+use super::verdict::{Security, SignatureCheck};
 
 /// The whole trace as an indented tree, one line per event, ending in a newline.
 pub fn render_tree(trace: &Trace) -> String {
@@ -59,8 +63,48 @@ pub fn render_line(entry: &TraceEntry) -> String {
 /// RCODE mnemonics (one implementation, in `event`).
 pub use super::event::rcode_name as rcode_mnemonic;
 
-/// One event in words.
+/// One event in words. Every variant is routed here, without a catch-all, to the words of
+/// its kind of step; each of those matches only the variants routed to it.
 pub fn describe(event: &Event) -> String {
+    match event {
+        Event::ResolutionStarted { .. }
+        | Event::CacheHit { .. }
+        | Event::DelegationCached { .. }
+        | Event::RootPrimed { .. }
+        | Event::QnameMinimised { .. }
+        | Event::LimitReached { .. }
+        | Event::SentinelChecked { .. }
+        | Event::ResolutionFinished { .. } => lookup_words(event),
+        Event::QuerySent { .. }
+        | Event::ResponseReceived { .. }
+        | Event::ServerFailed { .. }
+        | Event::AnsweredWithoutAa { .. }
+        | Event::SpoofDiscarded { .. }
+        | Event::TcpFallback { .. }
+        | Event::QueryShared { .. }
+        | Event::CaseNotEchoed { .. }
+        | Event::EdnsFallback { .. }
+        | Event::ServerSkipped { .. }
+        | Event::ZoneUnreachable { .. } => server_words(event),
+        Event::ReferralFollowed { .. }
+        | Event::GlueMissing { .. }
+        | Event::SubResolutionStarted { .. }
+        | Event::SubResolutionFinished { .. }
+        | Event::CycleDetected { .. }
+        | Event::CnameFollowed { .. }
+        | Event::DnameFollowed { .. }
+        | Event::DnameLoop { .. } => delegation_words(event),
+        Event::SignaturesChecked { .. }
+        | Event::SignatureIgnored { .. }
+        | Event::CnameRejected { .. }
+        | Event::DenialChecked { .. }
+        | Event::ZoneSecurity { .. }
+        | Event::AnswerSecurity { .. } => dnssec_words(event),
+    }
+}
+
+/// The resolution's own steps: start, cache, priming, minimisation, limits, the end.
+fn lookup_words(event: &Event) -> String {
     match event {
         Event::ResolutionStarted { name, rtype } => format!("resolve {name} {rtype}"),
         Event::CacheHit { name, rtype, what } => format!("cache hit: {name} {rtype} ({what})"),
@@ -68,10 +112,11 @@ pub fn describe(event: &Event) -> String {
             let list: Vec<String> = servers
                 .iter()
                 .map(|(ns, addresses)| {
-                    let addresses: Vec<String> = addresses.iter().map(|a| a.to_string()).collect();
                     if addresses.is_empty() {
-                        ns.clone()
+                        ns.to_string()
                     } else {
+                        let addresses: Vec<String> =
+                            addresses.iter().map(|a| a.to_string()).collect();
                         format!("{ns} {}", addresses.join(" "))
                     }
                 })
@@ -82,6 +127,37 @@ pub fn describe(event: &Event) -> String {
         Event::QnameMinimised { zone, sent, rtype } => {
             format!("QNAME minimisation: asking the servers of {zone} for {sent} {rtype}")
         }
+        Event::LimitReached { limit, value } => {
+            format!("limit reached: {} ({value})", limit_label(*limit))
+        }
+        Event::SentinelChecked {
+            kind,
+            tag,
+            trusted,
+            servfail,
+        } => format!(
+            "root key sentinel {}: key {tag} {} a root trust anchor here (trusted: {}): {}",
+            kind.label(*tag),
+            SentinelKind::trust_words(trusted.contains(tag)),
+            key_tag_list(trusted),
+            if *servfail {
+                "SERVFAIL by design (RFC 8509)"
+            } else {
+                "answered"
+            }
+        ),
+        Event::ResolutionFinished {
+            rcode,
+            answers,
+            elapsed_ms,
+        } => format!("finished: {rcode}, {answers} answer record(s), {elapsed_ms} ms"),
+        _ => String::new(),
+    }
+}
+
+/// What was asked of a server and what it did.
+fn server_words(event: &Event) -> String {
+    match event {
         Event::QuerySent {
             server,
             zone,
@@ -106,13 +182,10 @@ pub fn describe(event: &Event) -> String {
             kind,
             elapsed_ms,
         } => {
-            let mut flags = Vec::new();
-            if *aa {
-                flags.push("aa");
-            }
-            if *tc {
-                flags.push("tc");
-            }
+            let flags: Vec<&str> = [(*aa, "aa"), (*tc, "tc")]
+                .into_iter()
+                .filter_map(|(set, flag)| set.then_some(flag))
+                .collect();
             format!(
                 "response {server}: {rcode}, flags [{}], {size} bytes in {elapsed_ms} ms -> {}",
                 flags.join(" "),
@@ -134,9 +207,14 @@ pub fn describe(event: &Event) -> String {
         Event::AnsweredWithoutAa { server, zone } => format!(
             "{server} answered for {zone} without AA: its data is used, ranked below authoritative data"
         ),
-        Event::DnameLoop { owner, target } => format!(
-            "DNAME {owner} -> {target} points below itself (RFC 6672 §4): the chain stops after the first synthesised CNAME"
-        ),
+        Event::ZoneUnreachable { zone, servers } => unreachable_words(zone, servers),
+        _ => server_aside_words(event),
+    }
+}
+
+/// The asides of an exchange: discarded datagrams, fallbacks, sharing, skipping.
+fn server_aside_words(event: &Event) -> String {
+    match event {
         Event::SpoofDiscarded { server, reason } => {
             format!("discarded a response claiming to come from {server}: {reason}")
         }
@@ -144,10 +222,37 @@ pub fn describe(event: &Event) -> String {
         Event::QueryShared { server } => {
             format!("the same query to {server} was in flight: its reply is shared")
         }
-        Event::CaseNotEchoed { server } => format!(
-            "{server} did not echo the question's letter case (0x20): asking it without"
-        ),
+        Event::CaseNotEchoed { server } => {
+            format!("{server} did not echo the question's letter case (0x20): asking it without")
+        }
         Event::EdnsFallback { server } => format!("retrying {server} without EDNS"),
+        Event::ServerSkipped {
+            server,
+            zone,
+            reason,
+        } => format!("skipped {server} for {zone}: {reason}"),
+        _ => String::new(),
+    }
+}
+
+fn unreachable_words(zone: &Name, servers: &[(SocketAddr, ServerFailure)]) -> String {
+    format!(
+        "no reachable authority for {zone}: {}",
+        if servers.is_empty() {
+            "no servers".to_string()
+        } else {
+            servers
+                .iter()
+                .map(|(server, failure)| format!("{server} {}", failure.describe()))
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
+    )
+}
+
+/// Following the delegations and aliases, and finding the servers' addresses.
+fn delegation_words(event: &Event) -> String {
+    match event {
         Event::ReferralFollowed {
             from_zone,
             to_zone,
@@ -158,7 +263,7 @@ pub fn describe(event: &Event) -> String {
             if ns.is_empty() {
                 "-".to_string()
             } else {
-                ns.join(", ")
+                join(ns)
             },
             glue_list(glue)
         ),
@@ -176,29 +281,19 @@ pub fn describe(event: &Event) -> String {
                 join(addresses)
             }
         ),
-        Event::CycleDetected { path } => format!("cycle detected: {}", path.join(" -> ")),
+        Event::CycleDetected { path } => format!("cycle detected: {}", cycle_text(path)),
         Event::CnameFollowed { from, to } => format!("CNAME {from} -> {to}"),
         Event::DnameFollowed { owner, target } => format!("DNAME {owner} -> {target}"),
-        Event::LimitReached { limit, value } => {
-            format!("limit reached: {} ({value})", limit_label(*limit))
-        }
-        Event::ServerSkipped {
-            server,
-            zone,
-            reason,
-        } => format!("skipped {server} for {zone}: {reason}"),
-        Event::ZoneUnreachable { zone, servers } => format!(
-            "no reachable authority for {zone}: {}",
-            if servers.is_empty() {
-                "no servers".to_string()
-            } else {
-                servers
-                    .iter()
-                    .map(|(server, failure)| format!("{server} {}", failure.describe()))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            }
+        Event::DnameLoop { owner, target } => format!(
+            "DNAME {owner} -> {target} points below itself (RFC 6672 §4): the chain stops after the first synthesised CNAME"
         ),
+        _ => String::new(),
+    }
+}
+
+/// The validator's steps: signatures, denials, zone and answer verdicts.
+fn dnssec_words(event: &Event) -> String {
+    match event {
         Event::SignaturesChecked {
             owner,
             rtype,
@@ -208,7 +303,7 @@ pub fn describe(event: &Event) -> String {
         } => format!(
             "signatures over {owner} {rtype} with the keys of {zone}: {} {}",
             if *valid { "valid" } else { "NOT valid" },
-            summarise(check)
+            summarise_check(check)
         ),
         Event::SignatureIgnored {
             owner,
@@ -230,32 +325,16 @@ pub fn describe(event: &Event) -> String {
             name,
             claim,
             verdict,
-        } => {
-            format!("denial check ({claim}) for {name}: {}", summarise(verdict))
+        } => format!("denial check ({claim}) for {name}: {}", summarise(verdict)),
+        Event::ZoneSecurity {
+            zone,
+            security,
+            keys,
+        } => format!("zone {zone}: {}", summarise_security(security, *keys)),
+        Event::AnswerSecurity { security } => {
+            format!("answer: {}", summarise_security(security, None))
         }
-        Event::ZoneSecurity { zone, security } => format!("zone {zone}: {}", summarise(security)),
-        Event::AnswerSecurity { security } => format!("answer: {}", summarise(security)),
-        Event::SentinelChecked {
-            kind,
-            tag,
-            trusted,
-            servfail,
-        } => format!(
-            "root key sentinel {}: key {tag} {} a root trust anchor here (trusted: {}): {}",
-            kind.label(*tag),
-            SentinelKind::trust_words(trusted.contains(tag)),
-            key_tag_list(trusted),
-            if *servfail {
-                "SERVFAIL by design (RFC 8509)"
-            } else {
-                "answered"
-            }
-        ),
-        Event::ResolutionFinished {
-            rcode,
-            answers,
-            elapsed_ms,
-        } => format!("finished: {rcode}, {answers} answer record(s), {elapsed_ms} ms"),
+        _ => String::new(),
     }
 }
 
@@ -319,19 +398,82 @@ fn limit_label(limit: Limit) -> &'static str {
     }
 }
 
-/// A compact one-line form of a serialised verdict: non-zero counters and short fields.
-fn summarise(value: &serde_json::Value) -> String {
+/// The counters of a signature check that are set, as `key=value` in the order of their
+/// names (as the JSON keys sort), without the per-signature list.
+fn summarise_check(check: &SignatureCheck) -> String {
+    let count = |n: u16| (n > 0).then(|| n.to_string());
+    let fields = [
+        (
+            "allowance_spent",
+            check.allowance_spent.map(|n| n.to_string()),
+        ),
+        ("bad_crypto", count(check.bad_crypto)),
+        ("bad_labels", count(check.bad_labels)),
+        (
+            "budget_exhausted",
+            check.budget_exhausted.then(|| "true".into()),
+        ),
+        ("expired", count(check.expired)),
+        ("expired_before_valid", count(check.expired_before_valid)),
+        ("key_tries_capped", count(check.key_tries_capped)),
+        ("malformed_key", count(check.malformed_key)),
+        ("matched", count(check.matched)),
+        ("no_matching_key", count(check.no_matching_key)),
+        ("no_zone_key_bit", count(check.no_zone_key_bit)),
+        ("not_yet_valid", count(check.not_yet_valid)),
+        ("revoked_key", count(check.revoked_key)),
+        ("signatures_capped", count(check.signatures_capped)),
+        ("unchecked", count(check.unchecked)),
+        ("unsupported_algorithm", count(check.unsupported_algorithm)),
+        ("wildcard", check.wildcard.as_ref().map(Name::to_string)),
+        ("wrong_owner", count(check.wrong_owner)),
+        ("wrong_signer", count(check.wrong_signer)),
+        ("wrong_type_covered", count(check.wrong_type_covered)),
+    ];
+    fields
+        .into_iter()
+        .filter_map(|(key, value)| value.map(|v| format!("{key}={v}")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A security verdict in one line: its reason's fields, then the verdict (and the number of
+/// keys a secure zone has).
+fn summarise_security(security: &Security, keys: Option<usize>) -> String {
+    let verdict = match security {
+        Security::Secure => "secure",
+        Security::Insecure { .. } => "insecure",
+        Security::Bogus { .. } => "bogus",
+        Security::Indeterminate { .. } => "indeterminate",
+    };
+    let detail = match security {
+        Security::Secure => String::new(),
+        Security::Insecure { reason } => format!("reason=({}) ", summarise(reason)),
+        Security::Bogus { reason } => format!("reason=({}) ", summarise(reason)),
+        Security::Indeterminate { reason } => format!("detail={reason} "),
+    };
+    let keys = keys.map(|k| format!("keys={k} ")).unwrap_or_default();
+    format!("{detail}{keys}security={verdict}")
+}
+
+/// A compact one-line form of a verdict's reason: its short fields, as `key=value`. The
+/// reasons' fields are read generically, through their serialised form, so that a field
+/// added to a reason shows here without a change.
+fn summarise(value: &impl serde::Serialize) -> String {
+    compact(&serde_json::to_value(value).unwrap_or_default())
+}
+
+fn compact(value: &serde_json::Value) -> String {
     match value {
         serde_json::Value::Object(map) => map
             .iter()
-            .filter(|(key, v)| {
-                *key != "signatures"
-                    && !matches!(v, serde_json::Value::Null | serde_json::Value::Bool(false))
+            .filter(|(_, v)| {
+                !matches!(v, serde_json::Value::Null | serde_json::Value::Bool(false))
                     && v.as_u64() != Some(0)
             })
             .map(|(key, v)| match v {
                 serde_json::Value::String(s) => format!("{key}={s}"),
-                serde_json::Value::Object(_) => format!("{key}=({})", summarise(v)),
+                serde_json::Value::Object(_) => format!("{key}=({})", compact(v)),
                 other => format!("{key}={other}"),
             })
             .collect::<Vec<_>>()
@@ -346,6 +488,11 @@ mod tests {
     use super::*;
     use crate::explain::event::ServerFailure;
     use hickory_proto::op::ResponseCode;
+    use hickory_proto::rr::RecordType;
+
+    fn n(text: &str) -> Name {
+        Name::from_ascii(text).unwrap()
+    }
 
     #[test]
     fn renders_one_indented_line_per_event() {
@@ -354,9 +501,9 @@ mod tests {
             0,
             Event::QuerySent {
                 server: "127.53.0.1:53".parse().unwrap(),
-                zone: ".".into(),
-                name: "lab.".into(),
-                rtype: "NS".into(),
+                zone: n("."),
+                name: n("lab."),
+                rtype: RecordType::NS.into(),
                 tcp: false,
                 edns: Some(1232),
             },
@@ -364,11 +511,11 @@ mod tests {
         trace.record(
             1,
             Event::ReferralFollowed {
-                from_zone: ".".into(),
-                to_zone: "lab.".into(),
-                ns: vec!["ns1.nic.lab.".into()],
+                from_zone: n("."),
+                to_zone: n("lab."),
+                ns: vec![n("ns1.nic.lab.")],
                 glue: vec![GlueEntry {
-                    ns: "ns1.nic.lab.".into(),
+                    ns: n("ns1.nic.lab."),
                     address: "127.53.1.1".parse().unwrap(),
                     used: false,
                     rejected: Some(GlueRejection::OutOfBailiwick),
@@ -379,7 +526,7 @@ mod tests {
             0,
             Event::ServerFailed {
                 server: "127.53.58.1:53".parse().unwrap(),
-                zone: "x.lab.".into(),
+                zone: n("x.lab."),
                 failure: ServerFailure::Refused,
             },
         );

@@ -14,7 +14,7 @@ use super::alias::Chained;
 use super::budget::Ctx;
 use super::delegation::{Delegation, NsServer};
 use super::iterate::{addresses_in, Recursor};
-use crate::explain::event::{Event, Limit};
+use crate::explain::event::{CycleStep, Event, Limit};
 use crate::explain::outcome::{Failure, Outcome};
 
 /// What one visit of a zone has done to find its servers' addresses.
@@ -23,7 +23,7 @@ pub(super) struct AddressSearch {
     /// NS names already resolved (or found unresolvable, as in-bailiwick names without glue).
     tried: Vec<Name>,
     /// A circular dependency met while resolving one of them.
-    cycle: Option<Vec<String>>,
+    cycle: Option<Vec<CycleStep>>,
 }
 
 impl Recursor {
@@ -81,8 +81,8 @@ impl Recursor {
             if zone.zone_of(&server.name) {
                 // In-bailiwick name without glue: reaching it needs the zone itself.
                 ctx.record(Event::GlueMissing {
-                    zone: zone.to_string(),
-                    ns: server.name.to_string(),
+                    zone: zone.clone(),
+                    ns: server.name.clone(),
                 });
                 continue;
             }
@@ -138,8 +138,8 @@ impl Recursor {
             return Err(Failure::LimitReached { limit });
         }
         ctx.record(Event::SubResolutionStarted {
-            ns: ns.to_string(),
-            zone: zone.to_string(),
+            ns: ns.clone(),
+            zone: zone.clone(),
         });
         ctx.resolving.push((zone.clone(), ns.clone()));
         ctx.depth += 1;
@@ -162,7 +162,7 @@ impl Recursor {
             })
             .collect();
         ctx.record(Event::SubResolutionFinished {
-            ns: ns.to_string(),
+            ns: ns.clone(),
             addresses: found.clone(),
         });
         match outcome {

@@ -90,8 +90,8 @@ impl Chained {
                 let looped = cut_dname_loop(&mut chain);
                 if let Some((owner, target)) = &looped {
                     ctx.record(Event::DnameLoop {
-                        owner: owner.to_string(),
-                        target: target.to_string(),
+                        owner: owner.clone(),
+                        target: target.clone(),
                     });
                 }
                 self.answers.extend(chain);
@@ -132,8 +132,8 @@ impl Chained {
     ) -> Option<Name> {
         if let Some((owner, looped)) = cut_dname_loop(&mut chain) {
             ctx.record(Event::DnameLoop {
-                owner: owner.to_string(),
-                target: looped.to_string(),
+                owner: owner.clone(),
+                target: looped.clone(),
             });
             self.answers.extend(chain);
             self.outcome = Outcome::Answer;
@@ -226,15 +226,18 @@ fn record_chain(ctx: &mut Ctx, lookup: &Lookup) {
     for record in chain {
         match &record.data {
             RData::CNAME(t) => ctx.record(Event::CnameFollowed {
-                from: record.name.to_string(),
-                to: t.0.to_string(),
+                from: record.name.clone(),
+                to: t.0.clone(),
             }),
-            _ if record.record_type() == RecordType::DNAME => ctx.record(Event::DnameFollowed {
-                owner: record.name.to_string(),
-                target: crate::rdata::dname_target(record)
-                    .map(|t| t.to_string())
-                    .unwrap_or_else(|| record.data.to_string()),
-            }),
+            // A DNAME whose target does not decode was never used: nothing to record.
+            _ if record.record_type() == RecordType::DNAME => {
+                if let Some(target) = crate::rdata::dname_target(record) {
+                    ctx.record(Event::DnameFollowed {
+                        owner: record.name.clone(),
+                        target,
+                    });
+                }
+            }
             _ => {}
         }
     }

@@ -17,7 +17,7 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::bounded::{records_bytes, BytesLru, ENTRY_OVERHEAD};
 use super::cache::BOGUS_TTL;
-use crate::explain::event::Event;
+use crate::explain::event::{CacheHitKind, Event};
 use crate::explain::outcome::{Failure, Outcome, Resolution};
 
 /// How long a failed resolution is remembered: long enough that a stub's retries and a
@@ -80,9 +80,10 @@ impl AnswerCache {
         resolution.trace.record(
             0,
             Event::CacheHit {
-                name: resolution.name.clone(),
-                rtype: resolution.rtype.clone(),
-                what: "resolution".into(),
+                // The name as the stored resolution spelt it (its letter case).
+                name: Name::from_ascii(&resolution.name).unwrap_or_else(|_| name.clone()),
+                rtype: rtype.into(),
+                what: CacheHitKind::Resolution,
             },
         );
         Some(resolution)

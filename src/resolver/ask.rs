@@ -11,7 +11,7 @@ use hickory_proto::rr::{Name, RecordType};
 use super::budget::Ctx;
 use super::classify::{classify, Classified};
 use super::iterate::{Recursor, EDNS_PAYLOAD};
-use crate::explain::event::{rcode_name, Event, ServerFailure};
+use crate::explain::event::{Event, ServerFailure, SkipReason};
 use crate::explain::outcome::Failure;
 use crate::transport::{Request, TransportError};
 
@@ -45,8 +45,8 @@ impl Recursor {
                 if let Some(reason) = self.servers.lame_reason(server.ip(), zone, now) {
                     ctx.record(Event::ServerSkipped {
                         server,
-                        zone: zone.to_string(),
-                        reason: format!("known lame for this zone: {}", reason.describe()),
+                        zone: zone.clone(),
+                        reason: SkipReason::KnownLame { failure: reason },
                     });
                     failures.retain(|(s, _)| *s != server);
                     failures.push((server, reason));
@@ -60,7 +60,7 @@ impl Recursor {
                     Err(failure) => {
                         ctx.record(Event::ServerFailed {
                             server,
-                            zone: zone.to_string(),
+                            zone: zone.clone(),
                             failure,
                         });
                         if failure.is_lame() {
@@ -110,9 +110,9 @@ impl Recursor {
             let timeout = timeout.min(ctx.remaining().max(Duration::from_millis(1)));
             ctx.record(Event::QuerySent {
                 server,
-                zone: zone.to_string(),
-                name: name.to_string(),
-                rtype: rtype.to_string(),
+                zone: zone.clone(),
+                name: name.clone(),
+                rtype: rtype.into(),
                 tcp,
                 edns,
             });
@@ -148,7 +148,7 @@ impl Recursor {
             if response.metadata.truncation && !tcp {
                 ctx.record(Event::ResponseReceived {
                     server,
-                    rcode: rcode_name(response.metadata.response_code),
+                    rcode: response.metadata.response_code.into(),
                     aa: response.metadata.authoritative,
                     tc: true,
                     size: exchange.size,
@@ -218,7 +218,7 @@ fn record_response(
 ) {
     ctx.record(Event::ResponseReceived {
         server,
-        rcode: rcode_name(response.metadata.response_code),
+        rcode: response.metadata.response_code.into(),
         aa: response.metadata.authoritative,
         tc: response.metadata.truncation,
         size,
@@ -230,7 +230,7 @@ fn record_response(
     {
         ctx.record(Event::AnsweredWithoutAa {
             server,
-            zone: zone.to_string(),
+            zone: zone.clone(),
         });
     }
 }

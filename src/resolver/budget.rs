@@ -10,7 +10,7 @@ use hickory_proto::rr::Name;
 use crate::config::Limits;
 use crate::dnssec::denial::HashBudget;
 use crate::dnssec::{Allowance, VerificationBudget};
-use crate::explain::event::{Event, Limit};
+use crate::explain::event::{CycleStep, Event, Limit};
 use crate::explain::Trace;
 
 pub struct Ctx {
@@ -79,16 +79,17 @@ impl Ctx {
         self.deadline.saturating_duration_since(Instant::now())
     }
 
-    /// If looking up the servers of `zone` is already in progress further up, the cycle:
-    /// `zone -> ns -> zone' -> ns' -> ... -> zone`.
-    pub fn cycle_through(&self, zone: &Name) -> Option<Vec<String>> {
+    /// If looking up the servers of `zone` is already in progress further up, the cycle
+    /// from `zone` round to where it began.
+    pub fn cycle_through(&self, zone: &Name) -> Option<Vec<CycleStep>> {
         let start = self.resolving.iter().position(|(z, _)| z == zone)?;
-        let mut path = Vec::new();
-        for (z, ns) in &self.resolving[start..] {
-            path.push(z.to_string());
-            path.push(ns.to_string());
-        }
-        path.push(zone.to_string());
+        let path = self.resolving[start..]
+            .iter()
+            .map(|(zone, ns)| CycleStep {
+                zone: zone.clone(),
+                ns: ns.clone(),
+            })
+            .collect();
         Some(path)
     }
 }

@@ -369,7 +369,7 @@ fn glue_for(zone: &Name, ns: &[Record], additionals: &[Record]) -> Vec<GlueEntry
                 None
             };
             Some(GlueEntry {
-                ns: owner.to_string(),
+                ns: owner.clone(),
                 address,
                 used: rejected.is_none(),
                 rejected,

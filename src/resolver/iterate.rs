@@ -130,8 +130,8 @@ impl Recursor {
             .max_bytes(limits.trace_kib.saturating_mul(1024));
         let mut ctx = Ctx::new(trace, self.config.limits.clone(), self.allowance.clone());
         ctx.record(Event::ResolutionStarted {
-            name: name.to_string(),
-            rtype: rtype.to_string(),
+            name: name.clone(),
+            rtype: rtype.into(),
         });
         // CD=1 (RFC 4035 §3.2.2): the client validates, or wants to see the data regardless.
         let validate = self.config.validate && !checking_disabled;
@@ -147,7 +147,7 @@ impl Recursor {
         };
         if validate && !matches!(chained.outcome, Outcome::Failed { .. }) {
             ctx.record(Event::AnswerSecurity {
-                security: serde_json::to_value(&security).unwrap_or_default(),
+                security: security.clone(),
             });
         }
         let mut chained = chained;
@@ -180,7 +180,7 @@ impl Recursor {
         };
         // RFC 8509 §3.2, on the client's question, before the answer cache sees it.
         super::sentinel::apply_sentinel(&mut resolution, &name, rtype, self.validator.anchors());
-        let rcode = crate::explain::event::rcode_name(resolution.rcode());
+        let rcode = resolution.rcode().into();
         let elapsed_ms = resolution.trace.elapsed_ms();
         resolution.trace.record(
             0,
@@ -240,11 +240,11 @@ impl Recursor {
         if let Some(d) = self.cache.closest_delegation(qname, now) {
             if !d.zone.is_root() {
                 ctx.record(Event::DelegationCached {
-                    zone: d.zone.to_string(),
+                    zone: d.zone.clone(),
                     servers: d
                         .servers
                         .iter()
-                        .map(|s| (s.name.to_string(), s.addresses.clone()))
+                        .map(|s| (s.name.clone(), s.addresses.clone()))
                         .collect(),
                 });
             }
@@ -339,9 +339,9 @@ impl Recursor {
             };
             if minimised {
                 ctx.record(Event::QnameMinimised {
-                    zone: zone.to_string(),
-                    sent: name.to_string(),
-                    rtype: "A".into(),
+                    zone: zone.clone(),
+                    sent: name.clone(),
+                    rtype: RecordType::A.into(),
                 });
             }
             let (class, response) = match self
@@ -406,16 +406,16 @@ impl Recursor {
             .map(|name| NsServer {
                 addresses: glue
                     .iter()
-                    .filter(|g| g.used && g.ns == name.to_string())
+                    .filter(|g| g.used && g.ns == name)
                     .map(|g| g.address)
                     .collect(),
                 name,
             })
             .collect();
         ctx.record(Event::ReferralFollowed {
-            from_zone: zone.to_string(),
-            to_zone: cut.to_string(),
-            ns: servers.iter().map(|s| s.name.to_string()).collect(),
+            from_zone: zone.clone(),
+            to_zone: cut.clone(),
+            ns: servers.iter().map(|s| s.name.clone()).collect(),
             glue,
         });
         let next = Delegation { zone: cut, servers };
@@ -442,7 +442,8 @@ fn lookup_of(class: Classified) -> Lookup {
 fn record_unreachable(ctx: &mut Ctx, failure: &Failure) {
     if let Failure::NoReachableAuthority { zone, servers } = failure {
         ctx.record(Event::ZoneUnreachable {
-            zone: zone.clone(),
+            // The failure's zone is a name written out: it reads back.
+            zone: Name::from_ascii(zone).unwrap_or_else(|_| Name::root()),
             servers: servers.clone(),
         });
     }
@@ -458,15 +459,19 @@ fn record_rejected_cnames(ctx: &mut Ctx, class: &Classified, response: &Message)
         _ => return,
     };
     for (received, synthesised) in super::classify::rejected_cnames(chain, &response.answers) {
+        // Both are CNAME records (`rejected_cnames` picks them by type).
         let target = |r: &Record| match &r.data {
-            RData::CNAME(t) => t.0.to_string(),
-            other => other.to_string(),
+            RData::CNAME(t) => Some(t.0.clone()),
+            _ => None,
         };
-        ctx.record(Event::CnameRejected {
-            owner: received.name.to_string(),
-            received: target(&received),
-            synthesised: target(&synthesised),
-        });
+        if let (Some(to_received), Some(to_synthesised)) = (target(&received), target(&synthesised))
+        {
+            ctx.record(Event::CnameRejected {
+                owner: received.name.clone(),
+                received: to_received,
+                synthesised: to_synthesised,
+            });
+        }
     }
 }
 

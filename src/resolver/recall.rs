@@ -11,13 +11,13 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use super::budget::Ctx;
 use super::cache::{Evidence, NegativeKind};
 use super::iterate::{Lookup, Recursor};
-use crate::explain::event::Event;
+use crate::explain::event::{CacheHitKind, Event};
 
-fn hit(ctx: &mut Ctx, qname: &Name, rtype: RecordType, what: &str) {
+fn hit(ctx: &mut Ctx, qname: &Name, rtype: RecordType, what: CacheHitKind) {
     ctx.record(Event::CacheHit {
-        name: qname.to_string(),
-        rtype: rtype.to_string(),
-        what: what.into(),
+        name: qname.clone(),
+        rtype: rtype.into(),
+        what,
     })
 }
 
@@ -40,7 +40,7 @@ impl Recursor {
         let now = self.clock.now();
         if qtype != RecordType::ANY {
             if let Some((rrset, evidence)) = self.cache.rrset(qname, qtype, now) {
-                hit(ctx, qname, qtype, "answer");
+                hit(ctx, qname, qtype, CacheHitKind::Answer);
                 let chain = Vec::new();
                 return Some((Lookup::Answer { chain, rrset }, evidence));
             }
@@ -48,7 +48,7 @@ impl Recursor {
         if qtype != RecordType::CNAME {
             if let Some((cname, evidence)) = self.cache.rrset(qname, RecordType::CNAME, now) {
                 if let Some(target) = cname_target(&cname) {
-                    hit(ctx, qname, RecordType::CNAME, "alias");
+                    hit(ctx, qname, RecordType::CNAME, CacheHitKind::Alias);
                     let lookup = Lookup::Alias {
                         chain: cname,
                         target,
@@ -64,11 +64,11 @@ impl Recursor {
         let chain = Vec::new();
         let lookup = match kind {
             NegativeKind::NxDomain => {
-                hit(ctx, qname, qtype, "NXDOMAIN");
+                hit(ctx, qname, qtype, CacheHitKind::NxDomain);
                 Lookup::NxDomain { chain, soa }
             }
             NegativeKind::NoData => {
-                hit(ctx, qname, qtype, "NODATA");
+                hit(ctx, qname, qtype, CacheHitKind::NoData);
                 Lookup::NoData { chain, soa }
             }
         };
@@ -82,7 +82,7 @@ impl Recursor {
             .first()
             .and_then(|d| crate::rdata::synthesise_cname(d, qname))?;
         let target = cname_target(std::slice::from_ref(&cname))?;
-        hit(ctx, &dname[0].name, RecordType::DNAME, "alias");
+        hit(ctx, &dname[0].name, RecordType::DNAME, CacheHitKind::Alias);
         let mut chain = dname;
         chain.push(cname);
         Some((Lookup::Alias { chain, target }, evidence))

@@ -35,11 +35,11 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 
 use super::Shared;
-use crate::explain::log::{Explanation, Filter};
+use crate::explain::log::{ExplanationList, Filter, Summary};
 
 /// Most entries one list request returns.
 pub const MAX_LIST: usize = 1_000;
@@ -56,36 +56,6 @@ pub struct ListQuery {
     since: Option<u64>,
     until: Option<u64>,
     limit: Option<usize>,
-}
-
-/// One entry of a list: what an operator scans before opening one.
-#[derive(Debug, Serialize)]
-struct Summary<'a> {
-    id: &'a str,
-    time: u64,
-    client: Option<std::net::IpAddr>,
-    name: &'a str,
-    rtype: &'a str,
-    rcode: &'a str,
-    ede: &'a [(u16, String)],
-    duration_ms: u64,
-    cause: String,
-    diagnosis: &'a str,
-}
-
-fn summary(e: &Explanation) -> Summary<'_> {
-    Summary {
-        id: &e.id,
-        time: e.time,
-        client: e.client,
-        name: &e.name,
-        rtype: &e.rtype,
-        rcode: &e.rcode,
-        ede: &e.ede,
-        duration_ms: e.duration_ms,
-        cause: e.diagnosis.cause.token(),
-        diagnosis: &e.diagnosis.summary,
-    }
 }
 
 fn error(status: StatusCode, message: String) -> Response {
@@ -175,8 +145,8 @@ async fn list(State(shared): State<Arc<Shared>>, Query(q): Query<ListQuery>) -> 
         until: q.until,
         limit: Some(q.limit.unwrap_or(100).min(MAX_LIST)),
     });
-    let body: Vec<Summary> = found.iter().map(|e| summary(e)).collect();
-    Json(json!({ "explanations": body })).into_response()
+    let explanations = found.iter().map(|e| Summary::of(e)).collect();
+    Json(ExplanationList { explanations }).into_response()
 }
 
 async fn one(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {

@@ -79,9 +79,9 @@ impl Metrics {
         for event in resolution.trace.events() {
             if let Event::ServerFailed { zone, failure, .. } = event {
                 if *failure == ServerFailure::Timeout {
-                    bump(&self.timeouts, zone);
+                    bump(&self.timeouts, &zone.to_string());
                 } else if failure.is_lame() {
-                    bump(&self.lame, zone);
+                    bump(&self.lame, &zone.to_string());
                 }
             }
         }

@@ -3,153 +3,164 @@
 
 use std::net::SocketAddr;
 
+use hickory_proto::rr::Name;
+
 use super::{diagnosis, evidence, Names};
-use crate::explain::diagnosis::{Cause, Diagnosis};
-use crate::explain::event::{Event, Limit, ServerFailure};
+use crate::explain::diagnosis::{Cause, Diagnosis, Evidence};
+use crate::explain::event::{cycle_text, CycleStep, Event, Limit, ServerFailure};
 use crate::explain::outcome::{Failure, Resolution};
 
 pub(super) fn diagnose_failure(r: &Resolution, failure: &Failure, names: &Names) -> Diagnosis {
-    let trace = &r.trace;
     match failure {
         Failure::NoReachableAuthority { zone, servers } => {
             unreachable_authority(r, zone, servers, names)
         }
-        Failure::NoServerAddress { zone, ns } => {
-            // Glue only exists for NS names inside the delegated zone (RFC 9471); an NS name
-            // elsewhere must resolve on its own (a lapsed domain or a typo breaks that).
-            let inside = |n: &String| {
-                let (n, z) = (n.to_ascii_lowercase(), zone.to_ascii_lowercase());
-                n == z || n.ends_with(&format!(".{z}"))
-            };
-            let (in_zone, elsewhere): (Vec<&String>, Vec<&String>) =
-                ns.iter().partition(|n| inside(n));
-            let parent = names.parent(zone);
-            let mut why = Vec::new();
-            if !in_zone.is_empty() {
-                why.push(format!(
-                    "{parent} sends no usable glue for {}",
-                    in_zone
-                        .iter()
-                        .map(|n| n.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-            }
-            if !elsewhere.is_empty() {
-                why.push(format!(
-                    "{} did not resolve to any address",
-                    elsewhere
-                        .iter()
-                        .map(|n| n.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-            }
-            let mut remedy = Vec::new();
-            if !in_zone.is_empty() {
-                remedy.push(format!(
-                    "add glue (A/AAAA) for the in-zone nameservers at {parent}"
-                ));
-            }
-            if !elsewhere.is_empty() {
-                remedy.push(
-                    "make the out-of-zone NS names resolve (check that their domain has not \
-                     lapsed and that the names are spelt right)"
-                        .to_string(),
-                );
-            }
-            diagnosis(
-                Cause::NoServerAddress,
-                format!(
-                    "No address could be found for any nameserver of {zone}: {}",
-                    why.join("; ")
-                ),
-                evidence(trace, |e| {
-                    matches!(
-                        e,
-                        Event::GlueMissing { .. } | Event::SubResolutionFinished { .. }
-                    ) || matches!(e, Event::ReferralFollowed { to_zone, .. } if to_zone == zone)
-                }),
-                format!("For {zone}: {}.", remedy.join("; ")),
-                ns.iter()
-                    .take(2)
-                    .map(|n| format!("dig +short {n} A"))
-                    .collect(),
-            )
-        }
-        Failure::CircularDependency { path } => {
-            // The path alternates zone, NS name, zone, ... and ends where it began: say who
-            // delegates what to whom, once per zone.
-            let ring = match path.split_last() {
-                Some((last, rest)) if path.len() > 1 && path.first() == Some(last) => rest,
-                _ => &path[..],
-            };
-            let steps: Vec<String> = ring
-                .chunks(2)
-                .filter_map(|pair| match pair {
-                    [zone, ns] => Some(format!(
-                        "{} delegates {zone} to {ns} without usable glue",
-                        names.parent(zone)
-                    )),
-                    _ => None,
-                })
-                .collect();
-            diagnosis(
-                Cause::CircularDependency,
-                format!(
-                    "Circular dependency: {}: {}, so each nameserver's address can only be found through the other zone",
-                    path.join(" -> "),
-                    steps.join("; ")
-                ),
-                evidence(trace, |e| match e {
-                    Event::CycleDetected { .. }
-                    | Event::GlueMissing { .. }
-                    | Event::SubResolutionStarted { .. } => true,
-                    Event::ReferralFollowed { to_zone, .. } => path.contains(to_zone),
-                    _ => false,
-                }),
-                "Give at least one of the zones a nameserver whose address resolves independently: \
-                 in-bailiwick with glue at its parent, or in a third zone that depends on neither."
-                    .into(),
-                ring.chunks(2)
-                    .filter_map(|pair| pair.first())
-                    .map(|zone| format!("dig +norec {zone} NS {}  (NS names and glue)", names.at(&names.parent(zone))))
-                    .collect(),
-            )
-        }
-        Failure::LimitReached { limit } => {
-            let (summary, remedy) = limit_words(*limit, r);
-            diagnosis(
-                Cause::LimitReached,
-                summary,
-                evidence(trace, |e| {
-                    matches!(
-                        e,
-                        Event::LimitReached { .. }
-                            | Event::ServerFailed { .. }
-                            | Event::CnameFollowed { .. }
-                    )
-                }),
-                remedy,
-                vec![format!("whydns resolve --trace {} {}", r.name, r.rtype)],
-            )
-        }
-        Failure::AliasLoop { chain } => diagnosis(
-            Cause::AliasLoop,
-            format!("CNAME/DNAME loop: {}", chain.join(" -> ")),
-            evidence(trace, |e| {
-                matches!(e, Event::CnameFollowed { .. } | Event::DnameFollowed { .. })
-            }),
-            "Point one of the aliases at a name that has data, breaking the loop.".into(),
-            chain
-                .first()
-                .map(|n| vec![format!("dig +norec {n} CNAME")])
-                .unwrap_or_default(),
-        ),
+        Failure::NoServerAddress { zone, ns } => no_server_address(r, zone, ns, names),
+        Failure::CircularDependency { path } => circular_dependency(r, path, names),
+        Failure::LimitReached { limit } => limit_reached(r, *limit),
+        Failure::AliasLoop { chain } => alias_loop(r, chain),
         Failure::RootKeySentinel { kind, tag, trusted } => {
             super::sentinel::diagnose_sentinel(r, *kind, *tag, trusted)
         }
     }
+}
+
+/// No NS name of `zone` has an address: missing glue for the names inside it, or names
+/// elsewhere that do not resolve.
+fn no_server_address(r: &Resolution, zone: &str, ns: &[String], names: &Names) -> Diagnosis {
+    // Glue only exists for NS names inside the delegated zone (RFC 9471); an NS name
+    // elsewhere must resolve on its own (a lapsed domain or a typo breaks that).
+    let inside = |n: &&String| {
+        let (n, z) = (n.to_ascii_lowercase(), zone.to_ascii_lowercase());
+        n == z || n.ends_with(&format!(".{z}"))
+    };
+    let (in_zone, elsewhere): (Vec<&String>, Vec<&String>) = ns.iter().partition(inside);
+    let listed = |names: &[&String]| {
+        names
+            .iter()
+            .map(|n| n.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let parent = names.parent(zone);
+    let mut why = Vec::new();
+    let mut remedy = Vec::new();
+    if !in_zone.is_empty() {
+        why.push(format!(
+            "{parent} sends no usable glue for {}",
+            listed(&in_zone)
+        ));
+        remedy.push(format!(
+            "add glue (A/AAAA) for the in-zone nameservers at {parent}"
+        ));
+    }
+    if !elsewhere.is_empty() {
+        why.push(format!(
+            "{} did not resolve to any address",
+            listed(&elsewhere)
+        ));
+        remedy.push(
+            "make the out-of-zone NS names resolve (check that their domain has not \
+             lapsed and that the names are spelt right)"
+                .to_string(),
+        );
+    }
+    diagnosis(
+        Cause::NoServerAddress,
+        format!(
+            "No address could be found for any nameserver of {zone}: {}",
+            why.join("; ")
+        ),
+        evidence(&r.trace, |e| {
+            matches!(
+                e,
+                Event::GlueMissing { .. } | Event::SubResolutionFinished { .. }
+            ) || matches!(e, Event::ReferralFollowed { to_zone, .. } if to_zone.to_string() == zone)
+        }),
+        format!("For {zone}: {}.", remedy.join("; ")),
+        ns.iter()
+            .take(2)
+            .map(|n| format!("dig +short {n} A"))
+            .collect(),
+    )
+}
+
+/// Each zone's servers can only be found through the next zone: say who delegates what to
+/// whom, once per zone.
+fn circular_dependency(r: &Resolution, path: &[CycleStep], names: &Names) -> Diagnosis {
+    let steps: Vec<String> = path
+        .iter()
+        .map(|step| {
+            format!(
+                "{} delegates {} to {} without usable glue",
+                names.parent(&step.zone.to_string()),
+                step.zone,
+                step.ns
+            )
+        })
+        .collect();
+    let on_path = |name: &Name| path.iter().any(|s| s.zone == *name || s.ns == *name);
+    diagnosis(
+        Cause::CircularDependency,
+        format!(
+            "Circular dependency: {}: {}, so each nameserver's address can only be found through the other zone",
+            cycle_text(path),
+            steps.join("; ")
+        ),
+        evidence(&r.trace, |e| match e {
+            Event::CycleDetected { .. }
+            | Event::GlueMissing { .. }
+            | Event::SubResolutionStarted { .. } => true,
+            Event::ReferralFollowed { to_zone, .. } => on_path(to_zone),
+            _ => false,
+        }),
+        "Give at least one of the zones a nameserver whose address resolves independently: \
+         in-bailiwick with glue at its parent, or in a third zone that depends on neither."
+            .into(),
+        path.iter()
+            .map(|step| {
+                let parent = names.parent(&step.zone.to_string());
+                format!(
+                    "dig +norec {} NS {}  (NS names and glue)",
+                    step.zone,
+                    names.at(&parent)
+                )
+            })
+            .collect(),
+    )
+}
+
+fn limit_reached(r: &Resolution, limit: Limit) -> Diagnosis {
+    let (summary, remedy) = limit_words(limit, r);
+    diagnosis(
+        Cause::LimitReached,
+        summary,
+        evidence(&r.trace, |e| {
+            matches!(
+                e,
+                Event::LimitReached { .. }
+                    | Event::ServerFailed { .. }
+                    | Event::CnameFollowed { .. }
+            )
+        }),
+        remedy,
+        vec![format!("whydns resolve --trace {} {}", r.name, r.rtype)],
+    )
+}
+
+fn alias_loop(r: &Resolution, chain: &[String]) -> Diagnosis {
+    diagnosis(
+        Cause::AliasLoop,
+        format!("CNAME/DNAME loop: {}", chain.join(" -> ")),
+        evidence(&r.trace, |e| {
+            matches!(e, Event::CnameFollowed { .. } | Event::DnameFollowed { .. })
+        }),
+        "Point one of the aliases at a name that has data, breaking the loop.".into(),
+        chain
+            .first()
+            .map(|n| vec![format!("dig +norec {n} CNAME")])
+            .unwrap_or_default(),
+    )
 }
 
 fn limit_words(limit: Limit, r: &Resolution) -> (String, String) {
@@ -197,141 +208,211 @@ fn limit_words(limit: Limit, r: &Resolution) -> (String, String) {
     }
 }
 
-/// Every server of `zone` failed: name the kind of failure the operator must fix.
+/// What is known of a zone none of whose servers gave a usable answer.
+struct Unreachable<'a> {
+    r: &'a Resolution,
+    zone: &'a str,
+    servers: &'a [(SocketAddr, ServerFailure)],
+    names: &'a Names,
+    parent: String,
+}
+
+impl Unreachable<'_> {
+    /// "ns1.x.lab. (127.0.0.1) timed out" for each server whose failure `pred` picks.
+    fn list(&self, pred: impl Fn(ServerFailure) -> bool) -> Vec<String> {
+        self.servers
+            .iter()
+            .filter(|(_, f)| pred(*f))
+            .map(|(s, f)| format!("{} {}", self.names.who(s), f.describe()))
+            .collect()
+    }
+
+    fn any(&self, pred: impl Fn(ServerFailure) -> bool) -> bool {
+        self.servers.iter().any(|(_, f)| pred(*f))
+    }
+
+    fn all(&self, pred: impl Fn(ServerFailure) -> bool) -> bool {
+        self.servers.iter().all(|(_, f)| pred(*f))
+    }
+
+    fn evidence(&self) -> Vec<Evidence> {
+        let zone = self.zone;
+        evidence(&self.r.trace, |e| match e {
+            Event::ServerFailed { zone: z, .. }
+            | Event::ServerSkipped { zone: z, .. }
+            | Event::ZoneUnreachable { zone: z, .. }
+            | Event::ReferralFollowed { to_zone: z, .. } => z.to_string() == zone,
+            _ => false,
+        })
+    }
+
+    /// A SOA query to the first two servers, expecting an authoritative answer.
+    fn checks(&self) -> Vec<String> {
+        let zone = self.zone;
+        self.servers
+            .iter()
+            .take(2)
+            .map(|(s, _)| {
+                format!(
+                    "dig @{} -p {} +norec {zone} SOA  (expect an answer with the aa flag)",
+                    s.ip(),
+                    s.port()
+                )
+            })
+            .collect()
+    }
+}
+
+/// Every server of `zone` failed: name the kind of failure the operator must fix, the
+/// largest group first.
 fn unreachable_authority(
     r: &Resolution,
     zone: &str,
     servers: &[(SocketAddr, ServerFailure)],
     names: &Names,
 ) -> Diagnosis {
-    let parent = names.parent(zone);
-    let list = |pred: &dyn Fn(ServerFailure) -> bool| -> Vec<String> {
-        servers
-            .iter()
-            .filter(|(_, f)| pred(*f))
-            .map(|(s, f)| format!("{} {}", names.who(s), f.describe()))
-            .collect()
+    let u = Unreachable {
+        r,
+        zone,
+        servers,
+        names,
+        parent: names.parent(zone),
     };
-    let dead = |f: ServerFailure| matches!(f, ServerFailure::Timeout | ServerFailure::Unreachable);
-    let all = |pred: &dyn Fn(ServerFailure) -> bool| servers.iter().all(|(_, f)| pred(*f));
-    let any = |pred: &dyn Fn(ServerFailure) -> bool| servers.iter().any(|(_, f)| pred(*f));
-    let ev = evidence(&r.trace, |e| match e {
-        Event::ServerFailed { zone: z, .. }
-        | Event::ServerSkipped { zone: z, .. }
-        | Event::ZoneUnreachable { zone: z, .. } => z == zone,
-        Event::ReferralFollowed { to_zone, .. } => to_zone == zone,
-        _ => false,
-    });
-    let probe = |s: &SocketAddr| {
-        format!(
-            "dig @{} -p {} +norec {zone} SOA  (expect an answer with the aa flag)",
-            s.ip(),
-            s.port()
-        )
-    };
-    let checks: Vec<String> = servers.iter().take(2).map(|(s, _)| probe(s)).collect();
-    if any(&|f| f == ServerFailure::TruncatedNoTcp) {
-        let who = list(&|f| f == ServerFailure::TruncatedNoTcp).join("; ");
-        let tcp: Vec<String> = servers
-            .iter()
-            .filter(|(_, f)| *f == ServerFailure::TruncatedNoTcp)
-            .take(1)
-            .map(|(s, _)| {
-                format!(
-                    "dig @{} -p {} +tcp +norec {} {}  (fails: TCP is refused)",
-                    s.ip(),
-                    s.port(),
-                    r.name,
-                    r.rtype
-                )
-            })
-            .collect();
-        return diagnosis(
-            Cause::TcpRefused,
-            format!(
-                "{who} for {zone}: the answer is larger than UDP allows and TCP, which must then be used, is refused"
-            ),
-            ev,
-            format!(
-                "Allow DNS over TCP port 53 to the servers of {zone} (RFC 7766 makes TCP \
-                 mandatory); check firewalls and the server's TCP listener."
-            ),
-            tcp,
-        );
+    if u.any(|f| f == ServerFailure::TruncatedNoTcp) {
+        return tcp_refused(&u);
     }
-    let everyone = list(&|_| true).join("; ");
     if servers.is_empty() {
         return diagnosis(
             Cause::ServersUnreachable,
             format!("No server of {zone} could be asked: none was usable"),
-            ev,
-            format!("Check the NS records and glue for {zone} at {parent}."),
+            u.evidence(),
+            format!("Check the NS records and glue for {zone} at {}.", u.parent),
             Vec::new(),
         );
     }
-    // Group by what went wrong: the largest group names the cause, the others are listed.
-    let lame = list(&|f| f.is_lame());
-    let refused_only = all(&|f| f == ServerFailure::Refused);
-    if !lame.is_empty() {
-        let others = list(&|f| !f.is_lame());
-        return diagnosis(
-            Cause::LameDelegation,
-            format!(
-                "{} for {zone}: lame delegation — {parent} delegates {zone} to servers that {}{}",
-                lame.join("; "),
-                if refused_only {
-                    "refuse it: they do not serve the zone, or an ACL (allow-query) refuses this resolver"
-                } else {
-                    "do not serve it"
-                },
-                if others.is_empty() {
-                    String::new()
-                } else {
-                    format!("; the others failed too: {}", others.join("; "))
-                }
-            ),
-            ev,
-            format!(
-                "Load {zone} on the servers {parent} delegates to and let them answer queries \
-                 for it, or change the NS set for {zone} at {parent} to servers that serve it."
-            ),
-            checks,
-        );
+    if u.any(ServerFailure::is_lame) {
+        return lame_delegation(&u);
     }
-    if any(&|f| f == ServerFailure::ServFail) {
-        return diagnosis(
-            Cause::ServersFailing,
-            format!("The servers of {zone} hold the zone but cannot serve it: {everyone}"),
-            ev,
-            format!(
-                "Check the logs of the servers of {zone}: a zone file that failed to load, a \
-                 secondary whose copy expired (SOA expire) after losing its primary, or a \
-                 failing backend."
-            ),
-            checks,
-        );
+    if u.any(|f| f == ServerFailure::ServFail) {
+        return servers_failing(&u);
     }
-    if all(&dead) {
-        return diagnosis(
-            Cause::ServersUnreachable,
-            format!("No server of {zone} answered: {everyone}"),
-            ev,
-            format!(
-                "Check that the servers of {zone} are running and reachable on UDP and TCP \
-                 port 53 (firewall, routing); if their addresses changed, update the glue \
-                 and NS records at {parent}."
-            ),
-            checks,
-        );
+    if u.all(|f| matches!(f, ServerFailure::Timeout | ServerFailure::Unreachable)) {
+        return servers_unreachable(&u);
     }
+    servers_broken(&u)
+}
+
+fn tcp_refused(u: &Unreachable) -> Diagnosis {
+    let (zone, r) = (u.zone, u.r);
+    let who = u.list(|f| f == ServerFailure::TruncatedNoTcp).join("; ");
+    let tcp: Vec<String> = u
+        .servers
+        .iter()
+        .filter(|(_, f)| *f == ServerFailure::TruncatedNoTcp)
+        .take(1)
+        .map(|(s, _)| {
+            format!(
+                "dig @{} -p {} +tcp +norec {} {}  (fails: TCP is refused)",
+                s.ip(),
+                s.port(),
+                r.name,
+                r.rtype
+            )
+        })
+        .collect();
+    diagnosis(
+        Cause::TcpRefused,
+        format!(
+            "{who} for {zone}: the answer is larger than UDP allows and TCP, which must then be used, is refused"
+        ),
+        u.evidence(),
+        format!(
+            "Allow DNS over TCP port 53 to the servers of {zone} (RFC 7766 makes TCP \
+             mandatory); check firewalls and the server's TCP listener."
+        ),
+        tcp,
+    )
+}
+
+fn lame_delegation(u: &Unreachable) -> Diagnosis {
+    let (zone, parent) = (u.zone, &u.parent);
+    let lame = u.list(ServerFailure::is_lame);
+    let others = u.list(|f| !f.is_lame());
+    let refused_only = u.all(|f| f == ServerFailure::Refused);
+    diagnosis(
+        Cause::LameDelegation,
+        format!(
+            "{} for {zone}: lame delegation — {parent} delegates {zone} to servers that {}{}",
+            lame.join("; "),
+            if refused_only {
+                "refuse it: they do not serve the zone, or an ACL (allow-query) refuses this resolver"
+            } else {
+                "do not serve it"
+            },
+            if others.is_empty() {
+                String::new()
+            } else {
+                format!("; the others failed too: {}", others.join("; "))
+            }
+        ),
+        u.evidence(),
+        format!(
+            "Load {zone} on the servers {parent} delegates to and let them answer queries \
+             for it, or change the NS set for {zone} at {parent} to servers that serve it."
+        ),
+        u.checks(),
+    )
+}
+
+fn servers_failing(u: &Unreachable) -> Diagnosis {
+    let zone = u.zone;
+    diagnosis(
+        Cause::ServersFailing,
+        format!(
+            "The servers of {zone} hold the zone but cannot serve it: {}",
+            u.list(|_| true).join("; ")
+        ),
+        u.evidence(),
+        format!(
+            "Check the logs of the servers of {zone}: a zone file that failed to load, a \
+             secondary whose copy expired (SOA expire) after losing its primary, or a \
+             failing backend."
+        ),
+        u.checks(),
+    )
+}
+
+fn servers_unreachable(u: &Unreachable) -> Diagnosis {
+    let (zone, parent) = (u.zone, &u.parent);
+    diagnosis(
+        Cause::ServersUnreachable,
+        format!(
+            "No server of {zone} answered: {}",
+            u.list(|_| true).join("; ")
+        ),
+        u.evidence(),
+        format!(
+            "Check that the servers of {zone} are running and reachable on UDP and TCP \
+             port 53 (firewall, routing); if their addresses changed, update the glue \
+             and NS records at {parent}."
+        ),
+        u.checks(),
+    )
+}
+
+fn servers_broken(u: &Unreachable) -> Diagnosis {
+    let zone = u.zone;
     diagnosis(
         Cause::ServersBroken,
-        format!("The servers of {zone} gave no usable answer: {everyone}"),
-        ev,
+        format!(
+            "The servers of {zone} gave no usable answer: {}",
+            u.list(|_| true).join("; ")
+        ),
+        u.evidence(),
         format!(
             "Fix or upgrade the server software of {zone} (EDNS, response format), and check \
              for middleboxes that rewrite or drop DNS."
         ),
-        checks,
+        u.checks(),
     )
 }

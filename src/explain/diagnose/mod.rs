@@ -12,6 +12,9 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
+use hickory_proto::rr::Name;
+
+mod answer;
 mod delegation;
 mod dnssec;
 mod sentinel;
@@ -20,7 +23,8 @@ use super::outcome::{Outcome, Resolution};
 use crate::explain::diagnosis::{Cause, Diagnosis, Evidence};
 use crate::explain::event::{Event, Limit, ResponseKind, ServerFailure, Trace, TraceEntry};
 use crate::explain::render::render_line;
-use crate::explain::verdict::{InsecureReason, Security};
+use crate::explain::verdict::{DenialVerdict, Security};
+use answer::diagnose_answer;
 use delegation::diagnose_failure;
 use dnssec::{diagnose_bogus, diagnose_insecure};
 
@@ -31,7 +35,7 @@ const MAX_EVIDENCE: usize = 8;
 #[derive(Debug, Clone, PartialEq)]
 pub struct FailedOver {
     pub server: SocketAddr,
-    pub zone: String,
+    pub zone: Name,
     pub failure: ServerFailure,
 }
 
@@ -94,7 +98,7 @@ fn usable(kind: ResponseKind) -> bool {
 /// What the trace tells about names: which NS name has which address, and which zone
 /// delegated which.
 struct Names {
-    servers: HashMap<IpAddr, String>,
+    servers: HashMap<IpAddr, Name>,
     parents: HashMap<String, String>,
     /// Addresses of each zone's servers, from referral glue and cached delegations.
     zone_servers: HashMap<String, Vec<IpAddr>>,
@@ -119,10 +123,10 @@ impl Names {
                     for g in glue {
                         servers.entry(g.address).or_insert_with(|| g.ns.clone());
                     }
-                    parents.insert(to_zone.clone(), from_zone.clone());
+                    parents.insert(to_zone.to_string(), from_zone.to_string());
                     let usable = glue.iter().filter(|g| g.rejected.is_none());
                     zone_servers
-                        .entry(to_zone.clone())
+                        .entry(to_zone.to_string())
                         .or_default()
                         .extend(usable.map(|g| g.address));
                 }
@@ -140,7 +144,7 @@ impl Names {
                             servers.entry(*a).or_insert_with(|| ns.clone());
                         }
                         zone_servers
-                            .entry(zone.clone())
+                            .entry(zone.to_string())
                             .or_default()
                             .extend(addresses.iter().copied());
                     }
@@ -215,7 +219,7 @@ fn answering_server(trace: &Trace, name: &str) -> Option<SocketAddr> {
         trace.entries.iter().rev().find_map(|e| match &e.event {
             Event::QuerySent {
                 server, name: n, ..
-            } if wanted.is_none_or(|w| w.eq_ignore_ascii_case(n)) => Some(*server),
+            } if wanted.is_none_or(|w| w.eq_ignore_ascii_case(&n.to_string())) => Some(*server),
             _ => None,
         })
     };
@@ -315,9 +319,9 @@ fn is_dnssec_trouble(e: &Event) -> bool {
     match e {
         Event::SignaturesChecked { valid, .. } => !valid,
         Event::SignatureIgnored { .. } | Event::CnameRejected { .. } => true,
-        Event::DenialChecked { verdict, .. } => verdict.get("proven").is_none(),
+        Event::DenialChecked { verdict, .. } => !matches!(verdict, DenialVerdict::Proven { .. }),
         Event::ZoneSecurity { security, .. } | Event::AnswerSecurity { security } => {
-            security.get("security").and_then(|s| s.as_str()) != Some("secure")
+            !security.is_secure()
         }
         Event::LimitReached { limit, .. } => {
             matches!(limit, Limit::SignatureChecks | Limit::Nsec3Hashes)
@@ -338,258 +342,4 @@ pub fn edns_fallbacks(trace: &Trace) -> Vec<SocketAddr> {
         }
     }
     out
-}
-
-/// The name the answer was finally looked up under: the end of the CNAME/DNAME chain.
-fn final_name(r: &Resolution) -> String {
-    let mut current = r.name.clone();
-    for event in r.trace.events() {
-        match event {
-            Event::CnameFollowed { to, .. } => current = to.clone(),
-            Event::DnameFollowed { owner, target } => {
-                // RFC 6672: the owner's suffix of the name is replaced by the target.
-                let lower = current.to_ascii_lowercase();
-                if let Some(prefix) = lower.strip_suffix(&owner.to_ascii_lowercase()) {
-                    current = format!("{}{target}", &current[..prefix.len()]);
-                }
-            }
-            _ => {}
-        }
-    }
-    current
-}
-
-/// An answer cut short at a DNAME that points below itself.
-fn dname_loop(r: &Resolution) -> Option<Diagnosis> {
-    let (owner, target) = r.trace.events().find_map(|e| match e {
-        Event::DnameLoop { owner, target } => Some((owner, target)),
-        _ => None,
-    })?;
-    Some(diagnosis(
-        Cause::DnameLoop,
-        format!(
-            "{} {}: the DNAME {owner} points at {target}, below itself, so every name it \
-             rewrites is rewritten again without end (RFC 6672 §4); the answer is the DNAME \
-             and the CNAME it synthesises",
-            r.name, r.rtype
-        ),
-        evidence(&r.trace, |e| matches!(e, Event::DnameLoop { .. })),
-        format!("Point the DNAME at {owner} at a name outside its own subtree."),
-        vec![format!("dig +norec {owner} DNAME")],
-    ))
-}
-
-/// Answers and denials: nothing is broken unless a server failed along the way.
-fn diagnose_answer(r: &Resolution, names: &Names) -> Diagnosis {
-    if let Some(d) = dname_loop(r) {
-        return d;
-    }
-    let security = match &r.security {
-        Security::Secure => "secure (DNSSEC validated)".to_string(),
-        Security::Insecure { reason } => match reason {
-            InsecureReason::NoDs { zone } => format!("insecure: {zone} is an unsigned delegation"),
-            InsecureReason::NoTrustAnchor => "insecure: no trust anchor covers it".into(),
-            InsecureReason::ValidationDisabled => "not validated (validation is off)".into(),
-            InsecureReason::RrsigsNotSigned => {
-                "not validated: RRSIG records are not signed (RFC 4035 §3.2.1)".into()
-            }
-            _ => "insecure".into(),
-        },
-        _ => "not validated".into(),
-    };
-    let (failed, retried) = server_failures(&r.trace);
-    if !failed.is_empty() {
-        let who: Vec<String> = failed
-            .iter()
-            .map(|f| {
-                format!(
-                    "{} {} for {}",
-                    names.who(&f.server),
-                    f.failure.describe(),
-                    f.zone
-                )
-            })
-            .collect();
-        let zones: Vec<&str> = failed.iter().map(|f| f.zone.as_str()).collect();
-        return diagnosis(
-            Cause::ResolvedAfterFailover,
-            format!(
-                "{} {} resolved ({security}), but only after failover: {}",
-                r.name,
-                r.rtype,
-                who.join("; ")
-            ),
-            evidence(&r.trace, |e| {
-                matches!(e, Event::ServerFailed { server, .. }
-                    if failed.iter().any(|f| f.server == *server))
-            }),
-            format!(
-                "Fix the failing server(s) of {} or remove them from the delegation: every \
-                 resolver loses time on them and the zone is less redundant than it looks.",
-                zones.join(", ")
-            ),
-            failed
-                .iter()
-                .take(2)
-                .map(|f| {
-                    format!(
-                        "dig @{} -p {} +norec {} SOA",
-                        f.server.ip(),
-                        f.server.port(),
-                        f.zone
-                    )
-                })
-                .collect(),
-        );
-    }
-    let no_edns = edns_fallbacks(&r.trace);
-    if !no_edns.is_empty() {
-        let who: Vec<String> = no_edns.iter().map(|s| names.who(s)).collect();
-        return diagnosis(
-            Cause::EdnsNotSupported,
-            format!(
-                "{} {} resolved ({security}), but {} rejected EDNS (RFC 6891) and had to be asked again without it",
-                r.name,
-                r.rtype,
-                who.join(", ")
-            ),
-            evidence(&r.trace, |e| {
-                matches!(e, Event::EdnsFallback { .. })
-                    || matches!(e, Event::ResponseReceived { server, .. } if no_edns.contains(server))
-            }),
-            "Upgrade or fix the server (or the firewall in front of it) so that it answers EDNS \
-             queries: without EDNS there is no DNSSEC and no answer larger than 512 bytes over \
-             UDP, and resolvers stopped working around this on DNS Flag Day 2019."
-                .into(),
-            no_edns
-                .iter()
-                .take(2)
-                .map(|s| format!("dig @{} -p {} +norec +edns=0 {} {}  (expect no FORMERR)", s.ip(), s.port(), r.name, r.rtype))
-                .collect(),
-        );
-    }
-    if !retried.is_empty() {
-        let who: Vec<String> = retried
-            .iter()
-            .map(|f| {
-                format!(
-                    "{} {} for {}, then answered",
-                    names.who(&f.server),
-                    f.failure.describe(),
-                    f.zone
-                )
-            })
-            .collect();
-        return diagnosis(
-            Cause::ResolvedAfterRetry,
-            format!(
-                "{} {} resolved ({security}), but slowly: {}",
-                r.name,
-                r.rtype,
-                who.join("; ")
-            ),
-            evidence(&r.trace, |e| {
-                matches!(e, Event::ServerFailed { server, .. } | Event::ResponseReceived { server, .. }
-                    if retried.iter().any(|f| f.server == *server))
-            }),
-            "Find out why the server answers late or loses queries (load, rate limiting, \
-             packet loss on the path); resolvers give up on servers that keep doing it."
-                .into(),
-            retried
-                .iter()
-                .take(2)
-                .map(|f| {
-                    format!(
-                        "dig @{} -p {} +norec {} SOA  (look at the query time)",
-                        f.server.ip(),
-                        f.server.port(),
-                        f.zone
-                    )
-                })
-                .collect(),
-        );
-    }
-    let denied = final_name(r);
-    let alias = if denied.eq_ignore_ascii_case(&r.name) {
-        String::new()
-    } else {
-        format!("{} is an alias of {denied}, and ", r.name)
-    };
-    // The proof is the final negative response and the checks of its denial, plus the
-    // aliases that led there (not the minimised probes on the way down).
-    let denial = |e: &Event| match e {
-        Event::ResponseReceived { kind, .. } => {
-            matches!(kind, ResponseKind::NxDomain | ResponseKind::NoData)
-        }
-        Event::DenialChecked { name, .. } => name.eq_ignore_ascii_case(&denied),
-        Event::CnameFollowed { .. } | Event::DnameFollowed { .. } => true,
-        Event::CacheHit { name, .. } => name.eq_ignore_ascii_case(&denied),
-        _ => false,
-    };
-    let final_only = |trace: &Trace| -> Vec<Evidence> {
-        let mut ev = evidence(trace, denial);
-        // Of the negative responses, keep only the last: earlier ones answered probes.
-        let responses: Vec<usize> = ev
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| matches!(trace.entries[e.event].event, Event::ResponseReceived { .. }))
-            .map(|(i, _)| i)
-            .collect();
-        if let Some((_, earlier)) = responses.split_last() {
-            for i in earlier.iter().rev() {
-                ev.remove(*i);
-            }
-        }
-        ev
-    };
-    let zone = r
-        .authority
-        .first()
-        .map(|soa| soa.name.to_string())
-        .unwrap_or_else(|| "its zone".into());
-    match r.outcome {
-        Outcome::NxDomain => diagnosis(
-            Cause::NameDoesNotExist,
-            format!("{alias}{denied} does not exist: {zone} says so ({security})"),
-            final_only(&r.trace),
-            format!(
-                "Nothing is broken if the name is not meant to exist; otherwise add {denied} to the zone {zone}"
-            ),
-            Vec::new(),
-        ),
-        Outcome::NoData => diagnosis(
-            Cause::NoData,
-            format!("{alias}{denied} exists but has no {} records ({security})", r.rtype),
-            final_only(&r.trace),
-            format!(
-                "Nothing is broken if there should be no {} records; otherwise add them to the zone {zone}",
-                r.rtype
-            ),
-            Vec::new(),
-        ),
-        _ => diagnosis(
-            Cause::Resolved,
-            format!(
-                "{} {} resolved to {} record(s) ({security})",
-                r.name,
-                r.rtype,
-                r.answers.len()
-            ),
-            evidence_entries(&r.trace, |t| {
-                t.depth == 0
-                    && matches!(
-                        t.event,
-                        Event::ResponseReceived {
-                            kind: ResponseKind::Answer,
-                            ..
-                        } | Event::AnswerSecurity { .. }
-                            | Event::CnameFollowed { .. }
-                            | Event::DnameFollowed { .. }
-                            | Event::CacheHit { .. }
-                    )
-            }),
-            "Nothing to fix.".into(),
-            Vec::new(),
-        ),
-    }
 }

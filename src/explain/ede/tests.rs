@@ -140,7 +140,10 @@ fn samples() -> (Vec<Failure>, Vec<Security>, Vec<Refusal>) {
             ns: vec!["ns.z.lab.".into()],
         },
         Failure::CircularDependency {
-            path: vec![zone(), "ns.z.lab.".into()],
+            path: vec![crate::explain::event::CycleStep {
+                zone: Name::from_ascii("z.lab.").unwrap(),
+                ns: Name::from_ascii("ns.z.lab.").unwrap(),
+            }],
         },
         Failure::LimitReached {
             limit: Limit::CnameChain,
