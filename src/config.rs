@@ -346,8 +346,27 @@ impl Config {
                 self.min_ttl, self.max_ttl
             ));
         }
+        if let Some(name) = self.zero_bound() {
+            return bad(format!("{name} must be greater than 0"));
+        }
+        if self.upstream_port == 0 {
+            return bad("upstream_port must not be 0".into());
+        }
+        let r = &self.rate_limit;
+        if r.ipv4_prefix > 32 || r.ipv6_prefix > 128 {
+            return bad(format!(
+                "rate_limit.ipv4_prefix {} or rate_limit.ipv6_prefix {} is longer than an address",
+                r.ipv4_prefix, r.ipv6_prefix
+            ));
+        }
+        self.dnssec.check()
+    }
+
+    /// The first bound set to 0, which would make the resolver refuse all work (or none of
+    /// its caches hold anything): every one of them must be at least 1.
+    fn zero_bound(&self) -> Option<&'static str> {
         let l = &self.limits;
-        for (name, value) in [
+        let bounds: &[(&'static str, u64)] = &[
             ("limits.upstream_queries", l.upstream_queries as u64),
             ("limits.referral_depth", l.referral_depth as u64),
             (
@@ -382,22 +401,11 @@ impl Config {
             ),
             ("tcp.idle_timeout_ms", self.tcp.idle_timeout_ms),
             ("tcp.read_timeout_ms", self.tcp.read_timeout_ms),
-        ] {
-            if value == 0 {
-                return bad(format!("{name} must be greater than 0"));
-            }
-        }
-        if self.upstream_port == 0 {
-            return bad("upstream_port must not be 0".into());
-        }
-        let r = &self.rate_limit;
-        if r.ipv4_prefix > 32 || r.ipv6_prefix > 128 {
-            return bad(format!(
-                "rate_limit.ipv4_prefix {} or rate_limit.ipv6_prefix {} is longer than an address",
-                r.ipv4_prefix, r.ipv6_prefix
-            ));
-        }
-        self.dnssec.check()
+        ];
+        bounds
+            .iter()
+            .find(|(_, value)| *value == 0)
+            .map(|(name, _)| *name)
     }
 }
 

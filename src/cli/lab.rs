@@ -62,52 +62,9 @@ pub fn run(args: LabArgs) -> Result<(), String> {
         let server = if args.no_resolver {
             None
         } else {
-            let config = Config {
-                listen: vec![args.resolver_listen],
-                root_hints: Some(written.root_hints.clone()),
-                trust_anchors: vec![written.trust_anchor.clone()],
-                upstream_port: running.port,
-                control: (!args.no_control).then_some(args.control),
-                ..Config::default()
-            };
-            let resolver =
-                Resolver::new(&config, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
-            Some(
-                Server::bind(&config, resolver)
-                    .await
-                    .map_err(|e| {
-                        format!("{e} (use --resolver-listen, --control, --no-control or --no-resolver)")
-                    })?,
-            )
+            Some(start_resolver(&args, &written, running.port).await?)
         };
-        let resolver_address = server
-            .as_ref()
-            .and_then(|s| s.local_addrs().first().copied());
-        let control_address = server.as_ref().and_then(|s| s.control_addr());
-        println!(
-            "whydns lab: {} servers, {} zones, {} scenarios (signed at {})\n",
-            lab.servers.len(),
-            lab.zones.len(),
-            lab.spec.scenarios.len(),
-            lab::format_time(lab.signed_at)
-        );
-        print!("{}", lab::report::address_plan(&lab, running.port));
-        println!();
-        print!("{}", scenario_digs(&lab, running.port, resolver_address));
-        println!(
-            "\nTrust anchor: {}\nRoot hints:   {}",
-            written.trust_anchor.display(),
-            written.root_hints.display()
-        );
-        if let Some(address) = resolver_address {
-            println!("Resolver:     {address} (UDP and TCP), recursing through the lab");
-        }
-        if let Some(address) = control_address {
-            println!(
-                "Control API:  http://{address}/ (explanations: whydns explain --server http://{address} <id>)"
-            );
-        }
-        println!("Press Ctrl-C to stop.");
+        print_banner(&lab, &written, running.port, server.as_ref());
         match server {
             Some(server) => server.run(shutdown).await.map_err(|e| e.to_string())?,
             None => shutdown.await,
@@ -116,6 +73,57 @@ pub fn run(args: LabArgs) -> Result<(), String> {
         println!("whydns lab: stopped");
         Ok(())
     })
+}
+
+/// A whydns resolver pointed at the lab: its root hints and trust anchor, its port.
+async fn start_resolver(
+    args: &LabArgs,
+    written: &lab::WrittenFiles,
+    port: u16,
+) -> Result<Server, String> {
+    let config = Config {
+        listen: vec![args.resolver_listen],
+        root_hints: Some(written.root_hints.clone()),
+        trust_anchors: vec![written.trust_anchor.clone()],
+        upstream_port: port,
+        control: (!args.no_control).then_some(args.control),
+        ..Config::default()
+    };
+    let resolver = Resolver::new(&config, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
+    Server::bind(&config, resolver).await.map_err(|e| {
+        format!("{e} (use --resolver-listen, --control, --no-control or --no-resolver)")
+    })
+}
+
+/// What the operator needs to use the lab: the address plan, a `dig` per scenario, the
+/// files written and the resolver's addresses.
+fn print_banner(lab: &Lab, written: &lab::WrittenFiles, port: u16, server: Option<&Server>) {
+    let resolver_address = server.and_then(|s| s.local_addrs().first().copied());
+    let control_address = server.and_then(|s| s.control_addr());
+    println!(
+        "whydns lab: {} servers, {} zones, {} scenarios (signed at {})\n",
+        lab.servers.len(),
+        lab.zones.len(),
+        lab.spec.scenarios.len(),
+        lab::format_time(lab.signed_at)
+    );
+    print!("{}", lab::report::address_plan(lab, port));
+    println!();
+    print!("{}", scenario_digs(lab, port, resolver_address));
+    println!(
+        "\nTrust anchor: {}\nRoot hints:   {}",
+        written.trust_anchor.display(),
+        written.root_hints.display()
+    );
+    if let Some(address) = resolver_address {
+        println!("Resolver:     {address} (UDP and TCP), recursing through the lab");
+    }
+    if let Some(address) = control_address {
+        println!(
+            "Control API:  http://{address}/ (explanations: whydns explain --server http://{address} <id>)"
+        );
+    }
+    println!("Press Ctrl-C to stop.");
 }
 
 /// Each scenario with its description, the `dig` that shows it at its own servers and, with

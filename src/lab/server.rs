@@ -156,32 +156,13 @@ async fn try_start(lab: &Lab, port: u16) -> Result<RunningLab, LabError> {
             listeners.push((server.name.clone(), address, false));
             continue;
         }
-        let udp = UdpSocket::bind(address)
-            .await
-            .map_err(|source| LabError::Bind {
-                address,
-                transport: "UDP",
-                source,
-            })?;
+        let (udp, tcp) = bind_server(address, server).await?;
         let address = udp.local_addr().map_err(|source| LabError::Bind {
             address,
             transport: "UDP",
             source,
         })?;
         port = address.port();
-        let tcp = if server.has_fault(|f| matches!(f, ServerFault::NoTcp)) {
-            None
-        } else {
-            Some(
-                TcpListener::bind(address)
-                    .await
-                    .map_err(|source| LabError::Bind {
-                        address,
-                        transport: "TCP",
-                        source,
-                    })?,
-            )
-        };
         listeners.push((server.name.clone(), address, true));
         bound.push((behaviour(server, &root_ns, queries), udp, tcp));
     }
@@ -206,6 +187,28 @@ async fn try_start(lab: &Lab, port: u16) -> Result<RunningLab, LabError> {
         counters,
         tasks,
     })
+}
+
+/// One server's sockets on `address` (port 0: any free one), TCP unless `no-tcp`.
+async fn bind_server(
+    address: SocketAddr,
+    server: &LabServer,
+) -> Result<(UdpSocket, Option<TcpListener>), LabError> {
+    let bind_error = |transport| {
+        move |source| LabError::Bind {
+            address,
+            transport,
+            source,
+        }
+    };
+    let udp = UdpSocket::bind(address).await.map_err(bind_error("UDP"))?;
+    if server.has_fault(|f| matches!(f, ServerFault::NoTcp)) {
+        return Ok((udp, None));
+    }
+    // TCP on the port UDP got, so one port serves both.
+    let bound = udp.local_addr().map_err(bind_error("UDP"))?;
+    let tcp = TcpListener::bind(bound).await.map_err(bind_error("TCP"))?;
+    Ok((udp, Some(tcp)))
 }
 
 fn root_ns(lab: &Lab) -> Vec<(Name, std::net::IpAddr)> {

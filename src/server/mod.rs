@@ -140,6 +140,56 @@ pub async fn serve(
     Server::bind(&config, resolver).await?.run(shutdown).await
 }
 
+impl Shared {
+    /// The state every listener shares, from the configuration.
+    fn new(
+        config: &Config,
+        resolver: Resolver,
+        explanations: ExplanationLog,
+        stopping: watch::Receiver<bool>,
+        control_addr: Option<SocketAddr>,
+    ) -> Shared {
+        let resolving_limit = u32::try_from(config.limits.concurrent_queries)
+            .unwrap_or(u32::MAX)
+            .min(Semaphore::MAX_PERMITS as u32);
+        Shared {
+            resolver,
+            allow: config.allow.clone(),
+            resolving: Arc::new(Semaphore::new(resolving_limit as usize)),
+            resolving_limit,
+            connections: Arc::new(Semaphore::new(config.tcp.connections)),
+            tcp: tcp::Bounds::new(&config.tcp),
+            stopping,
+            packets: packet_cache::PacketCache::new(CacheConfig::bytes(config.cache.packets_mib)),
+            explanations: Arc::new(explanations),
+            keep_all: config.explain.keep_all,
+            metrics: metrics::Metrics::default(),
+            control_allow: config.control_allow.clone(),
+            metrics_allow: config.metrics_allow.clone(),
+            control_addr,
+            control_hosts: config.control_hosts.clone(),
+            rate_limit: rrl::RateLimiter::new(&config.rate_limit),
+            log_limit: log_limit::LogLimiter::new(config.rate_limit.log_lines_per_10s),
+            recipients: Mutex::new(lru::LruCache::new(
+                NonZeroUsize::new(RECIPIENTS).expect("non-zero"),
+            )),
+        }
+    }
+}
+
+/// The HTTP control API's listener and the address it got.
+async fn bind_control(address: SocketAddr) -> Result<(TcpListener, SocketAddr), ServeError> {
+    let listener = TcpListener::bind(address)
+        .await
+        .map_err(|source| ServeError::Bind {
+            address,
+            transport: "HTTP control",
+            source,
+        })?;
+    let bound = listener.local_addr().unwrap_or(address);
+    Ok((listener, bound))
+}
+
 impl Server {
     /// Binds UDP and TCP on every `config.listen` address. A port of 0 picks a free port,
     /// the same one for UDP and TCP (so tests can learn it from [`Server::local_addrs`]).
@@ -154,22 +204,8 @@ impl Server {
             listeners.push((udp, tcp));
             addresses.push(bound);
         }
-        let resolving_limit = u32::try_from(config.limits.concurrent_queries)
-            .unwrap_or(u32::MAX)
-            .min(Semaphore::MAX_PERMITS as u32);
         let control = match config.control {
-            Some(address) => {
-                let listener =
-                    TcpListener::bind(address)
-                        .await
-                        .map_err(|source| ServeError::Bind {
-                            address,
-                            transport: "HTTP control",
-                            source,
-                        })?;
-                let bound = listener.local_addr().unwrap_or(address);
-                Some((listener, bound))
-            }
+            Some(address) => Some(bind_control(address).await?),
             None => None,
         };
         let mut explanations = ExplanationLog::new(
@@ -181,35 +217,13 @@ impl Server {
         }
         let (stop, stopping) = watch::channel(false);
         let control_addr = control.as_ref().map(|(_, bound)| *bound);
+        let shared = Shared::new(config, resolver, explanations, stopping, control_addr);
         Ok(Server {
             listeners,
             addresses,
             control,
             stop,
-            shared: Arc::new(Shared {
-                resolver,
-                allow: config.allow.clone(),
-                resolving: Arc::new(Semaphore::new(resolving_limit as usize)),
-                resolving_limit,
-                connections: Arc::new(Semaphore::new(config.tcp.connections)),
-                tcp: tcp::Bounds::new(&config.tcp),
-                stopping,
-                packets: packet_cache::PacketCache::new(CacheConfig::bytes(
-                    config.cache.packets_mib,
-                )),
-                explanations: Arc::new(explanations),
-                keep_all: config.explain.keep_all,
-                metrics: metrics::Metrics::default(),
-                control_allow: config.control_allow.clone(),
-                metrics_allow: config.metrics_allow.clone(),
-                control_addr,
-                control_hosts: config.control_hosts.clone(),
-                rate_limit: rrl::RateLimiter::new(&config.rate_limit),
-                log_limit: log_limit::LogLimiter::new(config.rate_limit.log_lines_per_10s),
-                recipients: Mutex::new(lru::LruCache::new(
-                    NonZeroUsize::new(RECIPIENTS).expect("non-zero"),
-                )),
-            }),
+            shared: Arc::new(shared),
         })
     }
 
