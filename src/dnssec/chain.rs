@@ -14,7 +14,7 @@
 
 use std::sync::Arc;
 
-use hickory_proto::dnssec::rdata::{DNSSECRData, DS};
+use hickory_proto::dnssec::rdata::{DNSSECRData, DNSKEY, DS};
 use hickory_proto::dnssec::PublicKey;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
@@ -183,12 +183,7 @@ impl Validator {
         soa: Option<&Record>,
         evidence: &Evidence,
     ) -> KeyVerdict {
-        let above = |name: &Name| name != zone && name.zone_of(zone);
-        let parent = soa
-            .map(|s| s.name.to_lowercase())
-            .filter(|name| above(name))
-            .or_else(|| evidence.zone.clone().filter(|name| above(name)))
-            .unwrap_or_else(|| zone.base_name());
+        let parent = parent_of_cut(zone, soa, evidence);
         let parent_keys = match self.zone_keys(fetch, ctx, parent.clone()).await {
             KeyVerdict::Secure { keys, .. } => keys,
             other => return other,
@@ -203,33 +198,6 @@ impl Validator {
         // believed only on a proof that names it a delegation: an NSEC/NSEC3 matching it
         // with the NS bit. Opt-out spans and over-long NSEC3 chains prove no such thing.
         let referred = fetch.closest_cut(zone).is_some_and(|cut| cut == *zone);
-        if !referred
-            && matches!(
-                verdict,
-                DenialVerdict::OptOut { .. } | DenialVerdict::IterationsTooHigh { .. }
-            )
-        {
-            self.judge_denial(
-                ctx,
-                zone,
-                DenialClaim::NoDs,
-                &parent,
-                proofs.is_empty(),
-                &verdict,
-            );
-            let fault = Fault::CutNotShown {
-                zone: zone.clone(),
-                parent: parent.clone(),
-            };
-            let proof = match &verdict {
-                crate::explain::verdict::DenialVerdict::OptOut { proof } => proof.clone(),
-                _ => Proof::default(),
-            };
-            return KeyVerdict::NotSecure(bogus(BogusReason::DenialFailed {
-                name: zone.to_string(),
-                denial: Box::new(FailedProof::bogus(&proof, &fault)),
-            }));
-        }
         let judged = self.judge_denial(
             ctx,
             zone,
@@ -238,6 +206,14 @@ impl Validator {
             proofs.is_empty(),
             &verdict,
         );
+        if !referred
+            && matches!(
+                verdict,
+                DenialVerdict::OptOut { .. } | DenialVerdict::IterationsTooHigh { .. }
+            )
+        {
+            return KeyVerdict::NotSecure(cut_not_shown(zone, &parent, &verdict));
+        }
         KeyVerdict::NotSecure(match judged {
             Security::Secure => insecure(InsecureReason::NoDs {
                 zone: zone.to_string(),
@@ -362,6 +338,37 @@ fn unsupported(zone: &Name, ds: &[DS]) -> Security {
     })
 }
 
+/// Whether a DS of `usable` with `key`'s tag and algorithm has its digest (RFC 4035 §5.2),
+/// each digest paid from `budget`; a DS whose digest differs is noted in `mismatch`.
+fn ds_vouches(
+    zone: &Name,
+    tag: u16,
+    key: &DNSKEY,
+    usable: &[&DS],
+    budget: &mut VerificationBudget,
+    mismatch: &mut Option<u16>,
+) -> Result<bool, BogusReason> {
+    let algorithm = u8::from(key.public_key().algorithm());
+    for ds in usable
+        .iter()
+        .filter(|d| d.key_tag() == tag && u8::from(d.algorithm()) == algorithm)
+    {
+        if !budget.spend() {
+            return Err(BogusReason::BudgetExhausted {
+                work: BudgetWork::DsDigests {
+                    zone: zone.to_string(),
+                },
+            });
+        }
+        match ds_matches(zone, key, ds) {
+            DsMatch::Match => return Ok(true),
+            DsMatch::Mismatch => *mismatch = Some(ds.key_tag()),
+            DsMatch::UnsupportedDigest | DsMatch::WrongKey => {}
+        }
+    }
+    Ok(false)
+}
+
 /// The DNSKEYs a DS (or an anchored key) vouches for, or why none is. Each DS digest
 /// computed is paid for from `budget` (a DNSKEY set of hundreds of keys sharing one tag
 /// would otherwise cost a digest each, outside any limit).
@@ -378,29 +385,7 @@ fn trusted_keys(
         let anchored = anchored_keys
             .iter()
             .any(|k| k.as_slice() == key.public_key().public_bytes());
-        let algorithm = u8::from(key.public_key().algorithm());
-        let mut vouched = anchored;
-        for ds in usable
-            .iter()
-            .filter(|d| d.key_tag() == tag && u8::from(d.algorithm()) == algorithm)
-        {
-            if vouched {
-                break;
-            }
-            if !budget.spend() {
-                return Err(BogusReason::BudgetExhausted {
-                    work: BudgetWork::DsDigests {
-                        zone: zone.to_string(),
-                    },
-                });
-            }
-            match ds_matches(zone, key, ds) {
-                DsMatch::Match => vouched = true,
-                DsMatch::Mismatch => mismatch = Some(ds.key_tag()),
-                DsMatch::UnsupportedDigest | DsMatch::WrongKey => {}
-            }
-        }
-        if vouched {
+        if anchored || ds_vouches(zone, tag, key, usable, budget, &mut mismatch)? {
             trusted.push(Record::from_rdata(
                 zone.clone(),
                 0,
@@ -427,6 +412,33 @@ fn trusted_keys(
             ds: key_ids(usable),
             dnskeys: Some(dnskeys.collect()),
         },
+    })
+}
+
+/// The zone above the cut `zone` that denied its DS: the SOA owner of the denial, else the
+/// zone the answer came from, else the cut's parent name.
+fn parent_of_cut(zone: &Name, soa: Option<&Record>, evidence: &Evidence) -> Name {
+    let above = |name: &Name| name != zone && name.zone_of(zone);
+    soa.map(|s| s.name.to_lowercase())
+        .filter(|name| above(name))
+        .or_else(|| evidence.zone.clone().filter(|name| above(name)))
+        .unwrap_or_else(|| zone.base_name())
+}
+
+/// A cut no referral showed, "proven" unsigned only by an opt-out span or an NSEC3 chain
+/// too costly to check: neither names it a delegation, so the denial does not hold.
+fn cut_not_shown(zone: &Name, parent: &Name, verdict: &DenialVerdict) -> Security {
+    let fault = Fault::CutNotShown {
+        zone: zone.clone(),
+        parent: parent.clone(),
+    };
+    let proof = match verdict {
+        DenialVerdict::OptOut { proof } => proof.clone(),
+        _ => Proof::default(),
+    };
+    bogus(BogusReason::DenialFailed {
+        name: zone.to_string(),
+        denial: Box::new(FailedProof::bogus(&proof, &fault)),
     })
 }
 
