@@ -6,17 +6,15 @@
 //! operator's mistake would sit: key faults before signing (so RRSIGs carry the published
 //! key's tag and algorithm), signature faults after.
 
-use std::collections::BTreeSet;
-
 use hickory_proto::dnssec::rdata::sig::SigInput;
-use hickory_proto::dnssec::rdata::{DNSSECRData, DNSKEY, DS, NSEC, NSEC3, NSEC3PARAM, RRSIG};
-use hickory_proto::dnssec::{Algorithm, DigestType, Nsec3HashAlgorithm, PublicKeyBuf, TBS};
+use hickory_proto::dnssec::rdata::{DNSSECRData, DNSKEY, DS, RRSIG};
+use hickory_proto::dnssec::{Algorithm, DigestType, PublicKeyBuf, TBS};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType, SerialNumber};
 
 use super::keys::{self, SigningKey};
 use super::spec::{Denial, KeyRole, SigningSpec, ZoneFault};
 use super::time;
-use super::zone::{Nsec3Params, Zone};
+use super::zone::Zone;
 
 /// Default signature window around the lab's start (RFC 4035 §5.3.1 checks it against "now").
 const INCEPTION_BEFORE_NOW: i64 = 3600;
@@ -451,155 +449,10 @@ pub fn name_wire(name: &Name) -> Vec<u8> {
     out
 }
 
-/// RFC 9077: the negative-caching TTL is min(SOA TTL, SOA MINIMUM).
-pub fn negative_ttl(zone: &Zone) -> u32 {
-    let soa = zone.soa();
-    match &soa.data {
-        RData::SOA(s) => soa.ttl.min(s.minimum),
-        _ => soa.ttl,
-    }
-}
+mod denial;
 
-/// Types present at `name` as the NSEC/NSEC3 bitmap shows them (RFC 4034 §4.1.2).
-fn bitmap_types(zone: &Zone, name: &Name, signed_here: bool) -> Vec<RecordType> {
-    let is_cut = name != &zone.apex
-        && zone
-            .records
-            .get(name)
-            .is_some_and(|t| t.contains_key(&RecordType::NS));
-    let mut types: BTreeSet<RecordType> = zone
-        .records
-        .get(name)
-        .map(|t| {
-            t.keys()
-                .copied()
-                .filter(|rt| !is_cut || matches!(rt, RecordType::NS | RecordType::DS))
-                .collect()
-        })
-        .unwrap_or_default();
-    if signed_here {
-        types.insert(RecordType::RRSIG);
-    }
-    types.remove(&RecordType::NSEC);
-    types.into_iter().collect()
-}
-
-fn add_nsec_chain(zone: &mut Zone) {
-    let names: Vec<Name> = zone
-        .chain_names()
-        .into_iter()
-        .filter(|n| zone.records.contains_key(n))
-        .collect();
-    let ttl = negative_ttl(zone);
-    for (i, name) in names.iter().enumerate() {
-        let next = names[(i + 1) % names.len()].clone();
-        let mut types = bitmap_types(zone, name, true);
-        types.push(RecordType::NSEC);
-        let nsec = NSEC::new(next, types);
-        zone.insert(Record::from_rdata(
-            name.clone(),
-            ttl,
-            RData::DNSSEC(DNSSECRData::NSEC(nsec)),
-        ));
-    }
-}
-
-fn add_nsec3_chain(
-    zone: &mut Zone,
-    iterations: u16,
-    salt: Vec<u8>,
-    faults: &[ZoneFault],
-) -> Result<(), String> {
-    let ttl = negative_ttl(zone);
-    let param = NSEC3PARAM::new(Nsec3HashAlgorithm::SHA1, false, iterations, salt.clone());
-    let apex = zone.apex.clone();
-    zone.insert(Record::from_rdata(
-        apex.clone(),
-        0,
-        RData::DNSSEC(DNSSECRData::NSEC3PARAM(param)),
-    ));
-    let mut hashed: Vec<(Vec<u8>, Name)> = Vec::new();
-    for name in zone.chain_names() {
-        hashed.push((nsec3_hash(&name, &salt, iterations)?, name));
-    }
-    hashed.sort();
-    let owner_corrupt = faults.contains(&ZoneFault::Nsec3OwnerCorrupt);
-    let next_corrupt = faults.contains(&ZoneFault::Nsec3NextCorrupt);
-    for (i, (hash, name)) in hashed.iter().enumerate() {
-        let mut next = hashed[(i + 1) % hashed.len()].0.clone();
-        if next_corrupt {
-            // Each NSEC3 then spans only (hash, hash+1): it covers no name at all, so every
-            // denial that needs a covering NSEC3 fails, whatever the hashes happen to be.
-            next = increment(hash);
-        }
-        let signed_here = zone.records.get(name).is_some_and(|t| {
-            !t.contains_key(&RecordType::NS) || name == &apex || t.contains_key(&RecordType::DS)
-        });
-        let types = bitmap_types(zone, name, signed_here);
-        let nsec3 = NSEC3::new(
-            Nsec3HashAlgorithm::SHA1,
-            false,
-            iterations,
-            salt.clone(),
-            next,
-            types,
-        );
-        let mut owner_hash = hash.clone();
-        if owner_corrupt {
-            owner_hash[0] ^= 0x40;
-        }
-        let owner = nsec3_owner(&owner_hash, &apex)?;
-        let record =
-            Record::from_rdata(owner.clone(), ttl, RData::DNSSEC(DNSSECRData::NSEC3(nsec3)));
-        zone.nsec3.insert(owner, record);
-    }
-    zone.nsec3_params = Some(Nsec3Params { iterations, salt });
-    Ok(())
-}
-
-/// The big-endian successor of a hash value.
-fn increment(hash: &[u8]) -> Vec<u8> {
-    let mut out = hash.to_vec();
-    for byte in out.iter_mut().rev() {
-        let (value, carry) = byte.overflowing_add(1);
-        *byte = value;
-        if !carry {
-            break;
-        }
-    }
-    out
-}
-
-/// RFC 5155 §5: the iterated SHA-1 hash of the canonical owner name.
-pub fn nsec3_hash(name: &Name, salt: &[u8], iterations: u16) -> Result<Vec<u8>, String> {
-    Nsec3HashAlgorithm::SHA1
-        .hash(salt, name, iterations)
-        .map(|d| d.as_ref().to_vec())
-        .map_err(|e| format!("hashing {name}: {e}"))
-}
-
-/// The NSEC3 owner: Base32hex (no padding, lowercase) of the hash, prepended to the apex.
-pub fn nsec3_owner(hash: &[u8], apex: &Name) -> Result<Name, String> {
-    let label = data_encoding::BASE32HEX_NOPAD
-        .encode(hash)
-        .to_ascii_lowercase();
-    apex.prepend_label(label.as_str())
-        .map_err(|e| e.to_string())
-}
-
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    let text = text.trim();
-    if text.is_empty() || text == "-" {
-        return Some(Vec::new());
-    }
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
-        .collect()
-}
+use denial::{add_nsec3_chain, add_nsec_chain, decode_hex};
+pub use denial::{negative_ttl, nsec3_hash, nsec3_owner};
 
 #[cfg(test)]
 mod tests {
