@@ -14,6 +14,8 @@ use hickory_proto::op::Message;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::addresses::AddressSearch;
+use super::alias::Chained;
+use super::ask::Question;
 use super::budget::Ctx;
 use super::cache::{Cache, Evidence};
 use super::classify::Classified;
@@ -125,46 +127,14 @@ impl Recursor {
         checking_disabled: bool,
     ) -> Resolution {
         let name = name.to_lowercase();
-        let limits = &self.config.limits;
-        let trace = Trace::new(trace_id(), limits.trace_events)
-            .max_bytes(limits.trace_kib.saturating_mul(1024));
-        let mut ctx = Ctx::new(trace, self.config.limits.clone(), self.allowance.clone());
-        ctx.record(Event::ResolutionStarted {
-            name: name.clone(),
-            rtype: rtype.into(),
-        });
+        let mut ctx = self.start(&name, rtype);
         // CD=1 (RFC 4035 §3.2.2): the client validates, or wants to see the data regardless.
         let validate = self.config.validate && !checking_disabled;
-        let chained = self
+        let mut chained = self
             .resolve_chain(&mut ctx, name.clone(), rtype, validate)
             .await;
-        let security = match (&chained.security, validate) {
-            (Some(security), _) => security.clone(),
-            (None, false) => Security::Insecure {
-                reason: InsecureReason::ValidationDisabled,
-            },
-            (None, true) => Security::Secure,
-        };
-        if validate && !matches!(chained.outcome, Outcome::Failed { .. }) {
-            ctx.record(Event::AnswerSecurity {
-                security: security.clone(),
-            });
-        }
-        let mut chained = chained;
-        // RFC 4035 §5.3.3: validated data lives no longer than its signatures and keys.
-        if ctx.valid_until != u64::MAX {
-            let left = ctx.valid_until.saturating_sub(self.clock.now()).max(1);
-            let left = u32::try_from(left).unwrap_or(u32::MAX);
-            for record in chained
-                .answers
-                .iter_mut()
-                .chain(chained.authority.iter_mut())
-                .chain(chained.signatures.iter_mut())
-                .chain(chained.proofs.iter_mut())
-            {
-                record.ttl = record.ttl.min(left);
-            }
-        }
+        let security = answer_security(&mut ctx, &chained, validate);
+        self.bound_ttls(&ctx, &mut chained);
         let mut resolution = Resolution {
             name: name.to_string(),
             rtype: rtype.to_string(),
@@ -180,17 +150,39 @@ impl Recursor {
         };
         // RFC 8509 §3.2, on the client's question, before the answer cache sees it.
         super::sentinel::apply_sentinel(&mut resolution, &name, rtype, self.validator.anchors());
-        let rcode = resolution.rcode().into();
-        let elapsed_ms = resolution.trace.elapsed_ms();
-        resolution.trace.record(
-            0,
-            Event::ResolutionFinished {
-                rcode,
-                answers: resolution.answers.len(),
-                elapsed_ms,
-            },
-        );
+        record_finished(&mut resolution);
         resolution
+    }
+
+    /// The context of one client question, its trace opened with the question itself.
+    fn start(&self, name: &Name, rtype: RecordType) -> Ctx {
+        let limits = &self.config.limits;
+        let trace = Trace::new(trace_id(), limits.trace_events)
+            .max_bytes(limits.trace_kib.saturating_mul(1024));
+        let mut ctx = Ctx::new(trace, self.config.limits.clone(), self.allowance.clone());
+        ctx.record(Event::ResolutionStarted {
+            name: name.clone(),
+            rtype: rtype.into(),
+        });
+        ctx
+    }
+
+    /// RFC 4035 §5.3.3: validated data lives no longer than its signatures and keys.
+    fn bound_ttls(&self, ctx: &Ctx, chained: &mut Chained) {
+        if ctx.valid_until == u64::MAX {
+            return;
+        }
+        let left = ctx.valid_until.saturating_sub(self.clock.now()).max(1);
+        let left = u32::try_from(left).unwrap_or(u32::MAX);
+        for record in chained
+            .answers
+            .iter_mut()
+            .chain(chained.authority.iter_mut())
+            .chain(chained.signatures.iter_mut())
+            .chain(chained.proofs.iter_mut())
+        {
+            record.ttl = record.ttl.min(left);
+        }
     }
 
     /// One name, no alias following: from the cache, or by walking down from the closest cut.
@@ -259,8 +251,13 @@ impl Recursor {
         let addresses = self.usable_addresses(&hints);
         let mut failures = Vec::new();
         let root = Name::root();
+        let question = Question {
+            zone: &root,
+            name: &root,
+            rtype: RecordType::NS,
+        };
         let reply = self
-            .ask_servers(ctx, &root, &addresses, &root, RecordType::NS, &mut failures)
+            .ask_servers(ctx, &question, &addresses, &mut failures)
             .await;
         if let Err(failure) = &reply {
             record_unreachable(ctx, failure);
@@ -324,53 +321,30 @@ impl Recursor {
         let mut addresses = self.addresses_for(ctx, delegation, &mut search).await?;
         let mut tried = addresses.clone();
         let full = label_count(qname);
-        let mut labels = if self.config.qname_minimisation && qtype != RecordType::DS {
-            (label_count(zone) + 1).min(full)
-        } else {
-            full
-        };
+        let mut labels = self.first_labels(zone, qname, qtype);
         let mut failures = Vec::new();
         loop {
             let minimised = labels < full;
-            let (name, rtype) = if minimised {
-                (qname.trim_to(labels), RecordType::A)
-            } else {
-                (qname.clone(), qtype)
+            let (name, rtype) = sent_question(ctx, zone, qname, qtype, labels);
+            let question = Question {
+                zone,
+                name: &name,
+                rtype,
             };
-            if minimised {
-                ctx.record(Event::QnameMinimised {
-                    zone: zone.clone(),
-                    sent: name.clone(),
-                    rtype: RecordType::A.into(),
-                });
-            }
             let (class, response) = match self
-                .ask_servers(ctx, zone, &addresses, &name, rtype, &mut failures)
+                .ask_servers(ctx, &question, &addresses, &mut failures)
                 .await
             {
                 Ok(reply) => reply,
                 Err(failure @ Failure::NoReachableAuthority { .. }) => {
-                    // Every address known failed: the zone's other NS names, if any. Only
-                    // the new addresses are asked from here on: the others had their rounds.
-                    let more = self
-                        .more_addresses(ctx, delegation, &tried, &mut search)
+                    addresses = self
+                        .more_to_ask(ctx, delegation, &mut tried, &mut search, failure)
                         .await?;
-                    if more.is_empty() {
-                        record_unreachable(ctx, &failure);
-                        return Err(failure);
-                    }
-                    tried.extend(more.iter().copied());
-                    addresses = more;
                     continue;
                 }
                 Err(failure) => return Err(failure),
             };
-            let evidence = Evidence {
-                zone: Some(zone.clone()),
-                dnssec: dnssec_records(zone, &response),
-                non_authoritative: !response.metadata.authoritative,
-                ..Evidence::default()
-            };
+            let evidence = zone_evidence(zone, &response);
             record_rejected_cnames(ctx, &class, &response);
             match class {
                 Classified::Referral { cut, ns, glue } => {
@@ -385,6 +359,34 @@ impl Recursor {
                 class => return Ok(ZoneStep::Done(Box::new((lookup_of(class), evidence)))),
             }
         }
+    }
+
+    /// RFC 9156 starts one label below the zone; a DS question is never minimised.
+    fn first_labels(&self, zone: &Name, qname: &Name, qtype: RecordType) -> usize {
+        let full = label_count(qname);
+        if self.config.qname_minimisation && qtype != RecordType::DS {
+            (label_count(zone) + 1).min(full)
+        } else {
+            full
+        }
+    }
+
+    /// Every known address failed: only new ones are asked next (the others had their rounds).
+    async fn more_to_ask(
+        &self,
+        ctx: &mut Ctx,
+        delegation: &Delegation,
+        tried: &mut Vec<SocketAddr>,
+        search: &mut AddressSearch,
+        failure: Failure,
+    ) -> Result<Vec<SocketAddr>, Failure> {
+        let more = self.more_addresses(ctx, delegation, tried, search).await?;
+        if more.is_empty() {
+            record_unreachable(ctx, &failure);
+            return Err(failure);
+        }
+        tried.extend(more.iter().copied());
+        Ok(more)
     }
 
     /// A referral from `zone` down to `cut`: the delegation to follow, with the glue the
@@ -422,6 +424,67 @@ impl Recursor {
         let ttl = ns.iter().map(|r| r.ttl).min().unwrap_or(0);
         self.cache.store_delegation(&next, ttl, self.clock.now());
         next
+    }
+}
+
+/// The security the answer carries, recorded when validation ran and the lookup ended.
+fn answer_security(ctx: &mut Ctx, chained: &Chained, validate: bool) -> Security {
+    let security = match (&chained.security, validate) {
+        (Some(security), _) => security.clone(),
+        (None, false) => Security::Insecure {
+            reason: InsecureReason::ValidationDisabled,
+        },
+        (None, true) => Security::Secure,
+    };
+    if validate && !matches!(chained.outcome, Outcome::Failed { .. }) {
+        ctx.record(Event::AnswerSecurity {
+            security: security.clone(),
+        });
+    }
+    security
+}
+
+/// The last event, recorded after the sentinel so it carries the rcode the client gets.
+fn record_finished(resolution: &mut Resolution) {
+    let rcode = resolution.rcode().into();
+    let elapsed_ms = resolution.trace.elapsed_ms();
+    resolution.trace.record(
+        0,
+        Event::ResolutionFinished {
+            rcode,
+            answers: resolution.answers.len(),
+            elapsed_ms,
+        },
+    );
+}
+
+/// The name and type actually sent to a zone, recorded when minimisation hid the rest.
+fn sent_question(
+    ctx: &mut Ctx,
+    zone: &Name,
+    qname: &Name,
+    qtype: RecordType,
+    labels: usize,
+) -> (Name, RecordType) {
+    if labels >= label_count(qname) {
+        return (qname.clone(), qtype);
+    }
+    let name = qname.trim_to(labels);
+    ctx.record(Event::QnameMinimised {
+        zone: zone.clone(),
+        sent: name.clone(),
+        rtype: RecordType::A.into(),
+    });
+    (name, RecordType::A)
+}
+
+/// What a zone's reply proves and how far it is believed, kept with the lookup it ends.
+fn zone_evidence(zone: &Name, response: &Message) -> Evidence {
+    Evidence {
+        zone: Some(zone.clone()),
+        dnssec: dnssec_records(zone, response),
+        non_authoritative: !response.metadata.authoritative,
+        ..Evidence::default()
     }
 }
 
