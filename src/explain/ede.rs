@@ -144,6 +144,9 @@ pub enum Refusal {
     Overloaded { in_flight: usize },
     /// An explanation asked for by name over DNS: only ids are served there.
     ExplanationByIdOnly,
+    /// The answer is larger than a DNS message can be (65,535 octets, RFC 1035 §4.2.2):
+    /// SERVFAIL over TCP rather than a partial answer.
+    TooLarge,
 }
 
 /// The EDE option of a query the server answers without resolving.
@@ -157,6 +160,10 @@ pub fn refusal(refusal: Refusal) -> Ede {
         Refusal::Overloaded { in_flight } => Ede::new(
             EdeCode::OtherError,
             format!("resolver overloaded: {in_flight} queries already being resolved"),
+        ),
+        Refusal::TooLarge => Ede::new(
+            EdeCode::OtherError,
+            "the answer is larger than 65,535 octets, the most a DNS message can hold: not sent",
         ),
         Refusal::ExplanationByIdOnly => Ede::new(
             EdeCode::OtherError,

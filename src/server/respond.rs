@@ -296,27 +296,38 @@ impl Reply {
             Transport::Tcp => u16::MAX as usize,
         }
         .min(self.size_cap.unwrap_or(usize::MAX));
+        // Within the limit, and whole: past 65,535 octets hickory's encoder stops at the last
+        // record that fits and sets TC itself, which would pass a partial RRset for an answer.
+        let fitting = |message: &Message| {
+            message.to_vec().ok().filter(|wire| {
+                let truncated = wire.get(2).is_some_and(|flags| flags & 0x02 != 0);
+                wire.len() <= limit && truncated == message.metadata.truncation
+            })
+        };
         let mut message = self.message.clone();
         for with_text in [true, false] {
-            let wire = with_ede(&message, &self.ede, with_text).to_vec().ok()?;
-            if wire.len() <= limit {
+            if let Some(wire) = fitting(&with_ede(&message, &self.ede, with_text)) {
                 return Some(wire);
             }
         }
         // RFC 2181 §9: drop what the client can do without before setting TC.
         if !message.additionals.is_empty() {
             message.additionals.clear();
-            let wire = message.to_vec().ok()?;
-            if wire.len() <= limit {
+            if let Some(wire) = fitting(&message) {
                 return Some(wire);
             }
+        }
+        if transport == Transport::Tcp && self.size_cap.is_none() {
+            // Over TCP there is nothing to retry on: a partial or truncated answer would be
+            // taken for the whole one (RFC 7766 §8). The answer exceeds what a DNS message
+            // can carry (RFC 1035 §4.2.2), so it is not sent at all.
+            return self.too_large();
         }
         message.metadata.truncation = true;
         message.answers.clear();
         message.authorities.clear();
         message.additionals.clear();
-        let wire = message.to_vec().ok()?;
-        if wire.len() <= limit {
+        if let Some(wire) = fitting(&message) {
             return Some(wire);
         }
         // The question itself does not fit (an outsider's, re-encoded larger than it came
@@ -325,6 +336,22 @@ impl Reply {
         message.edns = None;
         message.metadata.truncation = false;
         message.to_vec().ok()
+    }
+
+    /// SERVFAIL with empty sections and the EDE that says why, for an answer larger than a
+    /// DNS message can be.
+    fn too_large(&self) -> Option<Vec<u8>> {
+        let mut message = self.message.clone();
+        message.answers.clear();
+        message.authorities.clear();
+        message.additionals.clear();
+        message.metadata.response_code = ResponseCode::ServFail;
+        message.metadata.authentic_data = false;
+        let ede = match message.edns {
+            Some(_) => vec![ede::refusal(Refusal::TooLarge)],
+            None => Vec::new(),
+        };
+        with_ede(&message, &ede, true).to_vec().ok()
     }
 }
 
@@ -537,5 +564,32 @@ mod tests {
         let full = Message::from_vec(&reply.encode(Transport::Tcp).unwrap()).unwrap();
         assert_eq!(full.answers.len(), 2);
         assert_eq!(ede_codes(&full), vec![0]);
+    }
+
+    #[test]
+    fn an_answer_larger_than_a_dns_message_is_servfail_over_tcp_never_partial() {
+        let name = Name::from_ascii("big.lab.").unwrap();
+        let mut reply = Reply::to(&query(Some(1232)));
+        // 300 TXT records of 250 octets: about 78 KB, more than 65,535 even compressed.
+        reply.message.answers = (0..300)
+            .map(|i| {
+                Record::from_rdata(
+                    name.clone(),
+                    60,
+                    RData::TXT(TXT::new(vec![format!("{i:03}{}", "x".repeat(247))])),
+                )
+            })
+            .collect();
+        let wire = reply.encode(Transport::Tcp).expect("an answer is sent");
+        let answer = Message::from_vec(&wire).unwrap();
+        assert_eq!(answer.metadata.response_code, ResponseCode::ServFail);
+        assert!(!answer.metadata.truncation);
+        assert!(answer.answers.is_empty());
+        assert_eq!(ede_codes(&answer), vec![0]);
+        // A large answer that fits is sent whole.
+        reply.message.answers.truncate(200);
+        let whole = Message::from_vec(&reply.encode(Transport::Tcp).unwrap()).unwrap();
+        assert_eq!(whole.answers.len(), 200);
+        assert_eq!(whole.metadata.response_code, ResponseCode::NoError);
     }
 }

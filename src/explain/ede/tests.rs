@@ -284,6 +284,7 @@ fn samples() -> (Vec<Failure>, Vec<Security>, Vec<Refusal>) {
         Refusal::RecursionNotDesired,
         Refusal::Overloaded { in_flight: 1 },
         Refusal::ExplanationByIdOnly,
+        Refusal::TooLarge,
     ];
     (failures, security, refusals)
 }
