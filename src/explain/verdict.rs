@@ -61,21 +61,9 @@ impl fmt::Display for IndeterminateReason {
             IndeterminateReason::DsUnavailable { zone, failure } => write!(
                 f,
                 "the DS of {zone} could not be fetched: {}",
-                failure_kind(failure)
+                failure.token()
             ),
         }
-    }
-}
-
-/// The failure's kind as its JSON tag names it.
-fn failure_kind(failure: &Failure) -> &'static str {
-    match failure {
-        Failure::NoReachableAuthority { .. } => "no-reachable-authority",
-        Failure::NoServerAddress { .. } => "no-server-address",
-        Failure::CircularDependency { .. } => "circular-dependency",
-        Failure::LimitReached { .. } => "limit-reached",
-        Failure::AliasLoop { .. } => "alias-loop",
-        Failure::RootKeySentinel { .. } => "root-key-sentinel",
     }
 }
 

@@ -261,7 +261,9 @@ pub enum LameAnswer {
     Nxdomain,
 }
 
-/// Everything read from a testzones directory, not yet checked for consistency.
+/// Everything read from a testzones directory: each file parsed and checked on its own
+/// (unknown fields, a scenario id matching its file name); whether the files agree with
+/// each other (names, addresses, zones served) is checked by `build`.
 #[derive(Debug, Clone)]
 pub struct LabSpec {
     pub dir: PathBuf,
